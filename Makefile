@@ -1,0 +1,61 @@
+# Every target builds what it needs from nothing: `make test` and `make demo` on a fresh machine.
+PYTHON   := $(shell scripts/find-python)
+PYBIN    := $(dir $(PYTHON))
+VENV     := .venv
+TOOLS    := .venv-tools
+BIN      := $(VENV)/bin
+export PATH := $(PYBIN):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv tools test test-fast demo bench schema lint build validate clean
+
+help:
+	@echo "make demo    the whole flow on the embedded local AWS, with a summary"
+	@echo "make test    every test (sets up .venv and .venv-tools first)"
+	@echo "make bench   throughput and size figures beside their goals"
+	@echo "make schema  regenerate schemas/event-v1.schema.json from the models"
+	@echo "make lint    ruff;  make validate  sam validate --lint + cfn-lint;  make build  sam build"
+
+$(VENV)/.ready: requirements-dev.txt layers/deps/requirements.txt training/requirements.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt -c constraints.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+$(TOOLS)/.ready: requirements-tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --upgrade pip
+	$(TOOLS)/bin/python -m pip install -q -r requirements-tools.txt
+	touch $@
+
+venv: $(VENV)/.ready
+tools: $(TOOLS)/.ready
+
+test: venv tools
+	TOOLS_BIN=$(abspath $(TOOLS)/bin) $(BIN)/pytest
+
+test-fast: venv
+	$(BIN)/pytest -m "not slow"
+
+demo: venv
+	$(BIN)/python -m local.demo
+
+bench: venv
+	$(BIN)/python -m bench
+
+schema: venv
+	$(BIN)/python -m local.schema > schemas/event-v1.schema.json
+
+lint: venv
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+validate: tools
+	$(TOOLS)/bin/sam validate --lint && $(TOOLS)/bin/cfn-lint template.yaml
+
+build: tools
+	$(TOOLS)/bin/sam build
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .local

@@ -1,0 +1,189 @@
+"""Apply v1 events to a profile: the one aggregation shared by ingest, serving and training.
+
+Order-independent by construction inside the late-event tolerance: counters are sums,
+times are min/max, the cart and the view window are kept as time-ordered logs, consent is
+last-writer-wins by event time. A repeated event id is recognised by its digest and changes
+nothing; an event older than (newest applied − tolerance) is rejected as late.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from microtarget.errors import PermanentError
+from microtarget.events import Event
+from microtarget.profile import (
+    BUCKET_DAYS,
+    DAY_MS,
+    MAX_CART_LOG,
+    MAX_RECENT_VIEWS,
+    MAX_SEEN,
+    Profile,
+)
+
+DEFAULT_TOLERANCE_MS = 72 * 3_600_000
+
+
+@dataclass(slots=True, frozen=True)
+class Outcome:
+    applied: int
+    duplicates: int
+    late: list[tuple[Event, PermanentError]]
+
+
+def digest(text: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.blake2b(text.encode(), digest_size=9).digest()).decode()
+
+
+def to_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def day_of(ts: int) -> str:
+    return datetime.fromtimestamp(ts // 1000, UTC).date().isoformat()
+
+
+def cents(amount: float | None) -> int | None:
+    return None if amount is None else int(round(amount * 100))
+
+
+def apply_events(profile: Profile, events: Iterable[Event], tolerance_ms: int = DEFAULT_TOLERANCE_MS) -> Outcome:
+    """Apply events (any order) to the profile in place; return what happened to each."""
+    ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+    applied = duplicates = 0
+    late: list[tuple[Event, PermanentError]] = []
+    for event in ordered:
+        ts, key = to_ms(event.occurred_at), digest(event.event_id)
+        if key in profile.seen:
+            duplicates += 1
+            continue
+        if profile.last_seen is not None and ts < max(profile.last_seen - tolerance_ms, profile.dedup_floor):
+            reason = PermanentError("late_event", f"older than the {tolerance_ms // 3_600_000} h tolerance", "occurred_at")
+            late.append((event, reason))
+            continue
+        _apply_one(profile, event, ts, key)
+        applied += 1
+    if applied:
+        _prune(profile, tolerance_ms)
+    return Outcome(applied, duplicates, late)
+
+
+def _apply_one(profile: Profile, event: Event, ts: int, key: str) -> None:
+    profile.seen[key] = ts
+    profile.first_seen = ts if profile.first_seen is None else min(profile.first_seen, ts)
+    profile.last_seen = ts if profile.last_seen is None else max(profile.last_seen, ts)
+    day = day_of(ts)
+    bucket = profile.days.setdefault(day, {})
+    if event.session_id is not None:
+        session_key = f"{day}|{digest(event.session_id)}"
+        if session_key not in profile.sessions:
+            profile.sessions[session_key] = (ts // DAY_MS + 1) * DAY_MS
+            _add(bucket, "s")
+    _APPLY[event.event_type](profile, event, ts, key, bucket)
+
+
+def _add(bucket: dict[str, int], counter: str, amount: int = 1) -> None:
+    bucket[counter] = bucket.get(counter, 0) + amount
+
+
+def _page_view(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:
+    _add(bucket, "v")
+
+
+def _product_view(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:
+    _add(bucket, "pv")
+    props = event.properties
+    profile.recent_views.append([ts, key, props.product_id, props.category])  # type: ignore[union-attr]
+    profile.recent_views.sort()
+    del profile.recent_views[:-MAX_RECENT_VIEWS]
+
+
+def _search(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:
+    _add(bucket, "q")
+
+
+def _cart(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:
+    props = event.properties
+    adding = event.event_type == "add_to_cart"
+    _add(bucket, "c" if adding else "rc")
+    if ts <= profile.cart_cleared_at:
+        return  # this cart was already bought
+    delta = props.quantity if adding else -props.quantity  # type: ignore[union-attr]
+    profile.cart_log.append([ts, key, props.product_id, delta, cents(props.price)])  # type: ignore[union-attr]
+    profile.cart_log.sort(key=lambda line: (line[0], line[1]))
+    del profile.cart_log[:-MAX_CART_LOG]
+
+
+def _checkout(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:
+    _add(bucket, "co")
+    profile.checkout_at = max(profile.checkout_at or 0, ts)
+
+
+def _purchase(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:
+    props = event.properties
+    revenue = cents(props.revenue) or 0  # type: ignore[union-attr]
+    items = sum(line.quantity for line in props.items)  # type: ignore[union-attr]
+    _add(bucket, "p")
+    _add(bucket, "r", revenue)
+    _add(bucket, "i", items)
+    profile.orders += 1
+    profile.revenue_cents += revenue
+    profile.items += items
+    if profile.last_purchase_at is None or ts >= profile.last_purchase_at:
+        profile.last_purchase_at = ts
+        profile.last_order_id = props.order_id  # type: ignore[union-attr]
+    profile.cart_cleared_at = max(profile.cart_cleared_at, ts)
+    profile.cart_log = [line for line in profile.cart_log if line[0] > profile.cart_cleared_at]
+
+
+def _email(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:
+    if event.event_type == "email_open":
+        _add(bucket, "eo")
+        profile.email_last_open_at = max(profile.email_last_open_at or 0, ts)
+    else:
+        _add(bucket, "ec")
+        profile.email_last_click_at = max(profile.email_last_click_at or 0, ts)
+
+
+def _offer_redeemed(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:
+    _add(bucket, "or")
+    profile.offers_redeemed += 1
+
+
+def _consent(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:
+    for channel, granted in event.properties.consents.items():  # type: ignore[union-attr]
+        current = profile.consent.get(channel)
+        if current is None or (ts, key) > (current[1], current[2]):
+            profile.consent[channel] = [granted, ts, key]
+
+
+_APPLY = {
+    "page_view": _page_view,
+    "product_view": _product_view,
+    "search": _search,
+    "add_to_cart": _cart,
+    "remove_from_cart": _cart,
+    "checkout_started": _checkout,
+    "purchase": _purchase,
+    "email_open": _email,
+    "email_click": _email,
+    "offer_redeemed": _offer_redeemed,
+    "consent_updated": _consent,
+}
+
+
+def _prune(profile: Profile, tolerance_ms: int) -> None:
+    """Forget what can no longer matter: dedup keys behind the late horizon, old buckets."""
+    assert profile.last_seen is not None
+    horizon = profile.last_seen - tolerance_ms
+    if len(profile.seen) > MAX_SEEN:  # a flood: shrink the tolerance rather than the guarantee
+        horizon = max(horizon, sorted(profile.seen.values())[-MAX_SEEN])
+        profile.dedup_floor = max(profile.dedup_floor, horizon)
+    profile.seen = {key: ts for key, ts in profile.seen.items() if ts >= horizon}
+    profile.sessions = {key: end for key, end in profile.sessions.items() if end >= horizon}
+    oldest_day = day_of(profile.last_seen - (BUCKET_DAYS - 1) * DAY_MS)
+    profile.days = {day: bucket for day, bucket in profile.days.items() if day >= oldest_day}

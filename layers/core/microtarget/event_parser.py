@@ -1,0 +1,53 @@
+"""Bytes off the wire → a validated v1 event, or a PermanentError that names field and reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+
+from microtarget.errors import PermanentError
+from microtarget.events import EVENT_ADAPTER, EVENT_TYPES, SCHEMA_VERSION, Event
+
+MAX_EVENT_BYTES = 32 * 1024
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def parse_event(data: bytes, now: datetime) -> Event:
+    """Validate one record. Rejections carry a stable code: oversized, invalid_json,
+    unsupported_schema_version, unknown_event_type, missing_field, invalid_field,
+    timestamp_in_future."""
+    if len(data) > MAX_EVENT_BYTES:
+        raise PermanentError("oversized", f"{len(data)} bytes exceeds the {MAX_EVENT_BYTES}-byte limit")
+    try:
+        event = EVENT_ADAPTER.validate_json(data)
+    except ValidationError as exc:
+        raise _explain(data, exc) from None
+    if event.occurred_at > now + MAX_CLOCK_SKEW:
+        raise PermanentError(
+            "timestamp_in_future", f"{event.occurred_at.isoformat()} is ahead of ingest time", "occurred_at"
+        )
+    return event
+
+
+def _explain(data: bytes, exc: ValidationError) -> PermanentError:
+    """Turn pydantic's errors into the one reason a person needs first."""
+    first = exc.errors(include_url=False)[0]
+    if first["type"] == "json_invalid":
+        return PermanentError("invalid_json", str(first["msg"]))
+    raw = json.loads(data)
+    if not isinstance(raw, dict):
+        return PermanentError("invalid_json", f"expected a JSON object, got {type(raw).__name__}")
+    version = raw.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        return PermanentError("unsupported_schema_version", f"{version!r} is not supported (expected 1)", "schema_version")
+    if first["type"] == "union_tag_not_found":
+        return PermanentError("missing_field", "field required", "event_type")
+    if first["type"] == "union_tag_invalid":
+        known = ", ".join(EVENT_TYPES)
+        return PermanentError("unknown_event_type", f"{raw.get('event_type')!r} is not one of {known}", "event_type")
+    loc = [str(part) for part in first["loc"][1:]]  # drop the union tag
+    field = ".".join(loc) or None
+    code = "missing_field" if first["type"] == "missing" else "invalid_field"
+    return PermanentError(code, str(first["msg"]), field)

@@ -1,0 +1,41 @@
+"""Pseudonymized customer ids: HMAC-SHA256 under a secret kept in Secrets Manager.
+
+The raw id exists only while an event is parsed; profiles, logs and metrics see the pid.
+The key must not change once profiles exist (every pid would change with it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import lru_cache
+
+from microtarget.errors import ConfigurationError
+
+PID_PREFIX = "c_"
+MIN_KEY_BYTES = 16
+
+
+class Pseudonymizer:
+    def __init__(self, key: str | bytes) -> None:
+        raw = key.encode() if isinstance(key, str) else key
+        if len(raw) < MIN_KEY_BYTES:
+            raise ConfigurationError(f"pseudonymization key must be at least {MIN_KEY_BYTES} bytes")
+        self._key = raw
+        self.pid = lru_cache(maxsize=65_536)(self._pid)
+
+    def _pid(self, customer_id: str) -> str:
+        mac = hmac.new(self._key, customer_id.encode(), hashlib.sha256).hexdigest()
+        return PID_PREFIX + mac[:32]
+
+
+def pseudonymizer_from_secret(secret_id: str, max_age_seconds: int = 3600) -> Pseudonymizer:
+    """Fetch the key through Powertools parameters (cached for max_age_seconds)."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    try:
+        key = SecretsProvider().get(secret_id, max_age=max_age_seconds)
+    except GetParameterError as exc:
+        raise ConfigurationError(f"cannot read the pseudonymization secret {secret_id!r}: {exc}") from exc
+    return Pseudonymizer(str(key))

@@ -1,0 +1,125 @@
+"""Ingest one stream batch: decode and validate each record, then per customer apply the
+events in order and write the profile once. Knows nothing of Lambda or Kinesis shapes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from microtarget.aggregation import DEFAULT_TOLERANCE_MS, apply_events
+from microtarget.dead_letters import DeadLetterSink, Rejection
+from microtarget.errors import PermanentError, RetryableError
+from microtarget.event_parser import parse_event
+from microtarget.events import Event
+from microtarget.identity import Pseudonymizer
+from microtarget.profile import Profile
+from microtarget.profile_store import ProfileStore, VersionConflict
+
+CONFLICT_RETRIES = 3
+
+
+@dataclass(slots=True, frozen=True)
+class RawRecord:
+    data: bytes
+    sequence_number: str
+    source: dict[str, str]
+
+
+@dataclass(slots=True, frozen=True)
+class Decoded:
+    record: RawRecord
+    pid: str | None = None
+    event: Event | None = None
+    rejection: Rejection | None = None
+
+
+@dataclass(slots=True)
+class BatchReport:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    profiles_written: int = 0
+    customers: int = 0
+    failed_sequence_numbers: set[str] = field(default_factory=set)
+
+
+class IngestService:
+    def __init__(
+        self,
+        store: ProfileStore,
+        dead_letters: DeadLetterSink,
+        pseudonymizer: Pseudonymizer,
+        tolerance_ms: int = DEFAULT_TOLERANCE_MS,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store, self._dead_letters, self._pseudonymizer = store, dead_letters, pseudonymizer
+        self._tolerance_ms, self._clock = tolerance_ms, clock
+
+    def decode(self, record: RawRecord) -> Decoded:
+        """Validate one record; a bad one becomes a rejection with its reason, never an exception."""
+        try:
+            event = parse_event(record.data, self._clock())
+        except PermanentError as reason:
+            return Decoded(record, rejection=Rejection(reason, record.data, record.source))
+        return Decoded(record, pid=self._pseudonymizer.pid(event.customer_id), event=event)
+
+    def commit(self, decoded: list[Decoded]) -> BatchReport:
+        """Apply the valid events per customer (one write each) and dead-letter the rest."""
+        report = BatchReport()
+        groups: dict[str, list[Decoded]] = {}
+        for item in decoded:
+            if item.pid is not None:
+                groups.setdefault(item.pid, []).append(item)
+        report.customers = len(groups)
+        settled, failed = self._settle(groups)
+        rejections = [item.rejection for item in decoded if item.rejection is not None]
+        for result in settled.values():
+            report.accepted += result.applied
+            report.duplicates += result.duplicates
+            report.profiles_written += 1 if result.applied else 0
+            rejections += result.late
+        for pid in failed:
+            report.failed_sequence_numbers.update(item.record.sequence_number for item in groups[pid])
+        if rejections:
+            try:
+                self._dead_letters.send(rejections)
+            except RetryableError:
+                report.failed_sequence_numbers.update(r.source["sequence_number"] for r in rejections)
+        report.rejected.update(r.reason.code for r in rejections)
+        return report
+
+    def _settle(self, groups: dict[str, list[Decoded]]) -> tuple[dict[str, CustomerResult], set[str]]:
+        """Read, apply, conditionally write; on a version conflict re-read and re-apply."""
+        settled: dict[str, CustomerResult] = {}
+        failed: set[str] = set()
+        pending = set(groups)
+        for _attempt in range(CONFLICT_RETRIES):
+            try:
+                stored = self._store.get_many(pending)
+            except RetryableError:
+                break
+            results = {pid: self._apply(stored.get(pid) or Profile(pid), groups[pid]) for pid in pending}
+            failures = self._store.put_many([r.profile for r in results.values() if r.applied])
+            conflicts = {pid for pid, error in failures.items() if isinstance(error, VersionConflict)}
+            failed |= set(failures) - conflicts
+            settled.update({pid: result for pid, result in results.items() if pid not in failures})
+            pending = conflicts
+            if not pending:
+                break
+        return settled, failed | pending
+
+    def _apply(self, profile: Profile, items: list[Decoded]) -> CustomerResult:
+        by_event = {id(item.event): item.record for item in items if item.event is not None}
+        outcome = apply_events(profile, [item.event for item in items if item.event is not None], self._tolerance_ms)
+        late = [Rejection(reason, by_event[id(event)].data, by_event[id(event)].source) for event, reason in outcome.late]
+        return CustomerResult(profile, outcome.applied, outcome.duplicates, late)
+
+
+@dataclass(slots=True, frozen=True)
+class CustomerResult:
+    profile: Profile
+    applied: int
+    duplicates: int
+    late: list[Rejection]

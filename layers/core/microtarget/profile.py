@@ -1,0 +1,94 @@
+"""The behavioral profile of one pseudonymized customer, and its storage shape.
+
+Times are epoch milliseconds (UTC), money is integer cents, days are ISO dates (UTC):
+integers only, so the DynamoDB item needs no float handling and sums are exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from typing import Any
+
+DAY_MS = 86_400_000
+BUCKET_DAYS = 90
+MAX_RECENT_VIEWS = 50
+MAX_CART_LOG = 200
+MAX_SEEN = 5_000
+
+# Daily bucket counters: v page views, pv product views, q searches, c add-to-cart,
+# rc remove-from-cart, co checkouts, p purchases, r revenue cents, i items,
+# s sessions, eo e-mail opens, ec e-mail clicks, or offers redeemed.
+BUCKET_KEYS = ("v", "pv", "q", "c", "rc", "co", "p", "r", "i", "s", "eo", "ec", "or")
+
+
+@dataclass(slots=True)
+class CartLine:
+    product_id: str
+    quantity: int
+    price_cents: int | None
+    added_at: int
+
+
+@dataclass(slots=True)
+class Profile:
+    pid: str
+    version: int = 0
+    first_seen: int | None = None
+    last_seen: int | None = None
+    orders: int = 0
+    revenue_cents: int = 0
+    items: int = 0
+    offers_redeemed: int = 0
+    last_purchase_at: int | None = None
+    last_order_id: str | None = None
+    checkout_at: int | None = None
+    email_last_open_at: int | None = None
+    email_last_click_at: int | None = None
+    cart_cleared_at: int = 0
+    dedup_floor: int = 0  # raised only when a flood overflows `seen`: older events count as late
+    days: dict[str, dict[str, int]] = field(default_factory=dict)
+    # [ts, event digest, product_id, category]: the newest product views, oldest first.
+    recent_views: list[list[Any]] = field(default_factory=list)
+    # [ts, event digest, product_id, quantity delta, price cents or None] since the cart was last emptied.
+    cart_log: list[list[Any]] = field(default_factory=list)
+    # channel -> [granted, ts, event digest]: last writer (by event time) wins.
+    consent: dict[str, list[Any]] = field(default_factory=dict)
+    # What was already applied, for exactly-once: event digest -> ts, and "day|session digest" -> day end.
+    seen: dict[str, int] = field(default_factory=dict)
+    sessions: dict[str, int] = field(default_factory=dict)
+
+    def cart(self) -> dict[str, CartLine]:
+        """The open cart, folded from the cart log in event-time order."""
+        lines: dict[str, CartLine] = {}
+        for ts, _digest, product_id, delta, price in sorted(self.cart_log):
+            line = lines.get(product_id) or CartLine(product_id, 0, price, ts)
+            if line.quantity == 0:
+                line.added_at = ts
+            line.quantity = max(0, line.quantity + delta)
+            line.price_cents = price if price is not None else line.price_cents
+            lines[product_id] = line
+        return {pid: line for pid, line in lines.items() if line.quantity > 0}
+
+    def consents(self) -> dict[str, bool]:
+        return {channel: bool(state[0]) for channel, state in self.consent.items()}
+
+    def to_item(self) -> dict[str, Any]:
+        """The DynamoDB item (attribute names are the field names)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Profile:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: _plain(value) for key, value in item.items() if key in known})
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB gives numbers back as Decimal; the profile holds only ints."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _plain(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_plain(inner) for inner in value]
+    return value

@@ -1,0 +1,109 @@
+"""Where profiles live: a port, an in-memory fake and the DynamoDB adapter."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from microtarget.errors import RetryableError
+from microtarget.profile import Profile
+
+BATCH_GET_LIMIT = 100
+
+
+class VersionConflict(Exception):
+    """Someone else wrote the profile since it was read."""
+
+
+class ProfileStore(Protocol):
+    def get_many(self, pids: Iterable[str]) -> dict[str, Profile]: ...
+
+    def put(self, profile: Profile) -> None:
+        """Write `profile` as version+1, only if the stored version is still `profile.version`."""
+
+    def put_many(self, profiles: list[Profile]) -> dict[str, Exception]:
+        """`put` each; return the failures by pid."""
+
+
+class InMemoryProfileStore:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        self.writes = 0
+
+    def get_many(self, pids: Iterable[str]) -> dict[str, Profile]:
+        return {pid: Profile.from_item(copy.deepcopy(self.items[pid])) for pid in pids if pid in self.items}
+
+    def put(self, profile: Profile) -> None:
+        stored = self.items.get(profile.pid, {}).get("version", 0)
+        if stored != profile.version:
+            raise VersionConflict(profile.pid)
+        profile.version += 1
+        self.items[profile.pid] = copy.deepcopy(profile.to_item())
+        self.writes += 1
+
+    def put_many(self, profiles: list[Profile]) -> dict[str, Exception]:
+        failures: dict[str, Exception] = {}
+        for profile in profiles:
+            try:
+                self.put(profile)
+            except VersionConflict as exc:
+                failures[profile.pid] = exc
+        return failures
+
+
+class DynamoProfileStore:
+    """One item per pid; optimistic locking on `version`; reads batched by 100."""
+
+    def __init__(self, table: Any, write_threads: int = 8) -> None:
+        self._table = table
+        self._pool = ThreadPoolExecutor(max_workers=write_threads, thread_name_prefix="profile-put")
+
+    def get_many(self, pids: Iterable[str]) -> dict[str, Profile]:
+        keys = [{"pid": pid} for pid in dict.fromkeys(pids)]
+        found: dict[str, Profile] = {}
+        try:
+            for start in range(0, len(keys), BATCH_GET_LIMIT):
+                request = {self._table.name: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}}
+                for attempt in range(5):
+                    reply = self._table.meta.client.batch_get_item(RequestItems=request)
+                    # the resource's client deserializes items already
+                    for item in reply["Responses"].get(self._table.name, []):
+                        found[item["pid"]] = Profile.from_item(item)
+                    request = reply.get("UnprocessedKeys") or {}
+                    if not request:
+                        break
+                else:
+                    raise RetryableError("profiles table kept returning unprocessed keys")
+        except (ClientError, BotoCoreError) as exc:
+            raise RetryableError(f"reading profiles failed: {exc}") from exc
+        return found
+
+    def put(self, profile: Profile) -> None:
+        expected = profile.version
+        item = profile.to_item() | {"version": expected + 1}
+        condition = "attribute_not_exists(pid)" if expected == 0 else "version = :expected"
+        values = {} if expected == 0 else {"ExpressionAttributeValues": {":expected": expected}}
+        try:
+            self._table.put_item(Item=item, ConditionExpression=condition, **values)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise VersionConflict(profile.pid) from exc
+            raise RetryableError(f"writing profile failed: {exc.response['Error']['Code']}") from exc
+        except BotoCoreError as exc:
+            raise RetryableError(f"writing profile failed: {exc}") from exc
+        profile.version = expected + 1
+
+    def put_many(self, profiles: list[Profile]) -> dict[str, Exception]:
+        """Write concurrently; return the failures by pid (conflicts and retryables)."""
+        failures: dict[str, Exception] = {}
+        futures = {profile.pid: self._pool.submit(self.put, profile) for profile in profiles}
+        for pid, future in futures.items():
+            error = future.exception()
+            if error is not None:
+                failures[pid] = error
+        return failures
+

@@ -147,7 +147,13 @@ class LocalAws:
             dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
 
 
-_SQS_ATTRIBUTES = ("DelaySeconds", "MessageRetentionPeriod", "VisibilityTimeout", "RedrivePolicy", "SqsManagedSseEnabled")
+_SQS_ATTRIBUTES = (
+    "DelaySeconds",
+    "MessageRetentionPeriod",
+    "VisibilityTimeout",
+    "RedrivePolicy",
+    "SqsManagedSseEnabled",
+)
 
 
 def _cfn_attribute(value: Any) -> str:

@@ -83,7 +83,8 @@ class KinesisEventSource:
                 else:
                     self._deliver(shard_id, records, attempt + 1)
                 return
-            failed = {f["itemIdentifier"] for f in (reply or {}).get("batchItemFailures", [])} if self.reports_failures else set()
+            failures = (reply or {}).get("batchItemFailures", []) if self.reports_failures else []
+            failed = {failure["itemIdentifier"] for failure in failures}
             if not failed:
                 return
             self.stats["partial_failures"] += 1

@@ -46,7 +46,7 @@ class LocalFunction:
         self.environment = {key: str(value) for key, value in environment.items()}
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{logical_id}.log"
-        self._log: TextIO = self.log_path.open("a", encoding="utf-8")
+        self._log: TextIO = self.log_path.open("w", encoding="utf-8")
         self._module: ModuleType | None = None
         self.invocations = 0
 

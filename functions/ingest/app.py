@@ -11,7 +11,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from microtarget.dead_letters import SqsDeadLetters
 from microtarget.identity import pseudonymizer_from_secret
 from microtarget.ingest import BatchReport, Decoded, IngestService

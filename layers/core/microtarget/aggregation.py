@@ -3,7 +3,7 @@
 Order-independent by construction inside the late-event tolerance: counters are sums,
 times are min/max, the cart and the view window are kept as time-ordered logs, consent is
 last-writer-wins by event time. A repeated event id is recognised by its digest and changes
-nothing; an event older than (newest applied − tolerance) is rejected as late.
+nothing; an event older than (newest applied - tolerance) is rejected as late.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def day_of(ts: int) -> str:
 
 
 def cents(amount: float | None) -> int | None:
-    return None if amount is None else int(round(amount * 100))
+    return None if amount is None else round(amount * 100)
 
 
 def apply_events(profile: Profile, events: Iterable[Event], tolerance_ms: int = DEFAULT_TOLERANCE_MS) -> Outcome:
@@ -62,7 +62,8 @@ def apply_events(profile: Profile, events: Iterable[Event], tolerance_ms: int = 
             duplicates += 1
             continue
         if profile.last_seen is not None and ts < max(profile.last_seen - tolerance_ms, profile.dedup_floor):
-            reason = PermanentError("late_event", f"older than the {tolerance_ms // 3_600_000} h tolerance", "occurred_at")
+            hours = tolerance_ms // 3_600_000
+            reason = PermanentError("late_event", f"older than the {hours} h tolerance", "occurred_at")
             late.append((event, reason))
             continue
         _apply_one(profile, event, ts, key)

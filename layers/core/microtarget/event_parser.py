@@ -41,7 +41,8 @@ def _explain(data: bytes, exc: ValidationError) -> PermanentError:
         return PermanentError("invalid_json", f"expected a JSON object, got {type(raw).__name__}")
     version = raw.get("schema_version", SCHEMA_VERSION)
     if version != SCHEMA_VERSION:
-        return PermanentError("unsupported_schema_version", f"{version!r} is not supported (expected 1)", "schema_version")
+        message = f"{version!r} is not supported (expected {SCHEMA_VERSION})"
+        return PermanentError("unsupported_schema_version", message, "schema_version")
     if first["type"] == "union_tag_not_found":
         return PermanentError("missing_field", "field required", "event_type")
     if first["type"] == "union_tag_invalid":

@@ -6,7 +6,7 @@ test fails when the committed file drifts from these models.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -151,19 +151,19 @@ class ConsentUpdated(_EventBase):
 
 
 Event = Annotated[
-    Union[
-        PageView,
-        ProductView,
-        Search,
-        AddToCart,
-        RemoveFromCart,
-        CheckoutStarted,
-        Purchase,
-        EmailOpen,
-        EmailClick,
-        OfferRedeemed,
-        ConsentUpdated,
-    ],
+    (
+        PageView
+        | ProductView
+        | Search
+        | AddToCart
+        | RemoveFromCart
+        | CheckoutStarted
+        | Purchase
+        | EmailOpen
+        | EmailClick
+        | OfferRedeemed
+        | ConsentUpdated
+    ),
     Field(discriminator="event_type"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

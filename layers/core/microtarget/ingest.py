@@ -111,9 +111,9 @@ class IngestService:
         return settled, failed | pending
 
     def _apply(self, profile: Profile, items: list[Decoded]) -> CustomerResult:
-        by_event = {id(item.event): item.record for item in items if item.event is not None}
+        records = {id(item.event): item.record for item in items if item.event is not None}
         outcome = apply_events(profile, [item.event for item in items if item.event is not None], self._tolerance_ms)
-        late = [Rejection(reason, by_event[id(event)].data, by_event[id(event)].source) for event, reason in outcome.late]
+        late = [Rejection(why, records[id(ev)].data, records[id(ev)].source) for ev, why in outcome.late]
         return CustomerResult(profile, outcome.applied, outcome.duplicates, late)
 
 

@@ -6,8 +6,8 @@ integers only, so the DynamoDB item needs no float handling and sums are exact.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
-from decimal import Decimal
 from typing import Any
 
 DAY_MS = 86_400_000
@@ -74,21 +74,20 @@ class Profile:
         return {channel: bool(state[0]) for channel, state in self.consent.items()}
 
     def to_item(self) -> dict[str, Any]:
-        """The DynamoDB item (attribute names are the field names)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        """The DynamoDB item: key, version, a few scalars people query, and the state as JSON.
+
+        The state is one compact JSON string rather than nested maps: json parses it in C,
+        where boto3's type (de)serializer walks thousands of map entries in Python.
+        """
+        state = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("pid", "version")}
+        summary = {name: getattr(self, name) for name in SUMMARY if getattr(self, name) is not None}
+        return {"pid": self.pid, "version": self.version, **summary, "state": json.dumps(state, separators=(",", ":"))}
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Profile:
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: _plain(value) for key, value in item.items() if key in known})
+        state = json.loads(item["state"]) if "state" in item else {}
+        return cls(pid=item["pid"], version=int(item.get("version", 0)), **state)
 
 
-def _plain(value: Any) -> Any:
-    """DynamoDB gives numbers back as Decimal; the profile holds only ints."""
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _plain(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [_plain(inner) for inner in value]
-    return value
+# Top-level attributes beside the JSON state, for people and queries.
+SUMMARY = ("first_seen", "last_seen", "orders", "revenue_cents", "last_purchase_at")

@@ -68,7 +68,7 @@ class DynamoProfileStore:
         try:
             for start in range(0, len(keys), BATCH_GET_LIMIT):
                 request = {self._table.name: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}}
-                for attempt in range(5):
+                for _attempt in range(5):
                     reply = self._table.meta.client.batch_get_item(RequestItems=request)
                     # the resource's client deserializes items already
                     for item in reply["Responses"].get(self._table.name, []):
@@ -106,4 +106,3 @@ class DynamoProfileStore:
             if error is not None:
                 failures[pid] = error
         return failures
-

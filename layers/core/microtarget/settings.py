@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
 from microtarget.errors import ConfigurationError
-
-T = TypeVar("T", bound=BaseModel)
 
 
 class IngestSettings(BaseModel):
@@ -22,7 +19,7 @@ class IngestSettings(BaseModel):
     profile_write_threads: int = Field(8, ge=1, le=64)
 
 
-def load_settings(model: type[T], environ: Mapping[str, str] | None = None) -> T:
+def load_settings[T: BaseModel](model: type[T], environ: Mapping[str, str] | None = None) -> T:
     """Build `model` from upper-cased environment variables of the same names."""
     env = os.environ if environ is None else environ
     values = {name: env[name.upper()] for name in model.model_fields if name.upper() in env}

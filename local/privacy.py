@@ -1,0 +1,24 @@
+"""Look for raw customer ids where only pseudonymized ids may be."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+from microtarget.profile import Profile
+
+_TOKEN = re.compile(r"[A-Za-z0-9_.@+-]+")
+
+
+def raw_ids_found(raw_ids: Iterable[str], profiles: dict[str, Profile], logs: Iterable[Path]) -> int:
+    """How many raw ids appear as a token in any profile item or log file."""
+    wanted = set(raw_ids)
+    texts = [json.dumps(profile.to_item()) + json.dumps(asdict(profile)) for profile in profiles.values()]
+    texts += [path.read_text(encoding="utf-8") for path in logs if path.exists()]
+    found: set[str] = set()
+    for text in texts:
+        found.update(wanted.intersection(_TOKEN.findall(text)))
+    return len(found)

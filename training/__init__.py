@@ -1,0 +1,1 @@
+"""microtarget training: learn models from the same events and aggregation serving uses."""

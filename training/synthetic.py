@@ -1,0 +1,221 @@
+"""Seeded synthetic site traffic: v1 events for N customers over D days, with planted types.
+
+Each customer follows a persona (loyal high-value, bargain hunter, window shopper, lapsing,
+new) whose sessions, views, carts, checkouts, purchases, price range and e-mail habits
+differ. The persona is returned beside the events as ground truth and never appears in them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Persona:
+    name: str
+    share: float
+    sessions_per_day: float
+    views_per_session: float
+    cart_rate: float  # per product view
+    checkout_rate: float  # per session that ends with items in the cart
+    purchase_rate: float  # per checkout
+    price_range: tuple[float, float]  # quantiles of the catalog's price distribution
+    search_rate: float
+    email_open_rate: float  # per weekly newsletter
+    email_click_rate: float  # per open
+    redeem_rate: float = 0.0  # per purchase
+    lapse: bool = False  # activity fades out after a lapse day in the first half
+    new: bool = False  # first visit in the last quarter of the window
+
+
+PERSONAS: tuple[Persona, ...] = (
+    Persona("loyal_high_value", 0.15, 0.55, 5, 0.30, 0.75, 0.90, (0.6, 1.0), 0.2, 0.7, 0.45),
+    Persona("bargain_hunter", 0.25, 0.35, 9, 0.12, 0.55, 0.65, (0.0, 0.35), 0.8, 0.5, 0.30, redeem_rate=0.5),
+    Persona("window_shopper", 0.25, 0.45, 11, 0.05, 0.12, 0.30, (0.2, 0.9), 0.5, 0.2, 0.05),
+    Persona("lapsing", 0.20, 0.45, 5, 0.22, 0.60, 0.80, (0.3, 0.9), 0.3, 0.3, 0.10, lapse=True),
+    Persona("new", 0.15, 0.60, 6, 0.18, 0.50, 0.65, (0.1, 0.8), 0.4, 0.4, 0.20, new=True),
+)
+CATEGORIES = ("shoes", "outerwear", "tops", "denim", "accessories", "bags", "sport", "home", "beauty", "kids")
+
+
+@dataclass(slots=True)
+class SyntheticTraffic:
+    events: list[dict[str, Any]]
+    truth: dict[str, str]  # customer_id -> persona name (ground truth, kept out of the events)
+    start: datetime
+    end: datetime
+
+
+@dataclass(slots=True)
+class _Shopper:
+    customer_id: str
+    persona: Persona
+    activity: float
+    first_day: int
+    lapse_day: int
+    cart: dict[str, tuple[str, float, int]] = field(default_factory=dict)
+    orders: int = 0
+
+
+class _Catalog:
+    def __init__(self, rng: random.Random, size: int = 240) -> None:
+        self.products = sorted(
+            (
+                (f"P{i:05d}", CATEGORIES[i % len(CATEGORIES)], round(math.exp(rng.gauss(3.6, 0.7)), 2))
+                for i in range(size)
+            ),
+            key=lambda product: product[2],
+        )
+
+    def pick(self, rng: random.Random, price_range: tuple[float, float]) -> tuple[str, str, float]:
+        low, high = (int(q * (len(self.products) - 1)) for q in price_range)
+        return self.products[rng.randint(low, high)]
+
+
+def generate(customers: int, days: int, seed: int = 7, end: datetime | None = None) -> SyntheticTraffic:
+    """Events of `customers` shoppers over the `days` days before `end`, sorted by time."""
+    if customers < 1 or days < 1:
+        raise ValueError("customers and days must be at least 1")
+    rng = random.Random(seed)
+    end = (end or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    start = end - timedelta(days=days)
+    catalog = _Catalog(rng)
+    weights = [persona.share for persona in PERSONAS]
+    events: list[dict[str, Any]] = []
+    truth: dict[str, str] = {}
+    for index in range(customers):
+        persona = rng.choices(PERSONAS, weights)[0]
+        first = rng.randint(int(days * 0.75), days - 1) if persona.new else 0
+        shopper = _Shopper(
+            customer_id=f"C{seed:03d}{index:07d}",
+            persona=persona,
+            activity=math.exp(rng.gauss(0, 0.25)),
+            first_day=first,
+            lapse_day=rng.randint(max(1, days // 6), max(1, days // 2)),
+        )
+        truth[shopper.customer_id] = persona.name
+        events.extend(_customer_events(rng, catalog, shopper, start, days))
+    events = [event for event in events if event["_at"] < end]
+    events.sort(key=lambda event: event["_at"])
+    for event in events:
+        event["occurred_at"] = event.pop("_at").isoformat(timespec="milliseconds")
+    return SyntheticTraffic(events, truth, start, end)
+
+
+def _customer_events(
+    rng: random.Random, catalog: _Catalog, shopper: _Shopper, start: datetime, days: int
+) -> Iterator[dict[str, Any]]:
+    persona, first_session = shopper.persona, True
+    for day in range(shopper.first_day, days):
+        rate = persona.sessions_per_day * shopper.activity
+        if persona.lapse and day > shopper.lapse_day:
+            rate *= math.exp(-(day - shopper.lapse_day) / 4.0)
+        day_start = start + timedelta(days=day)
+        if day % 7 == 3 and not first_session and rng.random() < persona.email_open_rate:
+            yield from _email(rng, shopper, catalog, day_start)
+        for _ in range(_poisson(rng, rate) if day > shopper.first_day else max(1, _poisson(rng, rate))):
+            at = day_start + timedelta(hours=rng.choice(_HOURS), minutes=rng.random() * 60)
+            yield from _session(rng, catalog, shopper, at, first_session)
+            first_session = False
+
+
+_HOURS = (7, 8, 9, 12, 12, 13, 17, 18, 19, 19, 20, 20, 21, 21, 22, 23)
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    limit, count, product = math.exp(-mean), 0, rng.random()
+    while product > limit:
+        count += 1
+        product *= rng.random()
+    return count
+
+
+def _event(rng: random.Random, shopper: _Shopper, kind: str, at: datetime, session: str | None, **props: Any) -> dict:
+    event: dict[str, Any] = {
+        "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "event_type": kind,
+        "_at": at,
+        "customer_id": shopper.customer_id,
+        "properties": props,
+        "context": {"channel": "web", "device": "mobile" if rng.random() < 0.6 else "desktop", "locale": "en-GB"},
+    }
+    if session is not None:
+        event["session_id"] = session
+    return event
+
+
+def _session(
+    rng: random.Random, catalog: _Catalog, shopper: _Shopper, at: datetime, first: bool
+) -> Iterator[dict[str, Any]]:
+    persona = shopper.persona
+    session = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    def tick() -> datetime:
+        nonlocal at
+        at += timedelta(seconds=rng.uniform(15, 120))
+        return at
+
+    yield _event(rng, shopper, "page_view", at, session, title="Home")
+    if first:
+        consents = {"email": rng.random() < 0.8, "push": rng.random() < 0.5}
+        yield _event(rng, shopper, "consent_updated", tick(), session, consents=consents)
+    if rng.random() < persona.search_rate:
+        yield _event(rng, shopper, "search", tick(), session, query=rng.choice(CATEGORIES), results=rng.randint(0, 80))
+    for _ in range(1 + _poisson(rng, persona.views_per_session - 1)):
+        product_id, category, price = catalog.pick(rng, persona.price_range)
+        yield _event(
+            rng, shopper, "product_view", tick(), session, product_id=product_id, category=category, price=price
+        )
+        if rng.random() < persona.cart_rate:
+            quantity = 1 if rng.random() < 0.8 else 2
+            held = shopper.cart.get(product_id, (category, price, 0))[2]
+            shopper.cart[product_id] = (category, price, held + quantity)
+            props = {"product_id": product_id, "category": category, "price": price, "quantity": quantity}
+            yield _event(rng, shopper, "add_to_cart", tick(), session, **props)
+    if shopper.cart and rng.random() < 0.1:
+        product_id, (category, price, quantity) = rng.choice(sorted(shopper.cart.items()))
+        del shopper.cart[product_id]
+        props = {"product_id": product_id, "category": category, "price": price, "quantity": quantity}
+        yield _event(rng, shopper, "remove_from_cart", tick(), session, **props)
+    if shopper.cart and rng.random() < persona.checkout_rate:
+        value = round(sum(price * quantity for _c, price, quantity in shopper.cart.values()), 2)
+        items = sum(quantity for *_rest, quantity in shopper.cart.values())
+        yield _event(rng, shopper, "checkout_started", tick(), session, cart_value=value, items=items)
+        if rng.random() < persona.purchase_rate:
+            yield from _purchase(rng, shopper, tick(), session, value)
+
+
+def _purchase(rng: random.Random, shopper: _Shopper, at: datetime, session: str, value: float) -> Iterator[dict]:
+    shopper.orders += 1
+    order_id = f"O{shopper.customer_id[1:]}-{shopper.orders:04d}"
+    lines = [
+        {"product_id": product_id, "category": category, "price": price, "quantity": quantity}
+        for product_id, (category, price, quantity) in sorted(shopper.cart.items())
+    ]
+    shopper.cart.clear()
+    yield _event(rng, shopper, "purchase", at, session, order_id=order_id, revenue=value, items=lines)
+    if rng.random() < shopper.persona.redeem_rate:
+        offer = rng.choice(("WELCOME10", "CART5", "SALE20"))
+        yield _event(
+            rng, shopper, "offer_redeemed", at + timedelta(seconds=1), session, offer_id=offer, order_id=order_id
+        )
+
+
+def _email(rng: random.Random, shopper: _Shopper, catalog: _Catalog, day_start: datetime) -> Iterator[dict]:
+    at = day_start + timedelta(hours=10, minutes=rng.random() * 300)
+    message = f"newsletter-{day_start:%Y%m%d}"
+    opened = _event(rng, shopper, "email_open", at, None, message_id=message, campaign_id="weekly")
+    opened["context"]["channel"] = "email"
+    yield opened
+    if rng.random() < shopper.persona.email_click_rate:
+        click_at = at + timedelta(minutes=rng.uniform(1, 20))
+        clicked = _event(rng, shopper, "email_click", click_at, None, message_id=message, campaign_id="weekly")
+        clicked["context"]["channel"] = "email"
+        yield clicked
+        yield from _session(rng, catalog, shopper, click_at + timedelta(seconds=5), False)

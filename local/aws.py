@@ -32,21 +32,25 @@ def _free_port() -> int:
 
 
 class LocalAws:
-    def __init__(self, stack_name: str = "microtarget-local", parameters: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, stack_name: str = "microtarget-local", parameters: dict[str, str] | None = None, endpoint: str = ""
+    ) -> None:
+        """`endpoint` reuses a running moto server (tests give each case its own stack on one server)."""
         self.stack_name = stack_name
         self.template = load_template()
         self.resolver = Resolver(self.template, parameters=dict(parameters or {}))
         self.resolver.pseudo.update({"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": stack_name})
-        self.endpoint = ""
+        self.endpoint = endpoint
         self._server: ThreadedMotoServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalAws:
-        port = _free_port()
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the terminal
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        self._server.start()
-        self.endpoint = f"http://127.0.0.1:{port}"
+        if not self.endpoint:
+            port = _free_port()
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the terminal
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            self._server.start()
+            self.endpoint = f"http://127.0.0.1:{port}"
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": self.endpoint,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -39,11 +40,12 @@ class LambdaContext:
 
 
 class LocalFunction:
-    def __init__(self, aws: LocalAws, logical_id: str, log_dir: Path = LOG_DIR) -> None:
+    def __init__(self, aws: LocalAws, logical_id: str, log_dir: Path | None = None) -> None:
         self.aws, self.logical_id = aws, logical_id
         self.spec = aws.template["Resources"][logical_id]["Properties"]
         environment = aws.resolver.resolve(function_environment(aws.template, logical_id))
         self.environment = {key: str(value) for key, value in environment.items()}
+        log_dir = log_dir or LOG_DIR
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{logical_id}.log"
         self._log: TextIO = self.log_path.open("w", encoding="utf-8")
@@ -62,10 +64,18 @@ class LocalFunction:
         self._entry = getattr(module, function_name)
         return module
 
+    def _point_logs_here(self) -> None:
+        """Powertools loggers are process-wide by service name: send them to this function's log."""
+        service = self.environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
+        for handler in logging.getLogger(service).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(self._log)
+
     def invoke(self, event: dict[str, Any]) -> Any:
         if self._module is None:
             self._module = self._load()
         os.environ.update(self.environment)
+        self._point_logs_here()
         self.invocations += 1
         with contextlib.redirect_stdout(self._log):
             try:

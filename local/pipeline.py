@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,9 +19,9 @@ PUT_RECORDS_LIMIT = 500
 
 
 class IngestPipeline:
-    def __init__(self, aws: LocalAws) -> None:
+    def __init__(self, aws: LocalAws, log_dir: Path | None = None) -> None:
         self.aws = aws
-        self.ingest = LocalFunction(aws, "IngestFunction")
+        self.ingest = LocalFunction(aws, "IngestFunction", log_dir)
         self.source = KinesisEventSource(aws, self.ingest)
         self.archive = FirehoseArchive(aws)
         self.kinesis = aws.client("kinesis")

@@ -8,11 +8,12 @@ nothing; an event older than (newest applied - tolerance) is rejected as late.
 
 from __future__ import annotations
 
-import base64
 import hashlib
+from bisect import insort
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from microtarget.errors import PermanentError
 from microtarget.events import Event
@@ -36,7 +37,8 @@ class Outcome:
 
 
 def digest(text: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.blake2b(text.encode(), digest_size=9).digest()).decode()
+    """A short stable digest of an id (64 bits: collisions are negligible per customer)."""
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def to_ms(moment: datetime) -> int:
@@ -44,7 +46,17 @@ def to_ms(moment: datetime) -> int:
 
 
 def day_of(ts: int) -> str:
-    return datetime.fromtimestamp(ts // 1000, UTC).date().isoformat()
+    return _day_name(ts // DAY_MS)
+
+
+@lru_cache(maxsize=1024)
+def _day_name(day_number: int) -> str:
+    return datetime.fromtimestamp(day_number * 86_400, UTC).date().isoformat()
+
+
+@lru_cache(maxsize=8192)
+def _session_digest(session_id: str) -> str:
+    return digest(session_id)
 
 
 def cents(amount: float | None) -> int | None:
@@ -53,11 +65,11 @@ def cents(amount: float | None) -> int | None:
 
 def apply_events(profile: Profile, events: Iterable[Event], tolerance_ms: int = DEFAULT_TOLERANCE_MS) -> Outcome:
     """Apply events (any order) to the profile in place; return what happened to each."""
-    ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+    ordered = sorted(((to_ms(e.occurred_at), e.event_id, e) for e in events), key=lambda item: item[:2])
     applied = duplicates = 0
     late: list[tuple[Event, PermanentError]] = []
-    for event in ordered:
-        ts, key = to_ms(event.occurred_at), digest(event.event_id)
+    for ts, event_id, event in ordered:
+        key = digest(event_id)
         if key in profile.seen:
             duplicates += 1
             continue
@@ -80,7 +92,7 @@ def _apply_one(profile: Profile, event: Event, ts: int, key: str) -> None:
     day = day_of(ts)
     bucket = profile.days.setdefault(day, {})
     if event.session_id is not None:
-        session_key = f"{day}|{digest(event.session_id)}"
+        session_key = f"{day}|{_session_digest(event.session_id)}"
         if session_key not in profile.sessions:
             profile.sessions[session_key] = (ts // DAY_MS + 1) * DAY_MS
             _add(bucket, "s")
@@ -98,9 +110,9 @@ def _page_view(profile: Profile, event: Event, ts: int, key: str, bucket: dict[s
 def _product_view(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:
     _add(bucket, "pv")
     props = event.properties
-    profile.recent_views.append([ts, key, props.product_id, props.category])  # type: ignore[union-attr]
-    profile.recent_views.sort()
-    del profile.recent_views[:-MAX_RECENT_VIEWS]
+    insort(profile.recent_views, [ts, key, props.product_id, props.category])  # type: ignore[union-attr]
+    if len(profile.recent_views) > MAX_RECENT_VIEWS:
+        del profile.recent_views[0]
 
 
 def _search(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:
@@ -114,9 +126,9 @@ def _cart(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, i
     if ts <= profile.cart_cleared_at:
         return  # this cart was already bought
     delta = props.quantity if adding else -props.quantity  # type: ignore[union-attr]
-    profile.cart_log.append([ts, key, props.product_id, delta, cents(props.price)])  # type: ignore[union-attr]
-    profile.cart_log.sort(key=lambda line: (line[0], line[1]))
-    del profile.cart_log[:-MAX_CART_LOG]
+    insort(profile.cart_log, [ts, key, props.product_id, delta, cents(props.price)], key=lambda line: line[:2])  # type: ignore[union-attr]
+    if len(profile.cart_log) > MAX_CART_LOG:
+        del profile.cart_log[0]
 
 
 def _checkout(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:

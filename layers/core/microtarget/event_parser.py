@@ -12,6 +12,8 @@ from microtarget.events import EVENT_ADAPTER, EVENT_TYPES, SCHEMA_VERSION, Event
 
 MAX_EVENT_BYTES = 32 * 1024
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+# The core validator itself: TypeAdapter.validate_json adds ~20 µs of Python per call.
+_VALIDATE_JSON = EVENT_ADAPTER.validator.validate_json
 
 
 def parse_event(data: bytes, now: datetime) -> Event:
@@ -21,10 +23,11 @@ def parse_event(data: bytes, now: datetime) -> Event:
     if len(data) > MAX_EVENT_BYTES:
         raise PermanentError("oversized", f"{len(data)} bytes exceeds the {MAX_EVENT_BYTES}-byte limit")
     try:
-        event = EVENT_ADAPTER.validate_json(data)
+        event = _VALIDATE_JSON(data)
     except ValidationError as exc:
         raise _explain(data, exc) from None
-    if event.occurred_at > now + MAX_CLOCK_SKEW:
+    # compare epoch seconds: comparing datetimes across tzinfo types costs ~6 µs here
+    if event.occurred_at.timestamp() > now.timestamp() + MAX_CLOCK_SKEW.total_seconds():
         raise PermanentError(
             "timestamp_in_future", f"{event.occurred_at.isoformat()} is ahead of ingest time", "occurred_at"
         )

@@ -20,14 +20,14 @@ from microtarget.profile_store import ProfileStore, VersionConflict
 CONFLICT_RETRIES = 3
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class RawRecord:
     data: bytes
     sequence_number: str
     source: dict[str, str]
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Decoded:
     record: RawRecord
     pid: str | None = None

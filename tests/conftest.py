@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local.aws import LocalAws
+from local.pipeline import IngestPipeline
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One moto server on loopback for the whole run; each test gets its own stack on it."""
+    server = LocalAws(stack_name="microtarget-test").start()
+    yield server.endpoint
+    server.stop()
+
+
+@pytest.fixture
+def local_aws(moto_endpoint: str) -> LocalAws:
+    return LocalAws(stack_name=f"t{uuid.uuid4().hex[:10]}", endpoint=moto_endpoint).start()
+
+
+@pytest.fixture
+def pipeline(local_aws: LocalAws, tmp_path: Path) -> IngestPipeline:
+    return IngestPipeline(local_aws, log_dir=tmp_path / "logs")

@@ -1,0 +1,81 @@
+"""Site events through the local Kinesis, the ingest handler and DynamoDB on moto's server."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from local.bad_records import SPOILERS, bad_records
+from local.kinesis_source import KinesisEventSource
+from local.pipeline import IngestPipeline
+from local.privacy import raw_ids_found
+from training.synthetic import generate
+
+
+def table_items(pipeline: IngestPipeline) -> str:
+    return json.dumps({pid: p.to_item() for pid, p in sorted(pipeline.profiles().items())}, sort_keys=True)
+
+
+def test_events_flow_into_profiles_and_bad_records_into_dead_letters(pipeline: IngestPipeline) -> None:
+    # Given synthetic traffic for 40 customers with every kind of bad record mixed in
+    traffic = generate(40, 3, seed=3)
+    bad = bad_records(traffic.events, per_kind=2, now=datetime.now(UTC))
+    # When it is put on the stream and the event source drains it
+    sent = pipeline.send_events(traffic.events) + pipeline.send_records((d, k) for _c, d, k in bad)
+    assert pipeline.run() == sent
+    # Then every customer has a profile, every bad record has its reason, nothing is lost
+    profiles, rejected = pipeline.profiles(), pipeline.rejected()
+    assert len(profiles) == len(traffic.truth)
+    assert sorted(m["reason"]["code"] for m in rejected) == sorted(code for code, _d, _k in bad)
+    assert {m["reason"]["code"] for m in rejected} == set(SPOILERS)
+    accepted = sum(line["accepted"] for line in pipeline.batch_logs())
+    assert accepted + len(rejected) == sent == len(traffic.events) + len(bad)
+    assert sum(p.orders for p in profiles.values()) == sum(e["event_type"] == "purchase" for e in traffic.events)
+    # and no raw customer id is in any profile item or log line
+    assert raw_ids_found(traffic.truth, profiles, [pipeline.ingest.log_path]) == 0
+
+
+def test_replaying_the_whole_stream_three_times_changes_no_profile(pipeline: IngestPipeline) -> None:
+    traffic = generate(25, 2, seed=5)
+    pipeline.send_events(traffic.events)
+    pipeline.run()
+    before = table_items(pipeline)
+    for _ in range(3):  # a new event source mapping reads the stream again from TRIM_HORIZON
+        KinesisEventSource(pipeline.aws, pipeline.ingest).drain()
+    assert table_items(pipeline) == before
+    assert pipeline.batch_logs()[-1]["accepted"] == 0
+
+
+def test_each_batch_writes_each_customer_at_most_once(pipeline: IngestPipeline) -> None:
+    now = datetime.now(UTC) - timedelta(hours=1)
+    events = [
+        {
+            "event_id": f"v-{i}",
+            "event_type": "product_view",
+            "occurred_at": (now + timedelta(seconds=i)).isoformat(),
+            "customer_id": f"C-{i % 7}",
+            "properties": {"product_id": "P1"},
+        }
+        for i in range(300)
+    ]
+    pipeline.send_events(events)
+    pipeline.run()
+    for line in pipeline.batch_logs():
+        assert line["profiles_written"] <= line["customers"]
+    assert sum(p.days and sum(b.get("pv", 0) for b in p.days.values()) for p in pipeline.profiles().values()) == 300
+
+
+def test_firehose_archive_writes_gzipped_json_lines_under_the_template_prefix(pipeline: IngestPipeline) -> None:
+    import gzip
+
+    traffic = generate(5, 1, seed=9)
+    pipeline.send_events(traffic.events)
+    pipeline.run()
+    s3 = pipeline.aws.client("s3")
+    bucket = pipeline.aws.ref("DataLakeBucket")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="events/year=")["Contents"]]
+    lines = []
+    for key in keys:
+        assert "/month=" in key and "/day=" in key and key.endswith(".gz")
+        lines += gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).decode().splitlines()
+    assert sorted(json.loads(line)["event_id"] for line in lines) == sorted(e["event_id"] for e in traffic.events)

@@ -1,0 +1,93 @@
+"""template.yaml is the one source of truth: it lints, and it says what the design promises."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.template import ROOT, load_template, resources_of_type
+
+TEMPLATE = load_template()
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+
+
+def tools_bin() -> Path:
+    path = Path(os.environ.get("TOOLS_BIN", ROOT / ".venv-tools" / "bin"))
+    if not (path / "sam").exists():
+        pytest.skip("SAM CLI tools environment missing: run `make tools` (make test does)")
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command", [["sam", "validate", "--lint", "--region", "us-east-1"], ["cfn-lint", "template.yaml"]]
+)
+def test_template_passes_sam_validate_and_cfn_lint(command: list[str]) -> None:
+    binary = tools_bin() / command[0]
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+    done = subprocess.run([str(binary), *command[1:]], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_ingest_event_source_reports_partial_failures_and_has_an_on_failure_destination() -> None:
+    source = RESOURCES["IngestFunction"]["Properties"]["Events"]["SiteEvents"]["Properties"]
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert source["BisectBatchOnFunctionError"] is True
+    assert 0 <= source["MaximumRetryAttempts"] <= 10
+    assert source["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["IngestFailureQueue", "Arn"]}
+    assert 1 <= source["BatchSize"] <= 1000 and source["MaximumBatchingWindowInSeconds"] <= 5
+
+
+def test_tables_are_on_demand_recoverable_and_encrypted() -> None:
+    for name, table in resources_of_type(TEMPLATE, "AWS::DynamoDB::Table").items():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST", name
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
+        assert props["SSESpecification"]["SSEEnabled"] is True, name
+
+
+def test_buckets_are_versioned_encrypted_and_private() -> None:
+    buckets = resources_of_type(TEMPLATE, "AWS::S3::Bucket")
+    assert {"DataLakeBucket", "ModelsBucket"} <= set(buckets)
+    for name, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert props["VersioningConfiguration"]["Status"] == "Enabled", name
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], name
+        assert all(props["PublicAccessBlockConfiguration"].values()), name
+
+
+def test_no_policy_grants_wildcard_actions() -> None:
+    def actions(node: Any) -> list[str]:
+        if isinstance(node, dict):
+            found = [a for key, value in node.items() if key == "Action" for a in _as_list(value)]
+            return found + [a for value in node.values() for a in actions(value)]
+        if isinstance(node, list):
+            return [a for value in node for a in actions(value)]
+        return []
+
+    granted = actions(RESOURCES)
+    assert granted, "expected policies in the template"
+    assert not [a for a in granted if a == "*" or a.endswith(":*")]
+
+
+def test_firehose_archives_the_stream_to_the_data_lake_as_json_lines() -> None:
+    props = RESOURCES["ArchiveDeliveryStream"]["Properties"]
+    assert props["KinesisStreamSourceConfiguration"]["KinesisStreamARN"] == {"Fn::GetAtt": ["EventsStream", "Arn"]}
+    destination = props["ExtendedS3DestinationConfiguration"]
+    assert destination["Prefix"].startswith("events/year=")
+    assert destination["ProcessingConfiguration"]["Processors"][0]["Type"] == "AppendDelimiterToRecord"
+
+
+def test_functions_use_both_layers_and_powertools_settings() -> None:
+    function_globals = TEMPLATE["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.12"
+    assert {layer["Ref"] for layer in function_globals["Layers"]} == {"CoreLayer", "DependenciesLayer"}
+    assert "POWERTOOLS_SERVICE_NAME" in function_globals["Environment"]["Variables"]
+
+
+def _as_list(value: Any) -> list[str]:
+    return value if isinstance(value, list) else [value]

@@ -8,7 +8,7 @@ export PATH := $(PYBIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv tools test test-fast demo bench schema lint build validate clean
+.PHONY: help venv tools test test-fast demo bench schema lint build validate clean invoke
 
 help:
 	@echo "make demo    the whole flow on the embedded local AWS, with a summary"
@@ -59,3 +59,6 @@ build: tools
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .local
+
+invoke: venv  ## make invoke FN=IngestFunction EVENT=events/kinesis-repeat-views.json
+	$(BIN)/python -m local.invoke $(or $(FN),IngestFunction) -e $(or $(EVENT),events/kinesis-repeat-views.json)

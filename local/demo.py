@@ -24,7 +24,7 @@ from training.synthetic import generate
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=2000, help="synthetic customers (default 2000)")
-    parser.add_argument("--days", type=int, default=7, help="days of site traffic (default 7)")
+    parser.add_argument("--days", type=int, default=4, help="days of live site traffic (default 4)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     if args.customers < 1 or args.days < 1:

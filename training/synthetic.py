@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import random
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,11 +34,11 @@ class Persona:
 
 
 PERSONAS: tuple[Persona, ...] = (
-    Persona("loyal_high_value", 0.15, 0.55, 5, 0.30, 0.75, 0.90, (0.6, 1.0), 0.2, 0.7, 0.45),
-    Persona("bargain_hunter", 0.25, 0.35, 9, 0.12, 0.55, 0.65, (0.0, 0.35), 0.8, 0.5, 0.30, redeem_rate=0.5),
-    Persona("window_shopper", 0.25, 0.45, 11, 0.05, 0.12, 0.30, (0.2, 0.9), 0.5, 0.2, 0.05),
-    Persona("lapsing", 0.20, 0.45, 5, 0.22, 0.60, 0.80, (0.3, 0.9), 0.3, 0.3, 0.10, lapse=True),
-    Persona("new", 0.15, 0.60, 6, 0.18, 0.50, 0.65, (0.1, 0.8), 0.4, 0.4, 0.20, new=True),
+    Persona("loyal_high_value", 0.15, 0.16, 4, 0.40, 0.80, 0.90, (0.65, 1.0), 0.1, 0.7, 0.45),
+    Persona("bargain_hunter", 0.25, 0.11, 6, 0.18, 0.60, 0.70, (0.0, 0.3), 0.9, 0.5, 0.30, redeem_rate=0.6),
+    Persona("window_shopper", 0.25, 0.12, 8, 0.04, 0.10, 0.25, (0.3, 0.9), 0.3, 0.15, 0.05),
+    Persona("lapsing", 0.20, 0.14, 4, 0.30, 0.70, 0.85, (0.35, 0.9), 0.2, 0.3, 0.10, lapse=True),
+    Persona("new", 0.15, 0.25, 5, 0.20, 0.50, 0.65, (0.1, 0.8), 0.4, 0.4, 0.20, new=True),
 )
 CATEGORIES = ("shoes", "outerwear", "tops", "denim", "accessories", "bags", "sport", "home", "beauty", "kids")
 
@@ -78,8 +77,13 @@ class _Catalog:
         return self.products[rng.randint(low, high)]
 
 
-def generate(customers: int, days: int, seed: int = 7, end: datetime | None = None) -> SyntheticTraffic:
-    """Events of `customers` shoppers over the `days` days before `end`, sorted by time."""
+def generate(
+    customers: int, days: int, seed: int = 7, end: datetime | None = None, first_index: int = 0, iso: bool = True
+) -> SyntheticTraffic:
+    """Events of `customers` shoppers over the `days` days before `end`, sorted by time.
+
+    `first_index` numbers the customers, so shards generated apart never share an id; with
+    `iso=False` occurred_at stays a datetime (in-process training skips format and parse)."""
     if customers < 1 or days < 1:
         raise ValueError("customers and days must be at least 1")
     rng = random.Random(seed)
@@ -89,7 +93,7 @@ def generate(customers: int, days: int, seed: int = 7, end: datetime | None = No
     weights = [persona.share for persona in PERSONAS]
     events: list[dict[str, Any]] = []
     truth: dict[str, str] = {}
-    for index in range(customers):
+    for index in range(first_index, first_index + customers):
         persona = rng.choices(PERSONAS, weights)[0]
         first = rng.randint(int(days * 0.75), days - 1) if persona.new else 0
         shopper = _Shopper(
@@ -104,7 +108,8 @@ def generate(customers: int, days: int, seed: int = 7, end: datetime | None = No
     events = [event for event in events if event["_at"] < end]
     events.sort(key=lambda event: event["_at"])
     for event in events:
-        event["occurred_at"] = event.pop("_at").isoformat(timespec="milliseconds")
+        moment = event.pop("_at")
+        event["occurred_at"] = moment.isoformat(timespec="milliseconds") if iso else moment
     return SyntheticTraffic(events, truth, start, end)
 
 
@@ -138,7 +143,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 def _event(rng: random.Random, shopper: _Shopper, kind: str, at: datetime, session: str | None, **props: Any) -> dict:
     event: dict[str, Any] = {
-        "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "event_id": f"{rng.getrandbits(128):032x}",
         "event_type": kind,
         "_at": at,
         "customer_id": shopper.customer_id,
@@ -154,7 +159,7 @@ def _session(
     rng: random.Random, catalog: _Catalog, shopper: _Shopper, at: datetime, first: bool
 ) -> Iterator[dict[str, Any]]:
     persona = shopper.persona
-    session = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    session = f"{rng.getrandbits(64):016x}"
 
     def tick() -> datetime:
         nonlocal at

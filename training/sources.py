@@ -1,0 +1,109 @@
+"""Where training data comes from: JSON lines (optionally gzip) in a folder or an S3 prefix laid out
+as the Firehose archive writes it, and historical transactions imported from CSV."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from microtarget.errors import PermanentError
+from microtarget.event_parser import parse_event
+from microtarget.events import Event
+
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+class SourceError(Exception):
+    """The source is missing, empty or has a bad line (and --skip-bad was not given)."""
+
+
+@dataclass
+class Loaded:
+    events: list[Event] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "location: reason"
+    files: int = 0
+
+
+def _s3_parts(uri: str) -> tuple[str, str]:
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    return bucket, prefix
+
+
+def _blobs(source: str) -> Iterator[tuple[str, bytes]]:
+    if source.startswith("s3://"):
+        bucket, prefix = _s3_parts(source)
+        s3 = boto3.client("s3")
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield f"s3://{bucket}/{item['Key']}", s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+        return
+    path = Path(source)
+    if not path.exists():
+        raise SourceError(f"{source}: no such file or folder")
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        yield str(file), file.read_bytes()
+
+
+def load_events(source: str, skip_bad: bool = False) -> Loaded:
+    """Every v1 event under `source`, validated with the ingest parser (no clock check)."""
+    loaded = Loaded()
+    for location, blob in _blobs(source):
+        loaded.files += 1
+        text = gzip.decompress(blob) if blob[:2] == b"\x1f\x8b" else blob
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                loaded.events.append(parse_event(line, FAR_FUTURE))
+            except PermanentError as exc:
+                where = f"{location}:{number}: {exc.code}{' ' + exc.field if exc.field else ''}: {exc.message}"
+                if not skip_bad:
+                    raise SourceError(where + " (use --skip-bad to skip and count bad lines)") from None
+                loaded.skipped.append(where)
+    if loaded.files == 0:
+        raise SourceError(f"{source}: no event files found")
+    if not loaded.events:
+        raise SourceError(f"{source}: {loaded.files} file(s) but no valid events")
+    return loaded
+
+
+def write_events(events: list[dict[str, Any]], destination: str, name: str = "part-0000") -> list[str]:
+    """Write events as gzipped JSON lines, one object per day, in the archive's layout."""
+    by_day: dict[str, list[bytes]] = {}
+    for event in events:
+        moment = datetime.fromisoformat(str(event["occurred_at"])).astimezone(UTC)
+        prefix = f"events/year={moment:%Y}/month={moment:%m}/day={moment:%d}/"
+        by_day.setdefault(prefix, []).append(json.dumps(event, default=str).encode())
+    written = []
+    s3 = boto3.client("s3") if destination.startswith("s3://") else None
+    for prefix, lines in sorted(by_day.items()):
+        body = gzip.compress(b"\n".join(lines) + b"\n")
+        if s3 is not None:
+            bucket, root = _s3_parts(destination)
+            key = f"{root.rstrip('/') + '/' if root else ''}{prefix}{name}.jsonl.gz"
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+            written.append(f"s3://{bucket}/{key}")
+        else:
+            path = Path(destination) / prefix / f"{name}.jsonl.gz"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+            written.append(str(path))
+    return written
+
+
+def read_text(source: str) -> str:
+    """A small text file from a path or s3:// URI (CSV imports)."""
+    if source.startswith("s3://"):
+        bucket, key = _s3_parts(source)
+        return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8-sig")
+    path = Path(source)
+    if not path.is_file():
+        raise SourceError(f"{source}: no such file")
+    return open(path, encoding="utf-8-sig").read()

@@ -25,7 +25,7 @@ def baseline_scores(model: str, features: np.ndarray) -> np.ndarray:
 
 def lift_at(labels: np.ndarray, scores: np.ndarray, fraction: float = 0.1) -> float:
     """Positive rate in the top `fraction` by score, over the overall positive rate."""
-    count = max(1, int(round(len(scores) * fraction)))
+    count = max(1, round(len(scores) * fraction))
     top = np.argsort(-scores, kind="stable")[:count]
     base = labels.mean()
     return float(labels[top].mean() / base) if base > 0 else 0.0

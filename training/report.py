@@ -121,7 +121,8 @@ def write_report(results: dict[str, dict[str, Any]], out: Path) -> Path:
     )
     page = (
         "<!doctype html><meta charset='utf-8'><title>microtarget training report</title>"
-        "<style>body{font-family:sans-serif;max-width:1200px;margin:auto}td,th{padding:2px 8px;text-align:right}</style>"
+        "<style>body{font-family:sans-serif;max-width:1200px;margin:auto}"
+        "td,th{padding:2px 8px;text-align:right}</style>"
         "<h1>microtarget training report</h1>" + "".join(sections)
     )
     path = out / "report.html"

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from microtarget.aggregation import apply_events
@@ -43,6 +44,7 @@ def plan_timeline(
 ) -> Timeline:
     """test = end - H, validation = end - 2H, training cutoffs step back from end - 3H."""
     horizon = timedelta(days=horizon_days)
+    start = start.replace(hour=0, minute=0, second=0, microsecond=0)  # history counts from the first day
     test, valid = end - horizon, end - 2 * horizon
     train = tuple(valid - horizon - timedelta(days=step_days * k) for k in reversed(range(train_cutoffs)))
     if train[0] < start + timedelta(days=min_history_days):
@@ -143,7 +145,8 @@ def build_rows(
     _GROUPS = groups
     try:
         slices = [(customers[i::SHARDS], cutoffs, horizon) for i in range(SHARDS)]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_fork()) as pool:
+        # fork shares the parsed events with the workers without pickling them
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context("fork")) as pool:
             return Rows.concat(list(pool.map(_replay_slice, slices)))
     finally:
         _GROUPS = {}
@@ -177,13 +180,14 @@ def synthetic_rows(
     if workers <= 1:
         results = [_synthetic_shard(job) for job in jobs]
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_fork()) as pool:
+        # forkserver: the caller may run threads (a moto server, tqdm) that fork would copy mid-lock
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context("forkserver")) as pool:
             results = list(pool.map(_synthetic_shard, jobs))
     truth = {cid: persona for _rows, shard_truth in results for cid, persona in shard_truth.items()}
     return Rows.concat([rows for rows, _truth in results]), truth
 
 
-def _fork():  # type: ignore[no-untyped-def]
+def _context(method: str) -> Any:
     import multiprocessing
 
-    return multiprocessing.get_context("fork")
+    return multiprocessing.get_context(method)

@@ -1,0 +1,70 @@
+"""Training on synthetic traffic with planted types: quality on a later window, and the CLI end to end."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from local.aws import LocalAws
+from training.cli import main as cli
+from training.dataset import plan_timeline, synthetic_rows
+from training.train import train_all
+
+
+@pytest.mark.slow
+def test_models_beat_baselines_and_segments_recover_planted_types(tmp_path: Path) -> None:
+    end = datetime(2026, 11, 1, tzinfo=UTC)
+    timeline = plan_timeline(end - timedelta(days=70), end)
+    rows, truth = synthetic_rows(3000, 70, 11, end, timeline.cutoffs, timeline.horizon)
+    results = train_all(rows, timeline, tmp_path, truth)
+    for name in ("propensity", "churn"):
+        manifest = results[name]["manifest"]
+        model, baseline = manifest["metrics"]["test"]["roc_auc"], manifest["baseline_metrics"]["test"]["roc_auc"]
+        assert model > baseline, f"{name}: {model:.3f} vs baseline {baseline:.3f}"
+        assert manifest["parity"]["max_abs_diff"] <= 1e-5
+        assert (tmp_path / name / "model.onnx").stat().st_size > 0
+    segments = results["segments"]["manifest"]
+    assert segments["metrics"]["validation"]["adjusted_rand_index"] >= 0.8
+    assert set(segments["segment_names"].values()) >= {"new", "lapsing", "loyal high-value"}
+
+
+@pytest.mark.slow
+def test_cli_generates_trains_publishes_and_scores(local_aws: LocalAws, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    lake = f"s3://{local_aws.ref('DataLakeBucket')}/history"
+    bucket = local_aws.ref("ModelsBucket")
+    truth = tmp_path / "truth.csv"
+    assert cli(["generate", "--customers", "900", "--days", "70", "--out", lake, "--truth", str(truth)]) == 0
+    out = tmp_path / "models"
+    assert cli(["train", "--source", lake, "--truth", str(truth), "--out", str(out)]) == 0
+    assert (out / "report.html").exists() and (out / "metrics.json").exists()
+    assert {p.name for p in out.glob("*.png")} == {"propensity_curves.png", "churn_curves.png", "segments.png"}
+    assert cli(["publish", str(out), "--bucket", bucket, "--promote"]) == 0
+    assert cli(["publish", str(out), "--bucket", bucket]) == 2  # same figures: nothing better to publish
+    monkeypatch.setenv("TEST_PSEUDONYM_KEY", "a-test-key-of-enough-length")
+    scores = tmp_path / "scores.csv"
+    assert (
+        cli(["score", "--source", lake, "--bucket", bucket, "--key-env", "TEST_PSEUDONYM_KEY", "--out", str(scores)])
+        == 0
+    )
+    with scores.open() as handle:
+        rows = list(csv.DictReader(handle))
+    raw_ids = set(next(csv.reader(truth.open())) and (r["customer_id"] for r in csv.DictReader(truth.open())))
+    assert len(rows) == len(raw_ids)
+    assert all(r["pid"].startswith("c_") and r["pid"] not in raw_ids for r in rows)
+    assert all(0.0 <= float(r["propensity"]) <= 1.0 and r["segment_name"] for r in rows)
+    listing = json.loads((out / "propensity" / "manifest.json").read_text())
+    assert listing["parity"]["max_abs_diff"] <= 1e-5
+
+
+def test_cli_reports_bad_arguments_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["train", "--source", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert cli(["train", "--source", str(tmp_path / "empty"), "--out", str(tmp_path)]) == 2
+    assert "no event files" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli(["train", "--synthetic", "0", "--out", str(tmp_path)])

@@ -1,0 +1,120 @@
+"""python -m training <command> --help"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from microtarget.errors import MicrotargetError
+
+from training import commands
+from training.export import ParityError
+from training.registry import GateRefused
+from training.sources import SourceError
+from training.transactions import ImportError_
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 date or timestamp") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="python -m training", description="Train, check and publish microtarget models."
+    )
+    sub = root.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write seeded synthetic site traffic in the archive's layout")
+    gen.add_argument("--customers", type=_positive, default=5000)
+    gen.add_argument("--days", type=_positive, default=90)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--end", type=_moment, help="last moment of traffic (default: now)")
+    gen.add_argument("--out", required=True, help="folder or s3://bucket/prefix")
+    gen.add_argument("--truth", help="also write customer_id,persona ground truth to this CSV")
+    gen.set_defaults(run=commands.cmd_generate)
+
+    imp = sub.add_parser("import-csv", help="turn a historical transactions CSV into purchase events")
+    imp.add_argument("file", help="CSV path or s3:// URI")
+    imp.add_argument("--out", required=True, help="folder or s3://bucket/prefix for the events")
+    imp.add_argument("--customer-column", default="customer_id")
+    imp.add_argument("--date-column", default="date")
+    imp.add_argument("--quantity-column", default="quantity")
+    imp.add_argument("--amount-column", default="amount")
+    imp.add_argument("--order-column", help="optional order id column")
+    imp.add_argument("--timezone", default="UTC", help="zone of timestamps without one (default UTC)")
+    imp.add_argument("--date-format", help="strptime format, when dates are not ISO-8601")
+    imp.add_argument("--skip-bad", action="store_true", help="skip and count bad rows instead of stopping")
+    imp.set_defaults(run=commands.cmd_import_csv)
+
+    train = sub.add_parser("train", help="build point-in-time datasets, fit, evaluate and export all models")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--source", help="folder or s3://bucket/prefix of v1 JSON lines (optionally .gz)")
+    source.add_argument("--synthetic", type=_positive, metavar="CUSTOMERS", help="train on generated customers")
+    train.add_argument("--days", type=_positive, default=70, help="synthetic days (default 70)")
+    train.add_argument("--seed", type=int, default=7)
+    train.add_argument("--end", type=_moment, help="end of the data to use (default: the newest event)")
+    train.add_argument("--horizon-days", type=_positive, default=14)
+    train.add_argument("--train-cutoffs", type=_positive, default=3)
+    train.add_argument("--step-days", type=_positive, default=7)
+    train.add_argument("--truth", help="customer_id,persona CSV to score segmentation against")
+    train.add_argument("--workers", type=_positive, help="processes for the replay (default: cores)")
+    train.add_argument("--skip-bad", action="store_true", help="skip and count invalid lines")
+    train.add_argument("--out", required=True, help="folder for models, report.html and metrics.json")
+    train.set_defaults(run=commands.cmd_train)
+
+    for name, helptext in (
+        ("publish", "upload trained models as new immutable versions (gated)"),
+        ("promote", "point an environment's alias at a version"),
+        ("rollback", "move an environment's alias back to its previous version"),
+        ("list", "show a model's versions and which one is live"),
+    ):
+        command = sub.add_parser(name, help=helptext)
+        command.add_argument("--bucket", help="model registry bucket (default: $MODELS_BUCKET)")
+        command.add_argument("--environment", default="prod")
+        if name == "publish":
+            command.add_argument("path", help="a train --out folder (all models) or one model's folder")
+            command.add_argument("--force", action="store_true", help="publish even if the gate refuses")
+            command.add_argument("--promote", action="store_true", help="promote what was published")
+        else:
+            command.add_argument("--model", required=True, choices=commands.MODELS)
+        if name == "promote":
+            command.add_argument("--version", required=True)
+        command.set_defaults(run=getattr(commands, f"cmd_{name}"))
+
+    score = sub.add_parser("score", help="score every customer in an event source as of a time")
+    score.add_argument("--source", required=True)
+    score.add_argument("--as-of", type=_moment, help="default: now")
+    score.add_argument("--out", required=True, help=".csv or .jsonl")
+    score.add_argument("--models", help="a train --out folder (instead of the registry)")
+    score.add_argument("--bucket")
+    score.add_argument("--environment", default="prod")
+    score.add_argument("--secret-id", help="Secrets Manager id of the pseudonymization key")
+    score.add_argument("--key-env", help="environment variable holding the key (local use)")
+    score.add_argument("--skip-bad", action="store_true")
+    score.set_defaults(run=commands.cmd_score)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        result: Any = args.run(args)
+    except (SourceError, ImportError_, GateRefused, ParityError, MicrotargetError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2, default=str))
+    return 0

@@ -1,0 +1,211 @@
+"""What each CLI command does; cli.py only parses arguments and reports errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import numpy as np
+from microtarget.aggregation import apply_events
+from microtarget.features import FEATURE_NAMES, feature_vector
+from microtarget.identity import Pseudonymizer, pseudonymizer_from_secret
+from microtarget.model_registry import ModelRegistry
+from microtarget.profile import Profile
+from microtarget.scoring import LoadedModel, load_model
+from tqdm import tqdm
+
+from training.dataset import Rows, build_rows, group_by_customer, plan_timeline, synthetic_rows
+from training.registry import RegistryWriter
+from training.report import write_report
+from training.sources import load_events, read_text, write_events
+from training.synthetic import generate
+from training.train import train_all
+from training.transactions import Columns, import_transactions
+
+MODELS = ("propensity", "churn", "segments")
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_generate(args: Any) -> dict[str, Any]:
+    end = args.end or datetime.now(UTC)
+    traffic = generate(args.customers, args.days, seed=args.seed, end=end)
+    written = write_events(traffic.events, args.out)
+    if args.truth:
+        with open(args.truth, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["customer_id", "persona"])
+            writer.writerows(sorted(traffic.truth.items()))
+    say(f"{len(traffic.events):,} events for {args.customers:,} customers in {len(written)} file(s) under {args.out}")
+    return {"events": len(traffic.events), "files": len(written)}
+
+
+def cmd_import_csv(args: Any) -> dict[str, Any]:
+    columns = Columns(
+        args.customer_column, args.date_column, args.quantity_column, args.amount_column, args.order_column
+    )
+    imported = import_transactions(read_text(args.file), columns, args.timezone, args.date_format, args.skip_bad)
+    written = write_events(imported.events, args.out, name=Path(args.file).stem)
+    for problem in imported.skipped[:20]:
+        say(f"skipped {problem}")
+    say(
+        f"{len(imported.events):,} purchase events written to {len(written)} file(s); {len(imported.skipped)} rows skipped"
+    )
+    return {"events": len(imported.events), "skipped": len(imported.skipped)}
+
+
+def _dataset(args: Any) -> tuple[Rows, Any, dict[str, str] | None]:
+    if args.synthetic:
+        end = args.end or datetime.now(UTC).replace(microsecond=0)
+        timeline = plan_timeline(
+            end - timedelta(days=args.days), end, args.horizon_days, args.train_cutoffs, args.step_days
+        )
+        say(f"generating and replaying {args.synthetic:,} synthetic customers over {args.days} days …")
+        rows, truth = synthetic_rows(args.synthetic, args.days, args.seed, end, timeline.cutoffs, timeline.horizon)
+        return rows, timeline, truth
+    loaded = load_events(args.source, args.skip_bad)
+    say(f"{len(loaded.events):,} events from {loaded.files} file(s); {len(loaded.skipped)} bad lines skipped")
+    start = min(e.occurred_at for e in loaded.events).astimezone(UTC)
+    end = args.end or max(e.occurred_at for e in loaded.events).astimezone(UTC)
+    timeline = plan_timeline(start, end, args.horizon_days, args.train_cutoffs, args.step_days)
+    groups = group_by_customer(e for e in loaded.events if e.occurred_at <= end)
+    say(f"replaying {len(groups):,} customers at {len(timeline.cutoffs)} cutoffs …")
+    truth = None
+    if args.truth:
+        with open(args.truth, newline="") as handle:
+            truth = {row["customer_id"]: row["persona"] for row in csv.DictReader(handle)}
+    return build_rows(groups, timeline.cutoffs, timeline.horizon, args.workers), timeline, truth
+
+
+def cmd_train(args: Any) -> dict[str, Any]:
+    rows, timeline, truth = _dataset(args)
+    say(f"{len(rows.purchased):,} rows; training window {timeline.start.date()} → {timeline.end.date()}")
+    with tqdm(total=3, desc="models", file=sys.stderr) as bar:
+        results = train_all(rows, timeline, Path(args.out), truth, step=lambda name: bar.set_postfix_str(name))
+        bar.update(3)
+    report = write_report(results, Path(args.out))
+    say(f"report: {report}")
+    return {"headline": headline(results), "models": str(Path(args.out)), "report": str(report)}
+
+
+def headline(results: dict[str, Any]) -> dict[str, Any]:
+    """Test-window figures beside the baseline's, and the segmentation's quality."""
+    lines: dict[str, Any] = {}
+    for name in ("propensity", "churn"):
+        manifest = results[name]["manifest"]
+        model, base = manifest["metrics"]["test"], manifest["baseline_metrics"]["test"]
+        lines[name] = {
+            "model": manifest["selection"]["family"],
+            **{f"{k}": round(model[k], 4) for k in ("roc_auc", "pr_auc", "lift_top10", "brier")},
+            **{f"baseline_{k}": round(base[k], 4) for k in ("roc_auc", "pr_auc", "lift_top10")},
+            "onnx_max_abs_diff": manifest["parity"]["max_abs_diff"],
+        }
+    segments = results["segments"]["manifest"]["metrics"]["validation"]
+    lines["segments"] = {k: v for k, v in segments.items() if k != "sizes"} | {"sizes": segments["sizes"]}
+    return lines
+
+
+def _registry(args: Any) -> RegistryWriter:
+    bucket = args.bucket or os.environ.get("MODELS_BUCKET")
+    if not bucket:
+        raise ValueError("--bucket (or MODELS_BUCKET) is required")
+    return RegistryWriter(boto3.client("s3"), bucket)
+
+
+def cmd_publish(args: Any) -> dict[str, Any]:
+    registry = _registry(args)
+    folders = (
+        [Path(args.path) / m for m in MODELS] if (Path(args.path) / "metrics.json").exists() else [Path(args.path)]
+    )
+    published = {}
+    for folder in folders:
+        manifest = registry.publish(folder, args.environment, args.force)
+        published[manifest["model"]] = manifest["version"]
+        if args.promote:
+            registry.promote(manifest["model"], manifest["version"], args.environment)
+        say(f"published {manifest['model']} {manifest['version']}{' and promoted' if args.promote else ''}")
+    return published
+
+
+def cmd_promote(args: Any) -> dict[str, Any]:
+    return _registry(args).promote(args.model, args.version, args.environment)
+
+
+def cmd_rollback(args: Any) -> dict[str, Any]:
+    return _registry(args).rollback(args.model, args.environment)
+
+
+def cmd_list(args: Any) -> list[dict[str, Any]]:
+    return _registry(args).listing(args.model, args.environment)
+
+
+def _models(args: Any) -> dict[str, LoadedModel]:
+    if args.models:
+        found = {}
+        for name in MODELS:
+            folder = Path(args.models) / name
+            manifest = json.loads((folder / "manifest.json").read_text())
+            found[name] = load_model(name, manifest, (folder / "model.onnx").read_bytes())
+        return found
+    registry = ModelRegistry(boto3.client("s3"), _registry(args).bucket)
+    loaded = {name: registry.load(name, args.environment) for name in MODELS}
+    missing = [name for name, model in loaded.items() if model is None]
+    if missing:
+        raise ValueError(f"no promoted {args.environment} version of {', '.join(missing)}")
+    return {name: model for name, model in loaded.items() if model is not None}
+
+
+def _pseudonymizer(args: Any) -> Pseudonymizer:
+    if args.secret_id:
+        return pseudonymizer_from_secret(args.secret_id)
+    key = os.environ.get(args.key_env or "")
+    if not key:
+        raise ValueError("give --secret-id, or --key-env naming a variable that holds the pseudonymization key")
+    return Pseudonymizer(key)
+
+
+def cmd_score(args: Any) -> dict[str, Any]:
+    models, pseudonymizer = _models(args), _pseudonymizer(args)
+    loaded = load_events(args.source, args.skip_bad)
+    as_of = args.as_of or datetime.now(UTC)
+    groups = group_by_customer(e for e in loaded.events if e.occurred_at <= as_of)
+    customers = sorted(groups)
+    matrix = np.zeros((len(customers), len(FEATURE_NAMES)), dtype=np.float32)
+    for row, customer in enumerate(tqdm(customers, desc="features", file=sys.stderr)):
+        profile = Profile(customer)
+        apply_events(profile, groups[customer])
+        matrix[row] = feature_vector(profile, as_of)
+    scores = {name: model.predict(matrix) for name, model in models.items()}
+    records = [
+        {
+            "pid": pseudonymizer.pid(customer),
+            "as_of": as_of.isoformat(),
+            "propensity": round(float(scores["propensity"][i]), 6),
+            "churn_risk": round(float(scores["churn"][i]), 6),
+            "segment": int(scores["segments"][i]),
+            "segment_name": models["segments"].segment_name(int(scores["segments"][i])),
+        }
+        for i, customer in enumerate(customers)
+    ]
+    _write_scores(records, Path(args.out))
+    say(f"{len(records):,} customers scored as of {as_of.isoformat()} → {args.out}")
+    return {"customers": len(records), "versions": {name: model.version for name, model in models.items()}}
+
+
+def _write_scores(records: list[dict[str, Any]], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".csv":
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(records[0]) if records else ["pid"])
+            writer.writeheader()
+            writer.writerows(records)
+    else:
+        path.write_text("".join(json.dumps(record) + "\n" for record in records))

@@ -66,7 +66,7 @@ def run() -> dict[str, float]:
     gc.collect()
     gc.freeze()
     best, writes, customers = float("inf"), 0, 0
-    for _round in range(5):
+    for _round in range(7):
         store = CountingStore()
         store.items = dict(existing.items)
         service = IngestService(store, ListDeadLetters(), key, clock=clock)

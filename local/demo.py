@@ -1,6 +1,10 @@
 """`make demo`: the whole flow on the embedded local AWS, with a readable summary.
 
-python -m local.demo [--customers 2000] [--days 7] [--seed 7]
+    python -m local.demo [--customers 2000] [--days 70] [--live-days 4] [--seed 7]
+
+History (all but the last live days) is archived to the data lake and folded into profiles
+as a backfill; the live days stream through Kinesis with bad records, producer retries and
+late arrivals; then the models are trained from the data lake and published.
 """
 
 from __future__ import annotations
@@ -10,82 +14,117 @@ import random
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from local.aws import LocalAws
+from local.backfill import backfill
 from local.bad_records import SPOILERS, bad_records, late_copies
 from local.pipeline import IngestPipeline
 from local.privacy import raw_ids_found
 from local.progress import Progress
-from local.summary import print_example_profile, print_ingest_summary, section
+from local.summary import print_example_profile, print_ingest_summary, print_training_summary, section
+from local.template import ROOT
+from training.commands import headline
+from training.dataset import build_rows, group_by_customer, plan_timeline
+from training.registry import RegistryWriter
+from training.report import write_report
+from training.sources import load_events, write_events
 from training.synthetic import generate
+from training.train import train_all
+
+MODELS_OUT = ROOT / ".local" / "models"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=2000, help="synthetic customers (default 2000)")
-    parser.add_argument("--days", type=int, default=4, help="days of live site traffic (default 4)")
+    parser.add_argument("--days", type=int, default=70, help="days of history, live days included (default 70)")
+    parser.add_argument("--live-days", type=int, default=4, help="days streamed through Kinesis (default 4)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    if args.customers < 1 or args.days < 1:
-        parser.error("--customers and --days must be at least 1")
-
+    if args.customers < 1 or not 1 <= args.live_days < args.days:
+        parser.error("need --customers >= 1 and 1 <= --live-days < --days")
     started = time.perf_counter()
+
     section("1. Local AWS")
     with LocalAws() as aws:
         print(f"moto server at {aws.endpoint}; resources created from template.yaml:")
         for logical_id, ref in aws.resolver.refs.items():
-            kind = aws.template["Resources"][logical_id]["Type"]
-            print(f"  {logical_id:<24} {kind:<38} {ref.rsplit('/', 1)[-1]}")
+            print(f"  {logical_id:<24} {aws.template['Resources'][logical_id]['Type']:<38} {ref.rsplit('/', 1)[-1]}")
         pipeline = IngestPipeline(aws)
 
         section("2. Synthetic site traffic")
-        traffic = generate(args.customers, args.days, seed=args.seed)
-        now = datetime.now(UTC)
-        types = Counter(traffic.truth.values())
+        now = datetime.now(UTC).replace(microsecond=0)
+        traffic = generate(args.customers, args.days, seed=args.seed, end=now)
+        split = (now - timedelta(days=args.live_days)).isoformat()
+        history = [e for e in traffic.events if e["occurred_at"] < split]
+        live = [e for e in traffic.events if e["occurred_at"] >= split]
+        types = ", ".join(f"{k} {v}" for k, v in Counter(traffic.truth.values()).items())
         print(f"{len(traffic.events):,} events from {args.customers:,} customers over {args.days} days")
-        print(
-            "planted customer types (ground truth, not in the events): "
-            + ", ".join(f"{k} {v}" for k, v in types.items())
-        )
-        bad = bad_records(traffic.events, per_kind=5, now=now, seed=args.seed)
-        rng = random.Random(args.seed)
-        horizon = (now - (now - traffic.start) / 4).isoformat()
-        recent = [e for e in traffic.events if e["occurred_at"] >= horizon]
-        recent_views = [e for e in recent if e["event_type"] == "product_view"]
-        late_ok = late_copies(recent_views, 10, hours_back=1, seed=args.seed)
-        late_bad = late_copies(recent_views, 10, hours_back=24 * 10, seed=args.seed + 1)
-        replays = rng.sample(recent, k=max(1, len(recent) // 50))
-        print(f"plus {len(bad)} bad records ({', '.join(SPOILERS)}),")
-        print(f"{len(replays):,} producer retries of recent events (duplicates), and late arrivals:")
-        print(f"{len(late_ok)} events 1 h older than their customer's newest, {len(late_bad)} events 10 days older")
+        print(f"planted customer types (ground truth, never in the events): {types}")
 
-        section("3. Kinesis → ingest → DynamoDB")
-        put = Progress("PutRecords", len(traffic.events) + len(bad) + len(replays))
-        sent = pipeline.send_events(traffic.events, progress=put.to)
-        sent += pipeline.send_records(((data, key) for _code, data, key in bad))
+        section(f"3. History: {len(history):,} events archived and folded into profiles")
+        lake = f"s3://{aws.ref('DataLakeBucket')}"
+        files = write_events(history, lake, name="history")
+        clock = time.perf_counter()
+        report = backfill(aws, history)
+        print(
+            f"{len(files)} daily objects under {lake}/events/; {report.accepted:,} events → "
+            f"{report.profiles_written:,} profiles in {time.perf_counter() - clock:.1f} s (one write per customer)"
+        )
+
+        section(f"4. Live: the last {args.live_days} days through Kinesis → ingest → DynamoDB")
+        bad = bad_records(live, per_kind=5, now=now, seed=args.seed)
+        rng = random.Random(args.seed)
+        last_day = (now - timedelta(days=1)).isoformat()
+        views = [e for e in live if e["event_type"] == "product_view" and e["occurred_at"] >= last_day]
+        late_ok = late_copies(views, 10, hours_back=1, seed=args.seed)
+        late_bad = late_copies(views, 10, hours_back=24 * 10, seed=args.seed + 1)
+        recent = [e for e in live if e["occurred_at"] >= last_day]  # producers retry what they just sent
+        replays = rng.sample(recent, k=max(1, len(live) // 50))
+        print(f"{len(live):,} events plus {len(bad)} bad records ({', '.join(SPOILERS)}),")
+        print(
+            f"{len(replays):,} producer retries, {len(late_ok)} events 1 h late and {len(late_bad)} events 10 days late"
+        )
+        put = Progress("PutRecords", len(live) + len(bad) + len(replays))
+        sent = pipeline.send_events(live, progress=put.to)
+        sent += pipeline.send_records((data, key) for _code, data, key in bad)
         sent += pipeline.send_events(replays)
         put.to(sent)
         put.close()
-        ingest_started = time.perf_counter()
+        clock = time.perf_counter()
         work = Progress("ingest", sent)
         pipeline.run(progress=work.to)
         work.close()
         sent += pipeline.send_events(late_ok + late_bad)  # late arrivals, after the stream moved on
         pipeline.run()
-        ingest_seconds = time.perf_counter() - ingest_started
-
-        section("4. Summary")
-        profiles = pipeline.profiles()
-        rejected = pipeline.rejected()
-        print_ingest_summary(pipeline, sent, profiles, rejected, ingest_seconds)
+        profiles, rejected = pipeline.profiles(), pipeline.rejected()
+        print_ingest_summary(pipeline, sent, profiles, rejected, time.perf_counter() - clock)
         print_example_profile(profiles, now)
-        leaks = raw_ids_found(traffic.truth, profiles, [pipeline.ingest.log_path])
-        print(f"\nraw customer ids found in profiles or logs: {leaks} (profiles are keyed by HMAC pid)")
+
+        section("5. Training from the data lake, published to the model registry")
+        clock = time.perf_counter()
+        loaded = load_events(f"{lake}/events/", skip_bad=True)  # the archive keeps what the site sent, bad or not
+        timeline = plan_timeline(min(e.occurred_at for e in loaded.events), now)
+        rows = build_rows(group_by_customer(loaded.events), timeline.cutoffs, timeline.horizon)
+        results = train_all(rows, timeline, MODELS_OUT, traffic.truth)
+        report_path = write_report(results, MODELS_OUT)
+        registry = RegistryWriter(aws.client("s3"), aws.ref("ModelsBucket"))
+        for name in ("propensity", "churn", "segments"):
+            manifest = registry.publish(MODELS_OUT / name)
+            registry.promote(name, manifest["version"])
         print(
-            f"handler logs and EMF metrics: {pipeline.ingest.log_path.relative_to(pipeline.ingest.log_path.parents[2])}"
+            f"{len(loaded.events):,} events from {loaded.files} objects ({len(loaded.skipped)} bad lines skipped) → "
+            f"{len(rows.purchased):,} point-in-time rows; trained in {time.perf_counter() - clock:.1f} s"
         )
-        print(f"total demo time {time.perf_counter() - started:.1f} s")
+        print_training_summary(headline(results), registry, Path(report_path))
+
+        section("6. Privacy")
+        leaks = raw_ids_found(traffic.truth, profiles, [pipeline.ingest.log_path])
+        print(f"raw customer ids found in profiles or logs: {leaks} (profiles are keyed by HMAC pid)")
+        print(f"handler logs and EMF metrics: {pipeline.ingest.log_path.relative_to(ROOT)}")
+        print(f"\ntotal demo time {time.perf_counter() - started:.1f} s")
     return 0 if leaks == 0 else 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from microtarget.features import FEATURE_NAMES, feature_dict
@@ -61,3 +62,28 @@ def print_example_profile(profiles: dict[str, Profile], now: datetime) -> None:
     for start in range(0, len(FEATURE_NAMES), 3):
         row = FEATURE_NAMES[start : start + 3]
         print("    " + "  ".join(f"{name:<26}{values[name]:>8.2f}" for name in row))
+
+
+def print_training_summary(headline: dict[str, Any], registry: Any, report: Path) -> None:
+    print(
+        f"\n{'model':<11} {'chosen':<18} {'ROC-AUC':>8} {'baseline':>9} {'PR-AUC':>7} {'baseline':>9} "
+        f"{'lift@10%':>9} {'Brier':>6}  ONNX max|Δ|   (test window)"
+    )
+    for name in ("propensity", "churn"):
+        h = headline[name]
+        print(
+            f"{name:<11} {h['model']:<18} {h['roc_auc']:>8.3f} {h['baseline_roc_auc']:>9.3f} {h['pr_auc']:>7.3f} "
+            f"{h['baseline_pr_auc']:>9.3f} {h['lift_top10']:>9.2f} {h['brier']:>6.3f}  {h['onnx_max_abs_diff']:.1e}"
+        )
+    segments = headline["segments"]
+    ari = (
+        f", adjusted Rand index vs planted types {segments['adjusted_rand_index']:.3f}"
+        if "adjusted_rand_index" in segments
+        else ""
+    )
+    print(f"segments: k = {segments['k']} by silhouette ({segments['silhouette']:.3f}){ari}")
+    print("  " + ", ".join(f"{name} {size:,}" for name, size in segments["sizes"].items()))
+    for name in ("propensity", "churn", "segments"):
+        live = [row["version"] for row in registry.listing(name) if row["live"]]
+        print(f"registry: {name:<11} prod → {live[0] if live else 'none'}  (s3://{registry.bucket}/{name}/)")
+    print(f"report: {report}  (open it in a browser; metrics.json beside it)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ import boto3
 from microtarget.errors import PermanentError
 from microtarget.event_parser import parse_event
 from microtarget.events import Event
+from tqdm import tqdm
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -54,7 +56,7 @@ def _blobs(source: str) -> Iterator[tuple[str, bytes]]:
 def load_events(source: str, skip_bad: bool = False) -> Loaded:
     """Every v1 event under `source`, validated with the ingest parser (no clock check)."""
     loaded = Loaded()
-    for location, blob in _blobs(source):
+    for location, blob in tqdm(_blobs(source), desc="reading", unit="file", file=sys.stderr, disable=None):
         loaded.files += 1
         text = gzip.decompress(blob) if blob[:2] == b"\x1f\x8b" else blob
         for number, line in enumerate(text.splitlines(), start=1):

@@ -67,7 +67,7 @@ def train_classifier(model: str, rows: Rows, timeline: Timeline, out: Path) -> d
     manifest = _manifest(model, "classifier", onnx_bytes, timeline, metrics, baseline, parity, x[train], extra)
     _write(out / model, onnx_bytes, manifest)
     curves = {"labels": labels[test], "model": scores["test"], "baseline": evaluate.baseline_scores(model, x[test])}
-    return {"manifest": manifest, "curves": curves}
+    return {"manifest": manifest, "curves": curves, "estimator": selected.estimator, "onnx": onnx_bytes}
 
 
 def train_segments(rows: Rows, timeline: Timeline, out: Path, truth: dict[str, str] | None) -> dict[str, Any]:
@@ -93,7 +93,8 @@ def train_segments(rows: Rows, timeline: Timeline, out: Path, truth: dict[str, s
     manifest = _manifest("segments", "segmenter", onnx_bytes, timeline, metrics, {}, parity, x, extra)
     _write(out / "segments", onnx_bytes, manifest)
     transformed = segmentation.pipeline.named_steps["select"].transform(x)
-    return {"manifest": manifest, "map": (transformed, segmentation.labels, segmentation.names)}
+    mapped = (transformed, segmentation.labels, segmentation.names)
+    return {"manifest": manifest, "map": mapped, "estimator": segmentation.pipeline, "onnx": onnx_bytes}
 
 
 def train_all(

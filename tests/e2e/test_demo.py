@@ -9,10 +9,19 @@ from local import demo
 
 @pytest.mark.slow
 def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    assert demo.main(["--customers", "80", "--days", "3", "--seed", "21"]) == 0
+    assert demo.main(["--customers", "300", "--days", "70", "--live-days", "2", "--seed", "21"]) == 0
     out = capsys.readouterr().out
     assert "(nothing lost)" in out
     assert "raw customer ids found in profiles or logs: 0" in out
     assert "max writes per customer in a batch: 1.00" in out or "max writes per customer in a batch: 0." in out
-    for section in ("1. Local AWS", "2. Synthetic site traffic", "3. Kinesis", "4. Summary", "example profile"):
+    assert "adjusted Rand index" in out and "registry: propensity  prod → " in out
+    for section in (
+        "1. Local AWS",
+        "2. Synthetic",
+        "3. History",
+        "4. Live",
+        "5. Training",
+        "6. Privacy",
+        "example profile",
+    ):
         assert section in out

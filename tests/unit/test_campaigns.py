@@ -1,0 +1,67 @@
+"""The campaigns file: the shipped catalog is valid; errors name the offer and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from microtarget.campaigns import parse_campaigns
+from microtarget.errors import PermanentError
+
+CATALOG = Path(__file__).resolve().parents[2] / "campaigns" / "catalog.yaml"
+
+
+def test_shipped_catalog_is_valid_and_covers_the_main_moments() -> None:
+    campaigns = parse_campaigns(CATALOG.read_text())
+    assert {o.id for o in campaigns.offers} == {
+        "cart-recovery",
+        "repeat-view-nudge",
+        "win-back",
+        "vip-early-access",
+        "welcome",
+    }
+    assert any(arm.control for e in campaigns.experiments for arm in e.arms)
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        (
+            "version: x\noffers:\n  - {id: a, name: A, channels: [fax], template: t, value: 1}",
+            "offer 'a' channels.0",
+            "email",
+        ),
+        (
+            "version: x\noffers:\n  - {id: a, name: A, channels: [email], template: t, value: 1, eligibility: {min_propensity: 1.5}}",
+            "offer 'a' eligibility.min_propensity",
+            "less than or equal to 1",
+        ),
+        (
+            "version: x\noffers:\n  - {id: b, name: B, channels: [email], template: t}",
+            "offer 'b' value",
+            "Field required",
+        ),
+        ("version: x\noffers: []", "offers", "at least 1"),
+    ],
+)
+def test_invalid_campaigns_name_offer_and_field(text: str, field: str, message: str) -> None:
+    with pytest.raises(PermanentError) as caught:
+        parse_campaigns(text)
+    assert caught.value.field == field and message in caught.value.message
+
+
+def test_cross_references_are_checked() -> None:
+    text = """
+version: x
+offers:
+  - {id: a, name: A, channels: [email], template: t, value: 1}
+experiments:
+  - {id: e1, offers: [zzz], arms: [{name: t, weight: 1}, {name: c, weight: 1, control: true}]}
+"""
+    with pytest.raises(PermanentError, match="unknown offer 'zzz'"):
+        parse_campaigns(text)
+
+
+def test_not_yaml_is_a_clear_error() -> None:
+    with pytest.raises(PermanentError, match="not YAML"):
+        parse_campaigns("offers: [unclosed")

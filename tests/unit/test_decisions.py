@@ -1,0 +1,115 @@
+"""decide(): eligibility, consent, caps, experiments, ranking, fallback and cold start."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from microtarget.aggregation import apply_events, to_ms
+from microtarget.campaigns import Experiment, parse_campaigns
+from microtarget.decisions import SentOffer, assign_arm, decide
+from microtarget.profile import Profile
+
+from tests.helpers.events import T0, event
+
+CATALOG = parse_campaigns((Path(__file__).resolve().parents[2] / "campaigns" / "catalog.yaml").read_text())
+NOW = T0 + timedelta(hours=1)
+
+
+class FixedModel:
+    """Stands in for an onnxruntime session with a known score (scoring has its own tests)."""
+
+    def __init__(self, name: str, value: float, segment_name: str = "") -> None:
+        self.name, self.value, self.version, self._segment = name, value, f"{name}-v1", segment_name
+
+    def predict(self, _features: Any) -> list[float]:
+        return [self.value]
+
+    def segment_name(self, _index: int) -> str:
+        return self._segment
+
+
+def models(propensity: float = 0.7, churn: float = 0.2, segment: str = "loyal high-value") -> dict[str, Any]:
+    return {
+        "propensity": FixedModel("propensity", propensity),
+        "churn": FixedModel("churn", churn),
+        "segments": FixedModel("segments", 0, segment),
+    }
+
+
+def shopper(consent: dict[str, bool] | None = None, cart: bool = True, orders: int = 1) -> Profile:
+    profile = Profile("c_test")
+    events = [event("consent_updated", consents=consent or {"email": True, "push": True}, minutes=-50)]
+    events += [event("purchase", order_id=f"O{i}", at=T0 - timedelta(days=40 + i)) for i in range(orders)]
+    if cart:
+        events.append(event("add_to_cart", price=60.0, minutes=-10))
+    apply_events(profile, events)
+    return profile
+
+
+def pid_in_arm(arm: str) -> str:
+    experiment = CATALOG.experiments[0]
+    return next(f"c_{i}" for i in range(10_000) if assign_arm(experiment, f"c_{i}") == arm)
+
+
+def test_cart_recovery_is_chosen_with_reasons_and_expected_value() -> None:
+    decision = decide(pid_in_arm("treatment"), shopper(), "email", NOW, CATALOG, models(segment="bargain hunter"))
+    top = decision.offers[0]
+    assert top.offer_id == "cart-recovery" and top.expected_value == round(0.7 * 45 - 2, 4)
+    assert "cart non_empty" in top.reasons and any("experiment" in r for r in top.reasons)
+    assert decision.suppressed["repeat-view-nudge"] == "not offered on email"
+    assert decision.suppressed["vip-early-access"].startswith("not eligible: segments")
+
+
+def test_offers_rank_by_expected_value() -> None:
+    decision = decide(pid_in_arm("treatment"), shopper(), "email", NOW, CATALOG, models(segment="loyal high-value"))
+    assert [c.offer_id for c in decision.offers[:2]] == ["vip-early-access", "cart-recovery"]  # 0.7x120 > 0.7x45-2
+
+
+def test_no_consent_means_no_email_offer() -> None:
+    decision = decide("c_x", shopper(consent={"email": False}), "email", NOW, CATALOG, models())
+    assert decision.offers == [] and decision.suppressed["cart-recovery"] == "no email consent"
+
+
+def test_caps_suppress_with_the_cap_named() -> None:
+    sent = [SentOffer(to_ms(NOW - timedelta(hours=2)), "cart-recovery", "push")]
+    decision = decide(pid_in_arm("treatment"), shopper(), "web", NOW, CATALOG, models(), sent=sent)
+    assert decision.suppressed["cart-recovery"] == "offer cap per day reached (1/1)"
+    email_sent = [SentOffer(to_ms(NOW - timedelta(hours=1)), "welcome", "email")]
+    decision = decide("c_y", shopper(), "email", NOW, CATALOG, models(), sent=email_sent)
+    assert decision.suppressed["cart-recovery"] == "email cap per day reached (1/1)"
+
+
+def test_control_arm_gets_no_covered_offer_and_is_flagged() -> None:
+    decision = decide(pid_in_arm("holdout"), shopper(), "email", NOW, CATALOG, models())
+    assert decision.control and decision.experiments == {"cart-recovery-2026q4": "holdout"}
+    assert "holdout" in decision.suppressed["cart-recovery"]
+    assert all(choice.offer_id != "cart-recovery" for choice in decision.offers)
+
+
+def test_assignment_is_stable_and_splits_by_weight() -> None:
+    experiment: Experiment = CATALOG.experiments[0]
+    arms = Counter(assign_arm(experiment, f"c_{i}") for i in range(20_000))
+    assert abs(arms["holdout"] / 20_000 - 0.1) < 0.01
+    assert all(assign_arm(experiment, f"c_{i}") == assign_arm(experiment, f"c_{i}") for i in range(100))
+
+
+def test_without_models_decisions_fall_back_to_rules_and_say_so() -> None:
+    decision = decide("c_z", shopper(cart=False, orders=0), "email", NOW, CATALOG, {})
+    assert len(decision.fallback) == 3 and decision.scores["propensity"] is None
+    assert [c.offer_id for c in decision.offers] == ["welcome"] and decision.offers[0].expected_value is None
+    assert "min_churn_risk" in decision.suppressed["win-back"] or "returning" in decision.suppressed["win-back"]
+
+
+def test_unknown_customer_gets_a_cold_start_decision() -> None:
+    decision = decide("c_new", None, "web", NOW, CATALOG, models(propensity=0.1, segment="new"))
+    assert decision.cold_start and [c.offer_id for c in decision.offers] == ["welcome"]
+
+
+def test_win_back_targets_churn_risk() -> None:
+    lapsed = shopper(cart=False, orders=3)
+    decision = decide("c_w", lapsed, "email", NOW, CATALOG, models(propensity=0.1, churn=0.8, segment="lapsing"))
+    assert decision.offers[0].offer_id == "win-back"
+    assert "min_churn_risk 0.6" in decision.offers[0].reasons

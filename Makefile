@@ -8,7 +8,7 @@ export PATH := $(PYBIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv tools test test-fast demo bench schema lint build validate clean invoke
+.PHONY: help venv tools test test-fast demo bench schema lint build validate clean invoke api openapi
 
 help:
 	@echo "make demo    the whole flow on the embedded local AWS, with a summary"
@@ -62,3 +62,9 @@ clean:
 
 invoke: venv  ## make invoke FN=IngestFunction EVENT=events/kinesis-repeat-views.json
 	$(BIN)/python -m local.invoke $(or $(FN),IngestFunction) -e $(or $(EVENT),events/kinesis-repeat-views.json)
+
+api: venv  ## the decisions API over HTTP on 127.0.0.1:8080 (local AWS, example models)
+	$(BIN)/python -m local.api_server
+
+openapi: venv  ## regenerate docs/openapi.json from the API's routes and models
+	$(BIN)/python -m local.openapi > docs/openapi.json

@@ -20,6 +20,7 @@ ACCOUNT = "123456789012"
 EMULATED = {
     "AWS::Serverless::Function",
     "AWS::Serverless::LayerVersion",
+    "AWS::Serverless::Api",
     "AWS::IAM::Role",
     "AWS::KinesisFirehose::DeliveryStream",
 }

@@ -111,14 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         results = train_all(rows, timeline, MODELS_OUT, traffic.truth)
         report_path = write_report(results, MODELS_OUT)
         registry = RegistryWriter(aws.client("s3"), aws.ref("ModelsBucket"))
+        stage = aws.resolver.parameters["Stage"]  # the stack serves the <model>/<stage>.json alias
         for name in ("propensity", "churn", "segments"):
-            manifest = registry.publish(MODELS_OUT / name)
-            registry.promote(name, manifest["version"])
+            manifest = registry.publish(MODELS_OUT / name, stage)
+            registry.promote(name, manifest["version"], stage)
         print(
             f"{len(loaded.events):,} events from {loaded.files} objects ({len(loaded.skipped)} bad lines skipped) → "
             f"{len(rows.purchased):,} point-in-time rows; trained in {time.perf_counter() - clock:.1f} s"
         )
-        print_training_summary(headline(results), registry, Path(report_path))
+        print_training_summary(headline(results), registry, stage, Path(report_path))
 
         section("6. Privacy")
         leaks = raw_ids_found(traffic.truth, profiles, [pipeline.ingest.log_path])

@@ -64,7 +64,7 @@ def print_example_profile(profiles: dict[str, Profile], now: datetime) -> None:
         print("    " + "  ".join(f"{name:<26}{values[name]:>8.2f}" for name in row))
 
 
-def print_training_summary(headline: dict[str, Any], registry: Any, report: Path) -> None:
+def print_training_summary(headline: dict[str, Any], registry: Any, stage: str, report: Path) -> None:
     print(
         f"\n{'model':<11} {'chosen':<18} {'ROC-AUC':>8} {'baseline':>9} {'PR-AUC':>7} {'baseline':>9} "
         f"{'lift@10%':>9} {'Brier':>6}  ONNX max|Δ|   (test window)"
@@ -84,6 +84,8 @@ def print_training_summary(headline: dict[str, Any], registry: Any, report: Path
     print(f"segments: k = {segments['k']} by silhouette ({segments['silhouette']:.3f}){ari}")
     print("  " + ", ".join(f"{name} {size:,}" for name, size in segments["sizes"].items()))
     for name in ("propensity", "churn", "segments"):
-        live = [row["version"] for row in registry.listing(name) if row["live"]]
-        print(f"registry: {name:<11} prod → {live[0] if live else 'none'}  (s3://{registry.bucket}/{name}/)")
+        alias = registry.alias(name, stage)
+        print(
+            f"registry: {name:<11} {stage} → {alias['version'] if alias else 'none'}  (s3://{registry.bucket}/{name}/)"
+        )
     print(f"report: {report}  (open it in a browser; metrics.json beside it)")

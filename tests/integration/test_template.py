@@ -91,3 +91,29 @@ def test_functions_use_both_layers_and_powertools_settings() -> None:
 
 def _as_list(value: Any) -> list[str]:
     return value if isinstance(value, list) else [value]
+
+
+def test_every_api_route_requires_an_api_key_with_a_usage_plan() -> None:
+    apis = resources_of_type(TEMPLATE, "AWS::Serverless::Api")
+    assert apis, "expected the decisions API"
+    for name, api in apis.items():
+        auth = api["Properties"]["Auth"]
+        assert auth["ApiKeyRequired"] is True and auth["UsagePlan"]["CreateUsagePlan"] != "NONE", name
+        assert auth["UsagePlan"]["Throttle"]["RateLimit"] > 0
+    routes = [
+        event["Properties"]
+        for function in resources_of_type(TEMPLATE, "AWS::Serverless::Function").values()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] in ("Api", "HttpApi")
+    ]
+    assert routes and all(route["RestApiId"]["Ref"] in apis for route in routes)
+    assert not [r for r in routes if r.get("Auth", {}).get("ApiKeyRequired") is False]
+
+
+def test_only_ingest_and_api_may_read_profiles_and_nobody_writes_models() -> None:
+    for name, function in resources_of_type(TEMPLATE, "AWS::Serverless::Function").items():
+        statements = [s for p in function["Properties"].get("Policies", []) for s in p.get("Statement", [])]
+        writes = [a for s in statements for a in _as_list(s["Action"]) if a.startswith("s3:Put")]
+        assert all(
+            not str(s["Resource"]).count("ModelsBucket") for s in statements if set(_as_list(s["Action"])) & set(writes)
+        ), name

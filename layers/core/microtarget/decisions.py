@@ -73,7 +73,11 @@ def decide(
 ) -> Decision:
     current = profile or Profile(pid)
     values = feature_dict(current, now)
-    scores, versions, fallback = _score(current, now, models)
+    if profile is None:  # an empty profile's scores mean nothing: decide on rules and defaults
+        scores, versions = {"propensity": None, "churn_risk": None, "segment": None}, {}
+        fallback = ["cold start: no profile yet, rules only"]
+    else:
+        scores, versions, fallback = _score(current, now, models)
     decision = Decision(pid, channel, now, profile is None, scores, versions, fallback, {}, False)
     candidates: list[tuple[Offer, list[str]]] = []
     for offer in campaigns.offers:

@@ -28,3 +28,13 @@ def load_settings[T: BaseModel](model: type[T], environ: Mapping[str, str] | Non
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"{model.__name__} is incomplete: {problems}") from None
+
+
+class ApiSettings(BaseModel):
+    profiles_table: str
+    models_bucket: str
+    events_stream: str
+    pseudonym_secret_id: str
+    campaigns_key: str = "config/campaigns.yaml"
+    model_environment: str = "prod"
+    refresh_seconds: float = Field(60, ge=1, le=3600)

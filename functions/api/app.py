@@ -1,0 +1,153 @@
+"""The decisions API for campaign tools: thin routes over decide(), validated by Powertools."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import cache
+from typing import Annotated, Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from microtarget.api_models import (
+    ApiChannel,
+    DecisionOut,
+    DecisionsRequest,
+    DecisionsResponse,
+    EventRejection,
+    EventsRequest,
+    EventsResponse,
+    ModelOut,
+    ModelsResponse,
+)
+from microtarget.decisions import decide
+from microtarget.errors import PermanentError, RetryableError
+from microtarget.event_parser import parse_event
+from microtarget.identity import Pseudonymizer, pseudonymizer_from_secret
+from microtarget.profile_store import DynamoProfileStore
+from microtarget.serving import MODEL_NAMES, ServingState
+from microtarget.settings import ApiSettings, load_settings
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayRestResolver(enable_validation=True)
+
+
+@cache
+def settings() -> ApiSettings:
+    return load_settings(ApiSettings)
+
+
+@cache
+def state() -> ServingState:
+    report = lambda name, detail: (metrics.add_metric(name, MetricUnit.Count, 1), logger.warning(detail))  # noqa: E731
+    return ServingState(
+        boto3.client("s3"),
+        settings().models_bucket,
+        settings().campaigns_key,
+        settings().model_environment,
+        settings().refresh_seconds,
+        on_problem=report,
+    )
+
+
+@cache
+def profiles() -> DynamoProfileStore:
+    return DynamoProfileStore(boto3.resource("dynamodb").Table(settings().profiles_table))
+
+
+@cache
+def pseudonymizer() -> Pseudonymizer:
+    return pseudonymizer_from_secret(settings().pseudonym_secret_id)
+
+
+def _decide_many(requests: list[tuple[str, str]], limit: int) -> list[DecisionOut]:
+    campaigns, models, now = state().campaigns(), state().models(), datetime.now(UTC)
+    pids = [pseudonymizer().pid(customer) for customer, _channel in requests]
+    found = profiles().get_many(pids)
+    if campaigns is None:
+        raise RetryableError("no valid campaigns file has been loaded yet")
+    outs = [
+        DecisionOut.of(decide(pid, found.get(pid), channel, now, campaigns, models, limit=limit))
+        for pid, (_customer, channel) in zip(pids, requests, strict=True)
+    ]
+    metrics.add_metric("Decisions", MetricUnit.Count, len(outs))
+    metrics.add_metric("DecisionsFallback", MetricUnit.Count, sum(bool(o.fallback) for o in outs))
+    return outs
+
+
+@app.get("/v1/customers/<customer_id>/offers")
+def customer_offers(
+    customer_id: str, channel: Annotated[ApiChannel, Query()] = "web", limit: Annotated[int, Query(ge=1, le=10)] = 3
+) -> DecisionOut:
+    return _decide_many([(customer_id, channel)], limit)[0]
+
+
+@app.post("/v1/decisions")
+def decisions(request: DecisionsRequest) -> DecisionsResponse:
+    return DecisionsResponse(
+        decisions=_decide_many([(c.customer_id, c.channel) for c in request.customers], request.limit)
+    )
+
+
+@app.post("/v1/events")
+def server_events(request: EventsRequest) -> EventsResponse:
+    now, records, rejected = datetime.now(UTC), [], []
+    for index, raw in enumerate(request.events):
+        data = json.dumps(raw).encode()
+        try:
+            event = parse_event(data, now)
+        except PermanentError as reason:
+            rejected.append(EventRejection(index=index, code=reason.code, field=reason.field, message=reason.message))
+            continue
+        records.append({"Data": data, "PartitionKey": event.customer_id})
+    if records:
+        reply = boto3.client("kinesis").put_records(StreamName=settings().events_stream, Records=records)
+        if reply.get("FailedRecordCount"):
+            raise RetryableError(f"{reply['FailedRecordCount']} events were throttled by the stream; retry them")
+    return EventsResponse(accepted=len(records), rejected=rejected)
+
+
+@app.get("/v1/models")
+def models() -> ModelsResponse:
+    loaded, campaigns = state().models(), state().campaigns()
+    out = {}
+    for name in MODEL_NAMES:
+        model = loaded.get(name)
+        out[name] = (
+            ModelOut(version=model.version, status="live", metrics=model.manifest.get("metrics", {}))
+            if model
+            else ModelOut(version=None, status=state().problems.get(name, "not loaded"))
+        )
+    return ModelsResponse(
+        environment=settings().model_environment,
+        models=out,
+        campaigns_version=campaigns.version if campaigns else None,
+        problems=state().problems,
+    )
+
+
+@app.get("/v1/openapi.json", include_in_schema=False)
+def openapi():  # type: ignore[no-untyped-def]  # a Response annotation would enter the schema
+    return Response(200, "application/json", openapi_document())
+
+
+def openapi_document() -> str:
+    return app.get_openapi_json_schema(title="microtarget decisions API", version="1.0.0")
+
+
+@app.exception_handler(RetryableError)
+def unavailable(error: RetryableError) -> Response:
+    logger.warning("dependency unavailable", reason=str(error))
+    return Response(503, "application/json", json.dumps({"code": "unavailable", "message": str(error)}))
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics.add_metric("ApiRequests", MetricUnit.Count, 1)
+    return app.resolve(event, context)

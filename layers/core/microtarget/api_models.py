@@ -1,0 +1,108 @@
+"""Request and response shapes of the decisions API (the OpenAPI document is generated from them)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from microtarget.decisions import Decision
+
+ApiChannel = Literal["email", "push", "webhook", "web"]
+CustomerId = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OfferOut(_Model):
+    offer_id: str
+    name: str
+    channel: str
+    template: str
+    expected_value: float | None = Field(description="propensity x value - cost; null when no model scored it")
+    reasons: list[str]
+
+
+class DecisionOut(_Model):
+    pid: str = Field(description="pseudonymized customer id (the raw id is never returned)")
+    channel: str
+    decided_at: str
+    cold_start: bool = Field(description="no profile yet: decided from defaults")
+    fallback: list[str] = Field(description="what degraded, e.g. a model that could not be loaded")
+    scores: dict[str, float | str | None]
+    model_versions: dict[str, str]
+    experiments: dict[str, str]
+    control: bool = Field(description="in a holdout arm: covered offers are withheld")
+    offers: list[OfferOut]
+    suppressed: dict[str, str] = Field(description="offer id -> why it was not chosen")
+
+    @classmethod
+    def of(cls, decision: Decision) -> DecisionOut:
+        return cls(
+            pid=decision.pid,
+            channel=decision.channel,
+            decided_at=decision.decided_at.isoformat(),
+            cold_start=decision.cold_start,
+            fallback=decision.fallback,
+            scores=decision.scores,
+            model_versions=decision.model_versions,
+            experiments=decision.experiments,
+            control=decision.control,
+            offers=[
+                OfferOut(
+                    offer_id=c.offer_id,
+                    name=c.name,
+                    channel=c.channel,
+                    template=c.template,
+                    expected_value=c.expected_value,
+                    reasons=c.reasons,
+                )
+                for c in decision.offers
+            ],
+            suppressed=decision.suppressed,
+        )
+
+
+class DecisionRequestItem(_Model):
+    customer_id: CustomerId
+    channel: ApiChannel = "web"
+
+
+class DecisionsRequest(_Model):
+    customers: Annotated[list[DecisionRequestItem], Field(min_length=1, max_length=100)]
+    limit: Annotated[int, Field(ge=1, le=10)] = 3
+
+
+class DecisionsResponse(_Model):
+    decisions: list[DecisionOut]
+
+
+class EventsRequest(_Model):
+    events: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=500)]
+
+
+class EventRejection(_Model):
+    index: int
+    code: str
+    field: str | None
+    message: str
+
+
+class EventsResponse(_Model):
+    accepted: int
+    rejected: list[EventRejection]
+
+
+class ModelOut(_Model):
+    version: str | None
+    status: str
+    metrics: dict[str, Any] = {}
+
+
+class ModelsResponse(_Model):
+    environment: str
+    models: dict[str, ModelOut]
+    campaigns_version: str | None
+    problems: dict[str, str]

@@ -1,0 +1,83 @@
+"""What the serving functions keep between requests: campaigns and models, refreshed on a TTL.
+
+Degrade, don't fail: a campaigns file that stops validating keeps the last good one; a model
+that is missing or fails verification is left out (decisions say they fell back to rules).
+Every problem is reported through `on_problem(metric_name, detail)` and kept in `problems`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from microtarget.campaigns import Campaigns, parse_campaigns
+from microtarget.errors import MicrotargetError
+from microtarget.model_registry import ModelRegistry
+from microtarget.scoring import LoadedModel, load_model
+
+MODEL_NAMES = ("propensity", "churn", "segments")
+
+
+class ServingState:
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        campaigns_key: str,
+        environment: str = "prod",
+        ttl_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_problem: Callable[[str, str], None] = lambda _m, _d: None,
+    ) -> None:
+        self.registry = ModelRegistry(s3, bucket)
+        self.campaigns_key, self.environment, self.ttl = campaigns_key, environment, ttl_seconds
+        self._clock, self._on_problem = clock, on_problem
+        self._campaigns: Campaigns | None = None
+        self._campaigns_at = float("-inf")
+        self._models: dict[str, LoadedModel] = {}
+        self._models_at = float("-inf")
+        self.problems: dict[str, str] = {}
+
+    def campaigns(self) -> Campaigns | None:
+        if self._clock() - self._campaigns_at >= self.ttl:
+            self._campaigns_at = self._clock()
+            try:
+                body = self.registry.s3.get_object(Bucket=self.registry.bucket, Key=self.campaigns_key)["Body"].read()
+                self._campaigns = parse_campaigns(body)
+                self.problems.pop("campaigns", None)
+            except (MicrotargetError, ClientError, BotoCoreError) as exc:
+                kept = f"; keeping version {self._campaigns.version}" if self._campaigns else ""
+                self._problem("CampaignsInvalid", "campaigns", f"{exc}{kept}")
+        return self._campaigns
+
+    def models(self) -> dict[str, LoadedModel]:
+        """The promoted versions; a promote or rollback shows up within one TTL."""
+        if self._clock() - self._models_at >= self.ttl:
+            self._models_at = self._clock()
+            for name in MODEL_NAMES:
+                self._refresh(name)
+        return dict(self._models)
+
+    def _refresh(self, name: str) -> None:
+        try:
+            alias = self.registry.alias(name, self.environment)
+            if alias is None:
+                self._models.pop(name, None)
+                self._problem("ModelMissing", name, f"no promoted {self.environment} version")
+                return
+            current = self._models.get(name)
+            if current is None or current.version != alias["version"]:
+                manifest = self.registry.manifest(name, alias["version"])
+                body = self.registry.model_bytes(name, alias["version"])
+                self._models[name] = load_model(name, manifest, body)
+            self.problems.pop(name, None)
+        except (MicrotargetError, KeyError, ClientError, BotoCoreError) as exc:
+            self._models.pop(name, None)
+            self._problem("ModelRejected", name, str(exc))
+
+    def _problem(self, metric: str, key: str, detail: str) -> None:
+        self.problems[key] = detail
+        self._on_problem(metric, detail)

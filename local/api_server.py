@@ -1,0 +1,138 @@
+"""`make api`: the ApiFunction handler over HTTP on 127.0.0.1, as API Gateway (REST) would call it.
+
+    python -m local.api_server [--port 8080] [--customers 800]
+
+Starts the local AWS, loads the example campaigns, trains and promotes models on synthetic
+history, folds that history into profiles, then serves. Requests need the x-api-key header
+printed at start, as the deployed API requires an API key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import secrets
+import sys
+import threading
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from local.aws import LocalAws
+from local.lambda_runtime import LocalFunction
+from local.template import ROOT
+
+CAMPAIGNS = ROOT / "campaigns" / "catalog.yaml"
+
+
+def api_event(method: str, target: str, headers: dict[str, str], body: bytes, stage: str = "local") -> dict[str, Any]:
+    """The REST API (v1 payload) proxy event API Gateway builds for this request."""
+    url = urlsplit(target)
+    query = dict(parse_qsl(url.query, keep_blank_values=True))
+    return {
+        "resource": url.path,
+        "path": url.path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {key: [value] for key, value in headers.items()},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "stage": stage,
+            "requestId": str(uuid.uuid4()),
+            "httpMethod": method,
+            "path": url.path,
+            "identity": {"sourceIp": "127.0.0.1", "apiKey": headers.get("x-api-key")},
+        },
+        "body": body.decode() if body else None,
+        "isBase64Encoded": False,
+    }
+
+
+def serve(function: LocalFunction, api_key: str, port: int) -> ThreadingHTTPServer:
+    lock = threading.Lock()  # one execution environment: one request at a time, as one Lambda instance
+
+    class Handler(BaseHTTPRequestHandler):
+        def _handle(self) -> None:
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            if headers.get("x-api-key") != api_key:
+                return self._reply(403, {"message": "Forbidden"})  # what API Gateway answers without a key
+            body = self.rfile.read(int(headers.get("content-length", 0) or 0))
+            with lock:
+                try:
+                    reply = function.invoke(api_event(self.command, self.path, headers, body))
+                except Exception:  # what API Gateway answers when the function fails
+                    return self._reply(502, {"message": "Internal server error"})
+            self._reply(reply["statusCode"], reply.get("body") or "", reply.get("headers", {}))
+
+        def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            payload = body if isinstance(body, str) else json.dumps(body)
+            self.send_response(status)
+            for key, value in (headers or {"Content-Type": "application/json"}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload.encode())
+
+        do_GET = do_POST = _handle
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def prepare(aws: LocalAws, customers: int, models_dir: Path) -> list[str]:
+    """Campaigns, models and profiles for a local API; returns some raw customer ids to try."""
+    from microtarget.events import EVENT_ADAPTER
+
+    from local.backfill import backfill
+    from training.dataset import build_rows, group_by_customer, plan_timeline
+    from training.registry import RegistryWriter
+    from training.synthetic import generate
+    from training.train import train_all
+
+    aws.client("s3").put_object(
+        Bucket=aws.ref("ModelsBucket"), Key="config/campaigns.yaml", Body=CAMPAIGNS.read_bytes()
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    traffic = generate(customers, 70, seed=31, end=now)
+    events = [EVENT_ADAPTER.validate_python(e) for e in traffic.events]
+    timeline = plan_timeline(min(e.occurred_at for e in events), now)
+    results = train_all(build_rows(group_by_customer(events), timeline.cutoffs, timeline.horizon), timeline, models_dir)
+    registry = RegistryWriter(aws.client("s3"), aws.ref("ModelsBucket"))
+    stage = aws.resolver.parameters["Stage"]  # the function serves the <model>/<stage>.json alias
+    for name in results:
+        registry.promote(name, registry.publish(models_dir / name, stage, force=True)["version"], stage)
+    backfill(aws, traffic.events)
+    return sorted(traffic.truth)[:5]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--customers", type=int, default=800)
+    args = parser.parse_args(argv)
+    with LocalAws() as aws:
+        print("preparing campaigns, models and profiles on the local AWS …", flush=True)
+        examples = prepare(aws, args.customers, ROOT / ".local" / "api-models")
+        api_key = secrets.token_urlsafe(24)
+        serve(LocalFunction(aws, "ApiFunction"), api_key, args.port)
+        base = f"http://127.0.0.1:{args.port}/v1"
+        print(f"serving {base} (Ctrl-C to stop)\n  export KEY={api_key}")
+        print(f"  curl -s -H \"x-api-key: $KEY\" '{base}/customers/{examples[0]}/offers?channel=email'")
+        print(f'  curl -s -H "x-api-key: $KEY" {base}/models')
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Campaigns and models refresh on a TTL; bad or missing ones degrade instead of failing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from microtarget.serving import ServingState
+
+from local.aws import LocalAws
+from tests.helpers.models import model_folder
+from training.registry import RegistryWriter
+
+CATALOG = (Path(__file__).resolve().parents[2] / "campaigns" / "catalog.yaml").read_text()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def state_for(aws: LocalAws, clock: Clock, problems: list[str]) -> ServingState:
+    return ServingState(
+        aws.client("s3"),
+        aws.ref("ModelsBucket"),
+        "config/campaigns.yaml",
+        "prod",
+        ttl_seconds=60,
+        clock=clock,
+        on_problem=lambda metric, _detail: problems.append(metric),
+    )
+
+
+def test_promote_and_rollback_take_effect_after_one_ttl(local_aws: LocalAws, tmp_path: Path) -> None:
+    registry = RegistryWriter(local_aws.client("s3"), local_aws.ref("ModelsBucket"))
+    registry.publish(model_folder(tmp_path, "propensity", "v1", auc=0.8))
+    registry.promote("propensity", "v1")
+    clock, problems = Clock(), []
+    state = state_for(local_aws, clock, problems)
+    assert state.models()["propensity"].version == "v1"
+    assert "ModelMissing" in problems and "churn" not in state.models()  # missing: left out, reported
+    registry.publish(model_folder(tmp_path, "propensity", "v2", auc=0.9))
+    registry.promote("propensity", "v2")
+    clock.now = 59
+    assert state.models()["propensity"].version == "v1"  # still inside the TTL
+    clock.now = 61
+    assert state.models()["propensity"].version == "v2"
+    registry.rollback("propensity")
+    clock.now = 122
+    assert state.models()["propensity"].version == "v1"
+
+
+def test_a_bad_campaigns_file_keeps_the_last_good_one_and_raises_the_alarm(local_aws: LocalAws) -> None:
+    s3, bucket = local_aws.client("s3"), local_aws.ref("ModelsBucket")
+    s3.put_object(Bucket=bucket, Key="config/campaigns.yaml", Body=CATALOG)
+    clock, problems = Clock(), []
+    state = state_for(local_aws, clock, problems)
+    good = state.campaigns()
+    assert good is not None and good.version == "2026-11-22.1"
+    s3.put_object(Bucket=bucket, Key="config/campaigns.yaml", Body=CATALOG.replace("value: 45.0", "value: -1"))
+    clock.now = 61
+    assert state.campaigns() is good
+    assert problems == ["CampaignsInvalid"]
+    assert "offer 'cart-recovery' value" in state.problems["campaigns"]
+
+
+def test_a_tampered_model_is_left_out(local_aws: LocalAws, tmp_path: Path) -> None:
+    registry = RegistryWriter(local_aws.client("s3"), local_aws.ref("ModelsBucket"))
+    registry.publish(model_folder(tmp_path, "churn", "v1", auc=0.8))
+    registry.promote("churn", "v1")
+    key = "churn/v1/model.onnx"
+    registry.s3.put_object(Bucket=registry.bucket, Key=key, Body=b"not a model")
+    problems: list[str] = []
+    state = state_for(local_aws, Clock(), problems)
+    assert "churn" not in state.models() and "ModelRejected" in problems
+    assert "sha256" in state.problems["churn"]

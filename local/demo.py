@@ -20,6 +20,7 @@ from pathlib import Path
 from local.aws import LocalAws
 from local.backfill import backfill
 from local.bad_records import SPOILERS, bad_records, late_copies
+from local.demo_api import show_decisions
 from local.pipeline import IngestPipeline
 from local.privacy import raw_ids_found
 from local.progress import Progress
@@ -121,12 +122,25 @@ def main(argv: list[str] | None = None) -> int:
         )
         print_training_summary(headline(results), registry, stage, Path(report_path))
 
-        section("6. Privacy")
+        section("6. Decisions API: what campaign tools get (GET /v1/customers/{id}/offers)")
+        examples = _examples(traffic.truth)
+        show_decisions(aws, examples)
+
+        section("7. Privacy")
         leaks = raw_ids_found(traffic.truth, profiles, [pipeline.ingest.log_path])
         print(f"raw customer ids found in profiles or logs: {leaks} (profiles are keyed by HMAC pid)")
         print(f"handler logs and EMF metrics: {pipeline.ingest.log_path.relative_to(ROOT)}")
         print(f"\ntotal demo time {time.perf_counter() - started:.1f} s")
     return 0 if leaks == 0 else 1
+
+
+def _examples(truth: dict[str, str]) -> dict[str, str]:
+    """One customer of each planted type, and a visitor the site has never seen."""
+    chosen: dict[str, str] = {}
+    for customer, persona in sorted(truth.items()):
+        chosen.setdefault(f"a {persona.replace('_', ' ')} customer", customer)
+    chosen["an unknown visitor"] = "visitor-never-seen"
+    return chosen
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[st
     assert "raw customer ids found in profiles or logs: 0" in out
     assert "max writes per customer in a batch: 1.00" in out or "max writes per customer in a batch: 0." in out
     assert "adjusted Rand index" in out and "registry: propensity  dev → " in out
+    assert "an unknown visitor (web): c_" in out and "[cold start]" in out
     for section in (
         "1. Local AWS",
         "2. Synthetic",

@@ -22,7 +22,8 @@ def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[st
         "3. History",
         "4. Live",
         "5. Training",
-        "6. Privacy",
+        "6. Decisions API",
+        "7. Privacy",
         "example profile",
     ):
         assert section in out

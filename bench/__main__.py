@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 
-from bench import ingest, training
+from bench import decisions, ingest, training
 
 Row = tuple[str, str, str, bool]
 
@@ -51,13 +51,32 @@ def training_rows() -> list[Row]:
     return rows
 
 
+def decision_rows() -> list[Row]:
+    figures = decisions.run()
+    return [
+        (
+            "decision, one customer, 3 models (p50 / p99)",
+            f"{figures['p50_ms']:.2f} / {figures['p99_ms']:.2f} ms",
+            "<= 1 / <= 3 ms",
+            figures["p50_ms"] <= 1 and figures["p99_ms"] <= 3,
+        ),
+        ("decisions, batch of 100 customers", f"{figures['batch100_ms']:.0f} ms", "(reported)", True),
+        (
+            "serving cold start: api imports + 3 models vs import boto3",
+            f"{figures['cold_ratio']:.2f}x ({figures['serving_s']:.2f} vs {figures['boto3_s']:.2f} s, .pyc present)",
+            "<= 2x",
+            figures["cold_ratio"] <= 2,
+        ),
+    ]
+
+
 def main() -> int:
     print(
         f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores; "
         "ingest and scoring on one core, training data on all\n",
         flush=True,
     )
-    rows = ingest_rows() + training_rows()
+    rows = ingest_rows() + training_rows() + decision_rows()
     width = max(len(row[0]) for row in rows)
     print(f"{'figure':<{width}}  {'measured':<44} {'goal':<20} ok")
     for name, measured, goal, ok in rows:

@@ -44,7 +44,9 @@ def _print(label: str, body: dict[str, Any]) -> None:
         f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items() if v is not None
     )
     flags = (["cold start"] if body["cold_start"] else []) + (["holdout"] if body["control"] else [])
-    print(f"\n{label} ({body['channel']}): {body['pid']}  {shown or 'no scores'}{'  [' + ', '.join(flags) + ']' if flags else ''}")
+    print(
+        f"\n{label} ({body['channel']}): {body['pid']}  {shown or 'no scores'}{'  [' + ', '.join(flags) + ']' if flags else ''}"
+    )
     for offer in body["offers"]:
         value = f"EV {offer['expected_value']:.2f}" if offer["expected_value"] is not None else "rules only"
         print(f"  → {offer['offer_id']:<18} {value:<11} because {', '.join(offer['reasons']) or 'no conditions'}")

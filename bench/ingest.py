@@ -49,7 +49,7 @@ def _records(events: list[dict[str, Any]], offset: int = 0) -> list[RawRecord]:
 
 
 def run() -> dict[str, float]:
-    now = datetime.now(UTC)
+    now = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)  # fixed: the batch must be the same batch every run
     traffic = generate(6_000, 10, seed=99, end=now)
     history, live = traffic.events[:-BATCH], traffic.events[-BATCH:]
     key = Pseudonymizer("bench-key-0123456789abcdef")
@@ -70,9 +70,11 @@ def run() -> dict[str, float]:
         store = CountingStore()
         store.items = dict(existing.items)
         service = IngestService(store, ListDeadLetters(), key, clock=clock)
-        started = time.perf_counter()
+        # CPU time of this single-threaded process: on this shared VM wall time swings by
+        # a third between runs with other tenants, CPU time by a few percent
+        started = time.process_time()
         report = service.commit([service.decode(record) for record in batch])
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
         writes, customers = store.writes, report.customers
         assert report.accepted == BATCH, report
     return {

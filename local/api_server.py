@@ -10,11 +10,13 @@ printed at start, as the deployed API requires an API key.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import secrets
 import sys
 import threading
+import traceback
 import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,9 +52,17 @@ def api_event(method: str, target: str, headers: dict[str, str], body: bytes, st
             "path": url.path,
             "identity": {"sourceIp": "127.0.0.1", "apiKey": headers.get("x-api-key")},
         },
-        "body": body.decode() if body else None,
-        "isBase64Encoded": False,
+        "body": text if (text := _text(body)) is not None or not body else base64.b64encode(body).decode(),
+        "isBase64Encoded": bool(body) and _text(body) is None,
     }
+
+
+def _text(body: bytes) -> str | None:
+    """UTF-8 bodies pass as text; anything else arrives base64-encoded, as API Gateway sends binary."""
+    try:
+        return body.decode() if body else None
+    except UnicodeDecodeError:
+        return None
 
 
 def serve(function: LocalFunction, api_key: str, port: int) -> ThreadingHTTPServer:
@@ -68,6 +78,7 @@ def serve(function: LocalFunction, api_key: str, port: int) -> ThreadingHTTPServ
                 try:
                     reply = function.invoke(api_event(self.command, self.path, headers, body))
                 except Exception:  # what API Gateway answers when the function fails
+                    traceback.print_exc()  # where CloudWatch would show it
                     return self._reply(502, {"message": "Internal server error"})
             self._reply(reply["statusCode"], reply.get("body") or "", reply.get("headers", {}))
 
@@ -79,7 +90,11 @@ def serve(function: LocalFunction, api_key: str, port: int) -> ThreadingHTTPServ
             self.end_headers()
             self.wfile.write(payload.encode())
 
-        do_GET = do_POST = _handle
+        def __getattr__(self, name: str) -> Any:
+            # every method (QUERY, TRACE, ...) reaches the function, as through API Gateway
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
 
         def log_message(self, *_args: Any) -> None:
             pass

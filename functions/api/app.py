@@ -146,6 +146,12 @@ def unavailable(error: RetryableError) -> Response:
     return Response(503, "application/json", json.dumps({"code": "unavailable", "message": str(error)}))
 
 
+@app.exception_handler(ValueError)
+def unreadable(error: ValueError) -> Response:
+    """Bodies the validation middleware cannot even parse (a multipart type without a boundary …)."""
+    return Response(400, "application/json", json.dumps({"code": "bad_request", "message": str(error)}))
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

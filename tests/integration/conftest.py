@@ -1,0 +1,47 @@
+"""Shared fixtures for integration tests: the decisions API served over HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from local.api_server import prepare, serve
+from local.aws import LocalAws
+from local.lambda_runtime import LocalFunction
+
+KEY = "test-api-key"
+
+
+class Api:
+    def __init__(self, base: str, aws: LocalAws, customers: list[str]) -> None:
+        self.base, self.aws, self.customers = base, aws, customers
+
+    def call(self, method: str, path: str, body: Any = None, key: str | None = KEY) -> tuple[int, Any]:
+        headers = {"content-type": "application/json"} | ({"x-api-key": key} if key else {})
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return reply.status, json.loads(reply.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+
+@pytest.fixture(scope="session")
+def api(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    aws = LocalAws(stack_name=f"api{uuid.uuid4().hex[:8]}", endpoint=moto_endpoint).start()
+    folder = tmp_path_factory.mktemp("api")
+    customers = prepare(aws, 600, folder / "models")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = serve(LocalFunction(aws, "ApiFunction", folder / "logs"), KEY, port)
+    yield Api(f"http://127.0.0.1:{port}/v1", aws, customers)
+    server.shutdown()

@@ -22,15 +22,18 @@ from training.synthetic import generate
 from training.train import train_all
 
 ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / ".aws-sam" / "build"
 COLD = """
-import time, json, importlib.util, sys
+import sys
+sys.path[:0] = {paths!r}
+import time, json, importlib.util
 t0 = time.perf_counter()
 {body}
 print(time.perf_counter() - t0)
 """
 BOTO = "import boto3"
 SERVING = """
-spec = importlib.util.spec_from_file_location("api_app", "{root}/functions/api/app.py")
+spec = importlib.util.spec_from_file_location("api_app", "{function}/app.py")
 module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
 from microtarget.scoring import load_model
 from pathlib import Path
@@ -88,10 +91,16 @@ def _loaded(folder: Path, name: str) -> Any:
 
 
 def _cold_start(models: Path, runs: int = 5) -> dict[str, float]:
-    """Median of fresh interpreters: the api handler's imports + 3 model sessions, vs `import boto3`."""
+    """Median of fresh interpreters: the api handler's imports + 3 model sessions, vs `import boto3`.
+
+    From the `sam build` output when there is one (layers first on sys.path, as Lambda puts
+    /opt/python; boto3 from the venv stands in for the runtime's), else from the venv."""
+    built = (BUILD / "DependenciesLayer" / "python").is_dir()
+    paths = [str(BUILD / "CoreLayer" / "python"), str(BUILD / "DependenciesLayer" / "python")] if built else []
+    function = BUILD / "ApiFunction" if built else ROOT / "functions" / "api"
 
     def measure(body: str) -> float:
-        code = COLD.format(body=body.format(root=ROOT, models=models))
+        code = COLD.format(paths=paths, body=body.format(function=function, models=models))
         samples = [
             float(
                 subprocess.run(
@@ -111,4 +120,16 @@ def _cold_start(models: Path, runs: int = 5) -> dict[str, float]:
         return float(np.median(samples))
 
     boto, serving = measure(BOTO), measure(SERVING)
-    return {"boto3_s": boto, "serving_s": serving, "cold_ratio": serving / boto}
+    return {
+        "boto3_s": boto,
+        "serving_s": serving,
+        "cold_ratio": serving / boto,
+        "from_build": built,
+        "build_mb": _build_megabytes() if built else float("nan"),
+    }
+
+
+def _build_megabytes() -> float:
+    """Unzipped size of the serving functions and layers as `sam build` leaves them."""
+    parts = [BUILD / name for name in ("CoreLayer", "DependenciesLayer", "ApiFunction", "IngestFunction")]
+    return sum(f.stat().st_size for part in parts for f in part.rglob("*") if f.is_file()) / 1e6

@@ -67,15 +67,6 @@ class Rows:
     cutoff: np.ndarray  # int16 index into the cutoffs given
     customer: list[str] = field(default_factory=list)
 
-    def where(self, mask: np.ndarray) -> Rows:
-        return Rows(
-            self.features[mask],
-            self.purchased[mask],
-            self.had_purchased[mask],
-            self.cutoff[mask],
-            [c for c, keep in zip(self.customer, mask, strict=True) if keep],
-        )
-
     @staticmethod
     def concat(parts: Sequence[Rows]) -> Rows:
         width = len(FEATURE_NAMES)

@@ -8,9 +8,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 from microtarget.aggregation import to_ms
 from microtarget.campaigns import Campaigns, Eligibility, Experiment, Offer
-from microtarget.features import feature_dict, feature_vector
+from microtarget.features import as_vector, feature_dict
 from microtarget.profile import DAY_MS, Profile
 from microtarget.scoring import LoadedModel
 
@@ -77,7 +79,7 @@ def decide(
         scores, versions = {"propensity": None, "churn_risk": None, "segment": None}, {}
         fallback = ["cold start: no profile yet, rules only"]
     else:
-        scores, versions, fallback = _score(current, now, models)
+        scores, versions, fallback = _score(as_vector(values), models)
     decision = Decision(pid, channel, now, profile is None, scores, versions, fallback, {}, False)
     candidates: list[tuple[Offer, list[str]]] = []
     for offer in campaigns.offers:
@@ -97,8 +99,7 @@ def decide(
     return decision
 
 
-def _score(profile: Profile, now: datetime, models: Mapping[str, LoadedModel]) -> tuple[dict, dict, list[str]]:
-    row = feature_vector(profile, now)
+def _score(row: np.ndarray, models: Mapping[str, LoadedModel]) -> tuple[dict, dict, list[str]]:
     scores: dict[str, float | str | None] = {"propensity": None, "churn_risk": None, "segment": None}
     versions, fallback = {}, []
     for name, key in (("propensity", "propensity"), ("churn", "churn_risk"), ("segments", "segment")):

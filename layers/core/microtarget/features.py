@@ -101,5 +101,9 @@ def feature_dict(profile: Profile, now: datetime) -> dict[str, float]:
 
 def feature_vector(profile: Profile, now: datetime) -> np.ndarray:
     """The model input for one customer: float32, in FEATURE_NAMES order."""
-    values = feature_dict(profile, now)
+    return as_vector(feature_dict(profile, now))
+
+
+def as_vector(values: dict[str, float]) -> np.ndarray:
+    """feature_dict's values in FEATURE_NAMES order, float32 (for callers that need both)."""
     return np.fromiter((values[name] for name in FEATURE_NAMES), dtype=np.float32, count=len(FEATURE_NAMES))

@@ -24,10 +24,10 @@ from microtarget.api_models import (
     ModelOut,
     ModelsResponse,
 )
-from microtarget.decisions import decide
+from microtarget.decision_service import DecisionService
 from microtarget.errors import PermanentError, RetryableError
 from microtarget.event_parser import parse_event
-from microtarget.identity import Pseudonymizer, pseudonymizer_from_secret
+from microtarget.identity import pseudonymizer_from_secret
 from microtarget.profile_store import DynamoProfileStore
 from microtarget.serving import MODEL_NAMES, ServingState
 from microtarget.settings import ApiSettings, load_settings
@@ -43,38 +43,23 @@ def settings() -> ApiSettings:
 
 
 @cache
-def state() -> ServingState:
+def service() -> DecisionService:
     report = lambda name, detail: (metrics.add_metric(name, MetricUnit.Count, 1), logger.warning(detail))  # noqa: E731
-    return ServingState(
+    config = settings()
+    state = ServingState(
         boto3.client("s3"),
-        settings().models_bucket,
-        settings().campaigns_key,
-        settings().model_environment,
-        settings().refresh_seconds,
+        config.models_bucket,
+        config.campaigns_key,
+        config.model_environment,
+        config.refresh_seconds,
         on_problem=report,
     )
-
-
-@cache
-def profiles() -> DynamoProfileStore:
-    return DynamoProfileStore(boto3.resource("dynamodb").Table(settings().profiles_table))
-
-
-@cache
-def pseudonymizer() -> Pseudonymizer:
-    return pseudonymizer_from_secret(settings().pseudonym_secret_id)
+    profiles = DynamoProfileStore(boto3.resource("dynamodb").Table(config.profiles_table))
+    return DecisionService(state, profiles, pseudonymizer_from_secret(config.pseudonym_secret_id))
 
 
 def _decide_many(requests: list[tuple[str, str]], limit: int) -> list[DecisionOut]:
-    campaigns, models, now = state().campaigns(), state().models(), datetime.now(UTC)
-    pids = [pseudonymizer().pid(customer) for customer, _channel in requests]
-    found = profiles().get_many(pids)
-    if campaigns is None:
-        raise RetryableError("no valid campaigns file has been loaded yet")
-    outs = [
-        DecisionOut.of(decide(pid, found.get(pid), channel, now, campaigns, models, limit=limit))
-        for pid, (_customer, channel) in zip(pids, requests, strict=True)
-    ]
+    outs = [DecisionOut.of(decision) for decision in service().decide_many(requests, limit)]
     metrics.add_metric("Decisions", MetricUnit.Count, len(outs))
     metrics.add_metric("DecisionsFallback", MetricUnit.Count, sum(bool(o.fallback) for o in outs))
     return outs
@@ -114,20 +99,20 @@ def server_events(request: EventsRequest) -> EventsResponse:
 
 @app.get("/v1/models")
 def models() -> ModelsResponse:
-    loaded, campaigns = state().models(), state().campaigns()
+    loaded, campaigns = service().state.models(), service().state.campaigns()
     out = {}
     for name in MODEL_NAMES:
         model = loaded.get(name)
         out[name] = (
             ModelOut(version=model.version, status="live", metrics=model.manifest.get("metrics", {}))
             if model
-            else ModelOut(version=None, status=state().problems.get(name, "not loaded"))
+            else ModelOut(version=None, status=service().state.problems.get(name, "not loaded"))
         )
     return ModelsResponse(
         environment=settings().model_environment,
         models=out,
         campaigns_version=campaigns.version if campaigns else None,
-        problems=state().problems,
+        problems=service().state.problems,
     )
 
 

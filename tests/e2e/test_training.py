@@ -43,7 +43,7 @@ def test_cli_generates_trains_publishes_and_scores(local_aws: LocalAws, tmp_path
     assert (out / "report.html").exists() and (out / "metrics.json").exists()
     assert {p.name for p in out.glob("*.png")} == {"propensity_curves.png", "churn_curves.png", "segments.png"}
     assert cli(["publish", str(out), "--bucket", bucket, "--promote"]) == 0
-    assert cli(["publish", str(out), "--bucket", bucket]) == 2  # same figures: nothing better to publish
+    assert cli(["publish", str(out), "--bucket", bucket]) == 2  # versions are immutable: the same one is refused
     monkeypatch.setenv("TEST_PSEUDONYM_KEY", "a-test-key-of-enough-length")
     scores = tmp_path / "scores.csv"
     assert (

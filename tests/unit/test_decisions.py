@@ -113,3 +113,4 @@ def test_win_back_targets_churn_risk() -> None:
     decision = decide("c_w", lapsed, "email", NOW, CATALOG, models(propensity=0.1, churn=0.8, segment="lapsing"))
     assert decision.offers[0].offer_id == "win-back"
     assert "min_churn_risk 0.6" in decision.offers[0].reasons
+    assert decision.offers[0].expected_value == round(0.8 * 60 - 8, 4)  # converts_with: churn_risk

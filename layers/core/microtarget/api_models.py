@@ -21,7 +21,9 @@ class OfferOut(_Model):
     name: str
     channel: str
     template: str
-    expected_value: float | None = Field(description="propensity x value - cost; null when no model scored it")
+    expected_value: float | None = Field(
+        description="P(pays off) x value - cost, P being the score the offer converts with; null when not scored"
+    )
     reasons: list[str]
 
 

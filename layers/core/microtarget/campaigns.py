@@ -47,6 +47,9 @@ class Offer(_Strict):
     template: str
     value: Annotated[float, Field(ge=0)]  # what a conversion is worth to the business
     cost: Annotated[float, Field(ge=0)] = 0.0
+    # which score is the chance this offer pays off: a purchase nudge converts with the purchase
+    # propensity; a retention offer is worth its value when the customer would otherwise leave
+    converts_with: Literal["propensity", "churn_risk"] = "propensity"
     priority: int = 0  # tie-break, and the order when no model is available
     eligibility: Eligibility = Eligibility()
     caps: OfferCaps = OfferCaps()

@@ -207,8 +207,9 @@ def _experiments(candidates: list[tuple[Offer, list[str]]], campaigns: Campaigns
 
 
 def _expected_value(offer: Offer, scores: dict) -> float | None:
-    propensity = scores["propensity"]
-    return round(propensity * offer.value - offer.cost, 4) if isinstance(propensity, float) else None
+    """P(pays off) x value - cost, P from the score the offer names; None when it is not scored."""
+    probability = scores[offer.converts_with]
+    return round(probability * offer.value - offer.cost, 4) if isinstance(probability, float) else None
 
 
 def _rank_key(offer: Offer, scores: dict) -> tuple[float, int, str]:

@@ -26,7 +26,7 @@ EMULATED = {
 }
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -47,7 +47,7 @@ class LocalAws:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalAws:
         if not self.endpoint:
-            port = _free_port()
+            port = free_port()
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the terminal
             self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
             self._server.start()

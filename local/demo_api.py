@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import urllib.request
 from typing import Any
 
 from local.api_server import CAMPAIGNS, serve
-from local.aws import LocalAws
+from local.aws import LocalAws, free_port
 from local.lambda_runtime import LocalFunction
 
 
@@ -19,9 +18,7 @@ def show_decisions(aws: LocalAws, examples: dict[str, str]) -> None:
         Bucket=aws.ref("ModelsBucket"), Key="config/campaigns.yaml", Body=CAMPAIGNS.read_bytes()
     )
     key = secrets.token_urlsafe(16)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = serve(LocalFunction(aws, "ApiFunction"), key, port)
     try:
         for label, customer in examples.items():

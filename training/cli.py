@@ -105,6 +105,7 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--secret-id", help="Secrets Manager id of the pseudonymization key")
     score.add_argument("--key-env", help="environment variable holding the key (local use)")
     score.add_argument("--skip-bad", action="store_true")
+    score.add_argument("--workers", type=_positive, help="processes for the replay (default: cores)")
     score.set_defaults(run=commands.cmd_score)
     return root
 

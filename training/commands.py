@@ -11,12 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import numpy as np
-from microtarget.aggregation import apply_events
-from microtarget.features import FEATURE_NAMES, feature_vector
 from microtarget.identity import Pseudonymizer, pseudonymizer_from_secret
 from microtarget.model_registry import ModelRegistry
-from microtarget.profile import Profile
 from microtarget.scoring import LoadedModel, load_model
 from tqdm import tqdm
 
@@ -177,12 +173,8 @@ def cmd_score(args: Any) -> dict[str, Any]:
     loaded = load_events(args.source, args.skip_bad)
     as_of = args.as_of or datetime.now(UTC)
     groups = group_by_customer(e for e in loaded.events if e.occurred_at <= as_of)
-    customers = sorted(groups)
-    matrix = np.zeros((len(customers), len(FEATURE_NAMES)), dtype=np.float32)
-    for row, customer in enumerate(tqdm(customers, desc="features", file=sys.stderr)):
-        profile = Profile(customer)
-        apply_events(profile, groups[customer])
-        matrix[row] = feature_vector(profile, as_of)
+    rows = build_rows(groups, [as_of], timedelta(0), args.workers)  # the training replay, one cutoff
+    customers, matrix = rows.customer, rows.features
     scores = {name: model.predict(matrix) for name, model in models.items()}
     records = [
         {

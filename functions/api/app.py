@@ -58,6 +58,11 @@ def service() -> DecisionService:
     return DecisionService(state, profiles, pseudonymizer_from_secret(config.pseudonym_secret_id))
 
 
+@cache
+def kinesis() -> Any:
+    return boto3.client("kinesis")
+
+
 def _decide_many(requests: list[tuple[str, str]], limit: int) -> list[DecisionOut]:
     outs = [DecisionOut.of(decision) for decision in service().decide_many(requests, limit)]
     metrics.add_metric("Decisions", MetricUnit.Count, len(outs))
@@ -91,7 +96,7 @@ def server_events(request: EventsRequest) -> EventsResponse:
             continue
         records.append({"Data": data, "PartitionKey": event.customer_id})
     if records:
-        reply = boto3.client("kinesis").put_records(StreamName=settings().events_stream, Records=records)
+        reply = kinesis().put_records(StreamName=settings().events_stream, Records=records)
         if reply.get("FailedRecordCount"):
             raise RetryableError(f"{reply['FailedRecordCount']} events were throttled by the stream; retry them")
     return EventsResponse(accepted=len(records), rejected=rejected)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 import uuid
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from local.api_server import prepare, serve
-from local.aws import LocalAws
+from local.aws import LocalAws, free_port
 from local.lambda_runtime import LocalFunction
 
 KEY = "test-api-key"
@@ -39,9 +38,7 @@ def api(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     aws = LocalAws(stack_name=f"api{uuid.uuid4().hex[:8]}", endpoint=moto_endpoint).start()
     folder = tmp_path_factory.mktemp("api")
     customers = prepare(aws, 600, folder / "models")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = serve(LocalFunction(aws, "ApiFunction", folder / "logs"), KEY, port)
     yield Api(f"http://127.0.0.1:{port}/v1", aws, customers)
     server.shutdown()

@@ -82,8 +82,9 @@ def decide(
         scores, versions, fallback = _score(as_vector(values), models)
     decision = Decision(pid, channel, now, profile is None, scores, versions, fallback, {}, False)
     candidates: list[tuple[Offer, list[str]]] = []
+    history = _History.of(sent, to_ms(now), consented=current.consents().get(channel, False))
     for offer in campaigns.offers:
-        why_not = _blocked(offer, channel, current, campaigns, sent, to_ms(now))
+        why_not = _blocked(offer, channel, campaigns, history)
         matched = None if why_not else _eligible(offer.eligibility, values, scores)
         if why_not or isinstance(matched, str):
             decision.suppressed[offer.id] = why_not or str(matched)
@@ -113,15 +114,26 @@ def _score(row: np.ndarray, models: Mapping[str, LoadedModel]) -> tuple[dict, di
     return scores, versions, fallback
 
 
-def _blocked(
-    offer: Offer, channel: str, profile: Profile, campaigns: Campaigns, sent: Sequence[SentOffer], now_ms: int
-) -> str | None:
+@dataclass(frozen=True, slots=True)
+class _History:
+    """What was sent in the last day and week, and the channel's consent: once per decision."""
+
+    day: list[SentOffer]
+    week: list[SentOffer]
+    consented: bool
+
+    @classmethod
+    def of(cls, sent: Sequence[SentOffer], now_ms: int, consented: bool) -> _History:
+        week = [s for s in sent if s.at_ms > now_ms - 7 * DAY_MS]
+        return cls([s for s in week if s.at_ms > now_ms - DAY_MS], week, consented)
+
+
+def _blocked(offer: Offer, channel: str, campaigns: Campaigns, history: _History) -> str | None:
     if channel not in offer.channels:
         return f"not offered on {channel}"
-    if channel not in CONSENT_FREE_CHANNELS and not profile.consents().get(channel, False):
+    if channel not in CONSENT_FREE_CHANNELS and not history.consented:
         return f"no {channel} consent"
-    day = [s for s in sent if s.at_ms > now_ms - DAY_MS]
-    week = [s for s in sent if s.at_ms > now_ms - 7 * DAY_MS]
+    day, week = history.day, history.week
     caps, mine = campaigns.caps, offer.caps
     checks = (
         (mine.per_day, sum(s.offer_id == offer.id for s in day), "offer cap per day"),

@@ -22,6 +22,7 @@ class LoadedModel:
     name: str
     manifest: dict[str, Any]
     session: ort.InferenceSession
+    input_name: str  # read once at load, not per prediction
 
     @property
     def version(self) -> str:
@@ -34,7 +35,7 @@ class LoadedModel:
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Rows of float32 features → P(positive) for classifiers, segment index for segmenters."""
         batch = np.ascontiguousarray(features, dtype=np.float32).reshape(-1, len(FEATURE_NAMES))
-        label, second = self.session.run(None, {self.session.get_inputs()[0].name: batch})[:2]
+        label, second = self.session.run(None, {self.input_name: batch})[:2]
         if self.kind == "classifier":
             return np.asarray(second)[:, 1]
         return np.asarray(label).astype(np.int64).ravel()
@@ -63,4 +64,4 @@ def load_model(name: str, manifest: dict[str, Any], model_bytes: bytes, threads:
         session = ort.InferenceSession(model_bytes, session_options(threads), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types for bad graphs
         raise ModelRejected(f"{name}: onnxruntime cannot load the model: {exc}") from exc
-    return LoadedModel(name, manifest, session)
+    return LoadedModel(name, manifest, session, session.get_inputs()[0].name)

@@ -24,10 +24,12 @@ from microtarget.api_models import (
     ModelOut,
     ModelsResponse,
 )
+from microtarget.contacts import Contact, ContactBook
 from microtarget.decision_service import DecisionService
 from microtarget.errors import PermanentError, RetryableError
 from microtarget.event_parser import parse_event
 from microtarget.identity import pseudonymizer_from_secret
+from microtarget.ledger import Ledger
 from microtarget.profile_store import DynamoProfileStore
 from microtarget.serving import MODEL_NAMES, ServingState
 from microtarget.settings import ApiSettings, load_settings
@@ -54,8 +56,20 @@ def service() -> DecisionService:
         config.refresh_seconds,
         on_problem=report,
     )
-    profiles = DynamoProfileStore(boto3.resource("dynamodb").Table(config.profiles_table))
-    return DecisionService(state, profiles, pseudonymizer_from_secret(config.pseudonym_secret_id))
+    dynamodb = boto3.resource("dynamodb")
+    profiles = DynamoProfileStore(dynamodb.Table(config.profiles_table))
+    ledger = Ledger(dynamodb.Table(config.ledger_table)) if config.ledger_table else None
+    return DecisionService(state, profiles, pseudonymizer_from_secret(config.pseudonym_secret_id), ledger=ledger)
+
+
+@cache
+def contacts() -> ContactBook:
+    config = settings()
+    if not config.contacts_table or not config.contacts_key_id:
+        raise RetryableError("contacts are not configured for this stack")
+    return ContactBook(
+        boto3.resource("dynamodb").Table(config.contacts_table), boto3.client("kms"), config.contacts_key_id
+    )
 
 
 @cache
@@ -100,6 +114,19 @@ def server_events(request: EventsRequest) -> EventsResponse:
         if reply.get("FailedRecordCount"):
             raise RetryableError(f"{reply['FailedRecordCount']} events were throttled by the stream; retry them")
     return EventsResponse(accepted=len(records), rejected=rejected)
+
+
+@app.put("/v1/customers/<customer_id>/contact", responses={204: {"description": "Stored (sealed)"}})
+def put_contact(customer_id: str, contact: Contact):  # type: ignore[no-untyped-def]  # a Response annotation would enter the schema
+    """Where dispatch may reach the customer; stored encrypted, readable only by dispatch."""
+    contacts().put(service().pseudonymize(customer_id), contact)
+    return Response(204)
+
+
+@app.delete("/v1/customers/<customer_id>/contact", responses={204: {"description": "Erased"}})
+def delete_contact(customer_id: str):  # type: ignore[no-untyped-def]
+    contacts().erase(service().pseudonymize(customer_id))
+    return Response(204)
 
 
 @app.get("/v1/models")

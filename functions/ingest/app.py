@@ -1,7 +1,9 @@
-"""Kinesis → profiles. Thin adapter: decode each record, commit the batch, report partial failures."""
+"""Kinesis → profiles (→ triggers, attribution). Thin adapter: decode each record, commit the
+batch, report partial failures."""
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -15,11 +17,35 @@ from microtarget.dead_letters import SqsDeadLetters
 from microtarget.identity import pseudonymizer_from_secret
 from microtarget.ingest import BatchReport, Decoded, IngestService
 from microtarget.kinesis_batch import CustomerBatchProcessor, raw_record
+from microtarget.ledger import Ledger
 from microtarget.profile_store import DynamoProfileStore
-from microtarget.settings import IngestSettings, load_settings
+from microtarget.reactions import Reactions
+from microtarget.serving import ServingState
+from microtarget.settings import IngestSettings, ReactionSettings, load_settings
+from microtarget.trigger_queue import TriggerQueue
 
 logger = Logger()
 metrics = Metrics()
+
+
+def _problem(name: str, detail: str) -> None:
+    metrics.add_metric(name, MetricUnit.Count, 1)
+    logger.warning(detail)
+
+
+def reactions() -> Reactions | None:
+    if "TRIGGER_QUEUE_URL" not in os.environ:
+        return None
+    config = load_settings(ReactionSettings)
+    state = ServingState(
+        boto3.client("s3"), config.models_bucket, config.campaigns_key, config.model_environment,
+        config.refresh_seconds, on_problem=_problem,
+    )  # fmt: skip
+    queue = TriggerQueue(
+        boto3.client("sqs"), config.trigger_queue_url, config.trigger_queue_arn,
+        boto3.client("scheduler"), config.schedule_group, config.scheduler_role_arn,
+    )  # fmt: skip
+    return Reactions(state, queue, Ledger(boto3.resource("dynamodb").Table(config.ledger_table)))
 
 
 @cache
@@ -34,6 +60,7 @@ def service() -> IngestService:
         dead_letters,
         pseudonymizer_from_secret(settings.pseudonym_secret_id),
         tolerance_ms=settings.late_tolerance_hours * 3_600_000,
+        reactions=reactions(),
     )
 
 
@@ -48,6 +75,8 @@ def commit(decoded: list[Decoded]) -> BatchReport:
     metrics.add_metric("EventsRejected", MetricUnit.Count, sum(report.rejected.values()))
     metrics.add_metric("ProfilesWritten", MetricUnit.Count, report.profiles_written)
     metrics.add_metric("RecordsFailed", MetricUnit.Count, len(report.failed_sequence_numbers))
+    metrics.add_metric("TriggersFired", MetricUnit.Count, sum(report.triggers.values()))
+    metrics.add_metric("Conversions", MetricUnit.Count, report.conversions)
     logger.info(
         "batch committed",
         accepted=report.accepted,
@@ -56,6 +85,9 @@ def commit(decoded: list[Decoded]) -> BatchReport:
         customers=report.customers,
         profiles_written=report.profiles_written,
         failed_records=len(report.failed_sequence_numbers),
+        triggers=dict(report.triggers),
+        stale_triggers=report.stale_triggers,
+        conversions=report.conversions,
     )
     return report
 

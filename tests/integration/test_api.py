@@ -19,7 +19,9 @@ def test_offers_for_a_known_customer_come_with_scores_and_reasons(api: Api) -> N
         "win-back",
         "vip-early-access",
         "welcome",
+        "cross-sell",
     }
+    assert body["suppressed"]["cross-sell"] == "sent only by its trigger"
     assert api.customers[0] not in json.dumps(body)  # only the pseudonymized id comes back
 
 

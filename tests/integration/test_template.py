@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -69,9 +70,42 @@ def test_no_policy_grants_wildcard_actions() -> None:
             return [a for value in node for a in actions(value)]
         return []
 
-    granted = actions(RESOURCES)
+    iam = {
+        name: {k: v for k, v in spec.items() if k != "Properties"} | {"Properties": _no_key_policy(spec)}
+        for name, spec in RESOURCES.items()
+    }
+    granted = actions(iam)
     assert granted, "expected policies in the template"
     assert not [a for a in granted if a == "*" or a.endswith(":*")]
+
+
+def test_key_policies_only_delegate_to_the_account_s_iam() -> None:
+    """The standard key policy: the account administers the key, IAM policies grant its use."""
+    for name, key in resources_of_type(TEMPLATE, "AWS::KMS::Key").items():
+        (statement,) = key["Properties"]["KeyPolicy"]["Statement"]
+        assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}, name
+        assert key["Properties"]["EnableKeyRotation"] is True, name
+
+
+def test_contacts_are_readable_only_by_dispatch() -> None:
+    """Ingest and api cannot read contact details: no read action on the table, no decrypt."""
+    reads = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "kms:Decrypt"}
+    readers = set()
+    for name, function in resources_of_type(TEMPLATE, "AWS::Serverless::Function").items():
+        for policy in function["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []):
+                targets = json.dumps(statement.get("Resource"))
+                if ("ContactsTable" in targets or "ContactsKey" in targets) and reads & set(
+                    _as_list(statement["Action"])
+                ):
+                    readers.add(name)
+    assert readers == {"DispatchFunction"}
+    api = json.dumps(RESOURCES["ApiFunction"]["Properties"]["Policies"])
+    assert "ContactsTable" in api and "kms:Encrypt" in api  # it writes them, sealed
+
+
+def _no_key_policy(spec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in spec.get("Properties", {}).items() if k != "KeyPolicy"}
 
 
 def test_firehose_archives_the_stream_to_the_data_lake_as_json_lines() -> None:

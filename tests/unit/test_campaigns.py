@@ -19,8 +19,30 @@ def test_shipped_catalog_is_valid_and_covers_the_main_moments() -> None:
         "win-back",
         "vip-early-access",
         "welcome",
+        "cross-sell",
     }
     assert any(arm.control for e in campaigns.experiments for arm in e.arms)
+    assert {t.kind for t in campaigns.triggers} == {"repeat_views", "cart_abandonment", "churn_risk", "post_purchase"}
+    templates = CATALOG.parent / "templates"
+    for offer in campaigns.offers:  # every channel an offer is sent on has its template files
+        files = {"email": ["subject.txt", "body.html"], "push": ["push.txt"]}
+        for channel in offer.channels:
+            for name in files.get(channel, []):
+                assert (templates / offer.template / name).is_file(), f"{offer.template}/{name}"
+
+
+def test_trigger_errors_name_the_trigger_and_field() -> None:
+    base = "version: x\noffers:\n  - {id: a, name: A, channels: [email], template: t, value: 1}\n"
+    bad = [
+        ("triggers:\n  - {id: t1, kind: repeat_views, channel: email, offers: [a]}", "trigger 't1'", "min_views"),
+        ("triggers:\n  - {id: t1, kind: churn_risk, channel: push, offers: [a], threshold: 0.5}", "file", "push"),
+        ("triggers:\n  - {id: t1, kind: post_purchase, channel: email, offers: [zz]}", "file", "unknown offer 'zz'"),
+        ("quiet_hours: {start: '21:00', end: '08:00', timezone: Mars/Olympus}", "quiet_hours.timezone", "Mars"),
+    ]
+    for extra, field, message in bad:
+        with pytest.raises(PermanentError) as caught:
+            parse_campaigns(base + extra)
+        assert caught.value.field == field and message in caught.value.message, (extra, caught.value)
 
 
 @pytest.mark.parametrize(

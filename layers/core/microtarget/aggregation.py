@@ -31,7 +31,7 @@ DEFAULT_TOLERANCE_MS = 72 * 3_600_000
 
 @dataclass(slots=True, frozen=True)
 class Outcome:
-    applied: int
+    applied: list[Event]  # in event-time order
     duplicates: int
     late: list[tuple[Event, PermanentError]]
 
@@ -66,7 +66,8 @@ def cents(amount: float | None) -> int | None:
 def apply_events(profile: Profile, events: Iterable[Event], tolerance_ms: int = DEFAULT_TOLERANCE_MS) -> Outcome:
     """Apply events (any order) to the profile in place; return what happened to each."""
     ordered = sorted(((to_ms(e.occurred_at), e.event_id, e) for e in events), key=lambda item: item[:2])
-    applied = duplicates = 0
+    applied: list[Event] = []
+    duplicates = 0
     late: list[tuple[Event, PermanentError]] = []
     for ts, event_id, event in ordered:
         key = digest(event_id)
@@ -79,7 +80,7 @@ def apply_events(profile: Profile, events: Iterable[Event], tolerance_ms: int = 
             late.append((event, reason))
             continue
         _apply_one(profile, event, ts, key)
-        applied += 1
+        applied.append(event)
     if applied:
         _prune(profile, tolerance_ms)
     return Outcome(applied, duplicates, late)

@@ -1,14 +1,17 @@
-"""The campaigns file: offers, eligibility, frequency caps and experiments, edited by marketers.
+"""The campaigns file: offers, eligibility, frequency caps, experiments, triggers and quiet
+hours, edited by marketers.
 
 YAML or JSON, validated by pydantic; every error names the offer (or experiment) and field.
 """
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from microtarget.errors import PermanentError
 
@@ -51,6 +54,7 @@ class Offer(_Strict):
     # propensity; a retention offer is worth its value when the customer would otherwise leave
     converts_with: Literal["propensity", "churn_risk"] = "propensity"
     priority: int = 0  # tie-break, and the order when no model is available
+    trigger_only: bool = False  # sent only when one of its triggers fires, never offered through the API
     eligibility: Eligibility = Eligibility()
     caps: OfferCaps = OfferCaps()
 
@@ -80,11 +84,66 @@ class Experiment(_Strict):
         return self
 
 
+TriggerKind = Literal["repeat_views", "cart_abandonment", "churn_risk", "post_purchase"]
+Minutes = Annotated[int, Field(ge=0, le=60 * 24 * 60)]
+
+
+class Trigger(_Strict):
+    """A moment that matters → a message on one channel, the best of `offers` by expected value.
+
+    repeat_views: the same product viewed `min_views` times within `within_minutes`;
+    cart_abandonment: items in the cart and no checkout or purchase for `after_minutes`;
+    churn_risk: the churn score crosses `threshold` upwards when the customer shows up again;
+    post_purchase: `after_minutes` after an order (cross-sell what goes with it).
+    """
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+    kind: TriggerKind
+    channel: Literal["email", "push", "webhook"]
+    offers: Annotated[list[str], Field(min_length=1)]
+    after_minutes: Minutes = 0  # wait this long after the moment, then re-check and send
+    expires_after_minutes: Minutes = 24 * 60  # a message that could not go out by then is dropped
+    min_views: Annotated[int, Field(ge=2, le=50)] | None = None
+    within_minutes: Annotated[int, Field(ge=1, le=24 * 60)] | None = None
+    threshold: Probability | None = None
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Trigger:
+        needed = {"repeat_views": ("min_views", "within_minutes"), "churn_risk": ("threshold",)}
+        for name in needed.get(self.kind, ()):
+            if getattr(self, name) is None:
+                raise ValueError(f"{self.kind} triggers need {name}")
+        if self.kind == "cart_abandonment" and self.after_minutes < 1:
+            raise ValueError("cart_abandonment needs after_minutes >= 1 (how long a cart sits idle)")
+        return self
+
+
+class QuietHours(_Strict):
+    """No e-mail or push between start and end in the customer's time zone: held until end."""
+
+    start: time
+    end: time
+    timezone: str = "UTC"  # for customers whose contact record names no time zone
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
 class Campaigns(_Strict):
     version: str
     offers: Annotated[list[Offer], Field(min_length=1)]
     caps: GlobalCaps = GlobalCaps()
     experiments: list[Experiment] = []
+    triggers: list[Trigger] = []
+    quiet_hours: QuietHours | None = None
+    attribution_days: Annotated[int, Field(ge=1, le=90)] = 7  # a conversion counts for the decision before it
+    site_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] = "https://shop.example.com"  # links in messages
 
     @model_validator(mode="after")
     def _references(self) -> Campaigns:
@@ -96,10 +155,26 @@ class Campaigns(_Strict):
             for name in experiment.offers + [o for arm in experiment.arms for o in (arm.offers or [])]:
                 if name not in ids:
                     raise ValueError(f"experiment {experiment.id!r} names unknown offer {name!r}")
+        for trigger in self.triggers:
+            for name in trigger.offers:
+                if name not in ids:
+                    raise ValueError(f"trigger {trigger.id!r} names unknown offer {name!r}")
+                if trigger.channel not in self.offer(name).channels:
+                    raise ValueError(f"trigger {trigger.id!r}: offer {name!r} is not offered on {trigger.channel}")
+        trigger_ids = [trigger.id for trigger in self.triggers]
+        if len(set(trigger_ids)) != len(trigger_ids):
+            raise ValueError("trigger ids must be unique")
         return self
 
     def offer(self, offer_id: str) -> Offer:
         return next(offer for offer in self.offers if offer.id == offer_id)
+
+    def trigger(self, trigger_id: str) -> Trigger | None:
+        return next((trigger for trigger in self.triggers if trigger.id == trigger_id), None)
+
+    def only(self, offer_ids: list[str]) -> Campaigns:
+        """The same file with only these offers (what a trigger may choose from)."""
+        return self.model_copy(update={"offers": [offer for offer in self.offers if offer.id in offer_ids]})
 
 
 def parse_campaigns(text: str | bytes) -> Campaigns:
@@ -120,10 +195,13 @@ def parse_campaigns(text: str | bytes) -> Campaigns:
 def _where(raw: dict[str, Any], loc: tuple[Any, ...]) -> str:
     """offers[2].eligibility.min_propensity → offer 'cart-recovery' eligibility.min_propensity"""
     parts = list(loc)
-    if len(parts) >= 2 and parts[0] in ("offers", "experiments") and isinstance(parts[1], int):
+    if len(parts) >= 2 and parts[0] in _LABELS and isinstance(parts[1], int):
         items = raw.get(parts[0]) or []
         item = items[parts[1]] if parts[1] < len(items) and isinstance(items[parts[1]], dict) else {}
-        label = "offer" if parts[0] == "offers" else "experiment"
+        label = _LABELS[parts[0]]
         rest = ".".join(map(str, parts[2:]))
         return f"{label} {item.get('id', '#' + str(parts[1]))!r}" + (f" {rest}" if rest else "")
     return ".".join(map(str, parts)) or "file"
+
+
+_LABELS = {"offers": "offer", "experiments": "experiment", "triggers": "trigger"}

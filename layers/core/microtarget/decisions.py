@@ -72,7 +72,9 @@ def decide(
     models: Mapping[str, LoadedModel],
     sent: Sequence[SentOffer] = (),
     limit: int = 3,
+    triggered: bool = False,
 ) -> Decision:
+    """`triggered`: asked by dispatch for a fired trigger (trigger-only offers may be chosen)."""
     current = profile or Profile(pid)
     values = feature_dict(current, now)
     if profile is None:  # an empty profile's scores mean nothing: decide on rules and defaults
@@ -84,7 +86,8 @@ def decide(
     candidates: list[tuple[Offer, list[str]]] = []
     history = _History.of(sent, to_ms(now), consented=current.consents().get(channel, False))
     for offer in campaigns.offers:
-        why_not = _blocked(offer, channel, campaigns, history)
+        why_not = "sent only by its trigger" if offer.trigger_only and not triggered else None
+        why_not = why_not or _blocked(offer, channel, campaigns, history)
         matched = None if why_not else _eligible(offer.eligibility, values, scores)
         if why_not or isinstance(matched, str):
             decision.suppressed[offer.id] = why_not or str(matched)

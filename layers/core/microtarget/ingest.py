@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from microtarget.aggregation import DEFAULT_TOLERANCE_MS, apply_events
 from microtarget.dead_letters import DeadLetterSink, Rejection
@@ -16,6 +17,7 @@ from microtarget.events import Event
 from microtarget.identity import Pseudonymizer
 from microtarget.profile import Profile
 from microtarget.profile_store import ProfileStore, VersionConflict
+from microtarget.reactions import Change, ReactionReport, Reactions
 
 CONFLICT_RETRIES = 3
 
@@ -43,6 +45,9 @@ class BatchReport:
     profiles_written: int = 0
     customers: int = 0
     failed_sequence_numbers: set[str] = field(default_factory=set)
+    triggers: Counter[str] = field(default_factory=Counter)  # fired, by kind
+    stale_triggers: int = 0
+    conversions: int = 0
 
 
 class IngestService:
@@ -53,14 +58,16 @@ class IngestService:
         pseudonymizer: Pseudonymizer,
         tolerance_ms: int = DEFAULT_TOLERANCE_MS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        reactions: Reactions | None = None,
     ) -> None:
+        """`reactions` (triggers, attribution) run before each profile write; None: profiles only."""
         self._store, self._dead_letters, self._pseudonymizer = store, dead_letters, pseudonymizer
-        self._tolerance_ms, self._clock = tolerance_ms, clock
+        self._tolerance_ms, self.clock, self.reactions = tolerance_ms, clock, reactions
 
     def decode(self, record: RawRecord) -> Decoded:
         """Validate one record; a bad one becomes a rejection with its reason, never an exception."""
         try:
-            event = parse_event(record.data, self._clock())
+            event = parse_event(record.data, self.clock())
         except PermanentError as reason:
             return Decoded(record, rejection=Rejection(reason, record.data, record.source))
         return Decoded(record, pid=self._pseudonymizer.pid(event.customer_id), event=event)
@@ -73,10 +80,10 @@ class IngestService:
             if item.pid is not None:
                 groups.setdefault(item.pid, []).append(item)
         report.customers = len(groups)
-        settled, failed = self._settle(groups)
+        settled, failed = self._settle(groups, report)
         rejections = [item.rejection for item in decoded if item.rejection is not None]
         for result in settled.values():
-            report.accepted += result.applied
+            report.accepted += len(result.applied)
             report.duplicates += result.duplicates
             report.profiles_written += 1 if result.applied else 0
             rejections += result.late
@@ -90,8 +97,10 @@ class IngestService:
         report.rejected.update(r.reason.code for r in rejections)
         return report
 
-    def _settle(self, groups: dict[str, list[Decoded]]) -> tuple[dict[str, CustomerResult], set[str]]:
-        """Read, apply, conditionally write; on a version conflict re-read and re-apply."""
+    def _settle(
+        self, groups: dict[str, list[Decoded]], report: BatchReport
+    ) -> tuple[dict[str, CustomerResult], set[str]]:
+        """Read, apply, react, conditionally write; on a version conflict re-read and re-apply."""
         settled: dict[str, CustomerResult] = {}
         failed: set[str] = set()
         pending = set(groups)
@@ -101,6 +110,9 @@ class IngestService:
             except RetryableError:
                 break
             results = {pid: self._apply(stored.get(pid) or Profile(pid), groups[pid]) for pid in pending}
+            unreacted = self._react(results, report)
+            failed |= unreacted
+            results = {pid: result for pid, result in results.items() if pid not in unreacted}
             failures = self._store.put_many([r.profile for r in results.values() if r.applied])
             conflicts = {pid for pid, error in failures.items() if isinstance(error, VersionConflict)}
             failed |= set(failures) - conflicts
@@ -112,14 +124,27 @@ class IngestService:
 
     def _apply(self, profile: Profile, items: list[Decoded]) -> CustomerResult:
         records = {id(item.event): item.record for item in items if item.event is not None}
+        before = self.reactions.before(profile) if self.reactions else None
         outcome = apply_events(profile, [item.event for item in items if item.event is not None], self._tolerance_ms)
         late = [Rejection(why, records[id(ev)].data, records[id(ev)].source) for ev, why in outcome.late]
-        return CustomerResult(profile, outcome.applied, outcome.duplicates, late)
+        return CustomerResult(profile, outcome.applied, outcome.duplicates, late, before)
+
+    def _react(self, results: dict[str, CustomerResult], report: BatchReport) -> set[str]:
+        """Fire triggers and link conversions; the customers whose reactions failed."""
+        if self.reactions is None:
+            return set()
+        changes = [Change(r.profile, r.applied, r.churn_before) for r in results.values() if r.applied]
+        reacted: ReactionReport = self.reactions.react(changes)
+        report.triggers.update(reacted.fired)
+        report.stale_triggers += reacted.stale
+        report.conversions += reacted.conversions
+        return reacted.failed
 
 
 @dataclass(slots=True, frozen=True)
 class CustomerResult:
     profile: Profile
-    applied: int
+    applied: list[Event]
     duplicates: int
     late: list[Rejection]
+    churn_before: Any = None

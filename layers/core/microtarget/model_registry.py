@@ -1,6 +1,7 @@
 """Read the S3 model registry.
 
-    s3://<bucket>/<model>/<version>/model.onnx     immutable
+    s3://<bucket>/<model>/<version>/model.onnx     immutable (model.json for the recommender:
+                                                    the manifest's "artifact" names the file)
     s3://<bucket>/<model>/<version>/manifest.json  immutable
     s3://<bucket>/<model>/<environment>.json       alias: which version is live, and its history
 
@@ -20,8 +21,8 @@ MODEL_FILE = "model.onnx"
 MANIFEST_FILE = "manifest.json"
 
 
-def model_key(model: str, version: str) -> str:
-    return f"{model}/{version}/{MODEL_FILE}"
+def model_key(model: str, version: str, artifact: str = MODEL_FILE) -> str:
+    return f"{model}/{version}/{artifact}"
 
 
 def manifest_key(model: str, version: str) -> str:
@@ -54,10 +55,10 @@ class ModelRegistry:
             raise KeyError(f"{model} has no version {version!r} in s3://{self.bucket}")
         return dict(json.loads(body))
 
-    def model_bytes(self, model: str, version: str) -> bytes:
-        body = self._get(model_key(model, version))
+    def model_bytes(self, model: str, version: str, artifact: str = MODEL_FILE) -> bytes:
+        body = self._get(model_key(model, version, artifact))
         if body is None:
-            raise KeyError(f"{model} version {version!r} has no {MODEL_FILE}")
+            raise KeyError(f"{model} version {version!r} has no {artifact}")
         return body
 
     def versions(self, model: str) -> list[str]:

@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from microtarget.campaigns import Campaigns, parse_campaigns
 from microtarget.errors import MicrotargetError
 from microtarget.model_registry import ModelRegistry
+from microtarget.recommendations import ARTIFACT, RECOMMENDER, Recommender, load_recommender
 from microtarget.scoring import LoadedModel, load_model
 
 MODEL_NAMES = ("propensity", "churn", "segments")
@@ -39,6 +40,8 @@ class ServingState:
         self._campaigns_at = float("-inf")
         self._models: dict[str, LoadedModel] = {}
         self._models_at = float("-inf")
+        self._recommender: Recommender | None = None
+        self._recommender_at = float("-inf")
         self.problems: dict[str, str] = {}
 
     def campaigns(self) -> Campaigns | None:
@@ -60,6 +63,27 @@ class ServingState:
             for name in MODEL_NAMES:
                 self._refresh(name)
         return dict(self._models)
+
+    def recommender(self) -> Recommender | None:
+        """The promoted co-occurrence model; None (messages go without recommendations) if missing."""
+        if self._clock() - self._recommender_at < self.ttl:
+            return self._recommender
+        self._recommender_at = self._clock()
+        try:
+            alias = self.registry.alias(RECOMMENDER, self.environment)
+            if alias is None:
+                self._recommender = None
+                self._problem("ModelMissing", RECOMMENDER, f"no promoted {self.environment} version")
+            elif self._recommender is None or self._recommender.version != alias["version"]:
+                manifest = self.registry.manifest(RECOMMENDER, alias["version"])
+                body = self.registry.model_bytes(RECOMMENDER, alias["version"], ARTIFACT)
+                self._recommender = load_recommender(manifest, body)
+            if alias is not None:
+                self.problems.pop(RECOMMENDER, None)
+        except (MicrotargetError, KeyError, ClientError, BotoCoreError) as exc:
+            self._recommender = None
+            self._problem("ModelRejected", RECOMMENDER, str(exc))
+        return self._recommender
 
     def _refresh(self, name: str) -> None:
         try:

@@ -10,6 +10,23 @@ from pydantic import BaseModel, Field, ValidationError
 from microtarget.errors import ConfigurationError
 
 
+class ServingConfig(BaseModel):
+    """Where campaigns, templates and models come from, and how often they are re-read."""
+
+    models_bucket: str
+    campaigns_key: str = "config/campaigns.yaml"
+    templates_prefix: str = "config/templates/"
+    model_environment: str = "prod"
+    refresh_seconds: float = Field(60, ge=1, le=3600)
+
+
+class TriggerQueueConfig(BaseModel):
+    trigger_queue_url: str
+    trigger_queue_arn: str
+    schedule_group: str = "default"
+    scheduler_role_arn: str = ""
+
+
 class IngestSettings(BaseModel):
     profiles_table: str
     rejected_queue_url: str
@@ -17,6 +34,22 @@ class IngestSettings(BaseModel):
     pseudonym_secret_id: str
     late_tolerance_hours: int = Field(72, ge=1, le=720)
     profile_write_threads: int = Field(8, ge=1, le=64)
+
+
+class ReactionSettings(ServingConfig, TriggerQueueConfig):
+    """Ingest's triggers and attribution (absent: ingest only keeps profiles)."""
+
+    ledger_table: str
+
+
+class DispatchSettings(ServingConfig, TriggerQueueConfig):
+    profiles_table: str
+    ledger_table: str
+    contacts_table: str
+    idempotency_table: str  # also read at import by the handler's idempotency decorator
+    dead_letter_queue_url: str
+    sender_address: str
+    event_bus: str
 
 
 def load_settings[T: BaseModel](model: type[T], environ: Mapping[str, str] | None = None) -> T:
@@ -30,11 +63,10 @@ def load_settings[T: BaseModel](model: type[T], environ: Mapping[str, str] | Non
         raise ConfigurationError(f"{model.__name__} is incomplete: {problems}") from None
 
 
-class ApiSettings(BaseModel):
+class ApiSettings(ServingConfig):
     profiles_table: str
-    models_bucket: str
     events_stream: str
     pseudonym_secret_id: str
-    campaigns_key: str = "config/campaigns.yaml"
-    model_environment: str = "prod"
-    refresh_seconds: float = Field(60, ge=1, le=3600)
+    ledger_table: str | None = None  # send history for frequency caps
+    contacts_table: str | None = None
+    contacts_key_id: str | None = None

@@ -1,0 +1,170 @@
+"""Dispatch one due trigger: re-check it, respect consent, caps and quiet hours, decide the
+offer, render it and send it, recording every outcome in the ledger. No Lambda types here.
+
+Outcomes: sent, holdout (control arm: exposure recorded, nothing sent), suppressed (consent,
+cap, not eligible, no address), cancelled (the moment passed: purchased, cart changed,
+expired), deferred (quiet hours: re-queued for their end). Exactly-once sending is the
+handler's job (idempotency on the trigger id); everything here is safe to repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from microtarget.aggregation import to_ms
+from microtarget.campaigns import QuietHours
+from microtarget.channels import Channels
+from microtarget.contacts import ContactBook
+from microtarget.decisions import Decision, decide
+from microtarget.errors import PermanentError, RetryableError
+from microtarget.ledger import Ledger, LedgerEntry
+from microtarget.profile import DAY_MS, Profile
+from microtarget.profile_store import ProfileStore
+from microtarget.rendering import TemplateStore, render
+from microtarget.serving import ServingState
+from microtarget.trigger_queue import TriggerQueue
+from microtarget.triggers import TriggerMessage, still_holds
+
+
+@dataclass(slots=True)
+class Outcome:
+    decision_id: str
+    outcome: str
+    code: str
+    reason: str = ""
+    offer_id: str = ""
+    message_id: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class DispatchService:
+    def __init__(
+        self, state: ServingState, templates: TemplateStore, profiles: ProfileStore, contacts: ContactBook,
+        ledger: Ledger, channels: Channels, requeue: TriggerQueue,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:  # fmt: skip
+        self.state, self.templates, self.profiles, self.contacts = state, templates, profiles, contacts
+        self.ledger, self.channels, self.requeue, self.clock = ledger, channels, requeue, clock
+
+    def handle(self, message: TriggerMessage) -> Outcome:
+        now = self.clock()
+        entry = LedgerEntry(message.pid, message.idempotency_key, to_ms(now), "", trigger=message.rule)
+        entry.channel = message.channel
+        campaigns = self.state.campaigns()
+        if campaigns is None:
+            raise RetryableError("no valid campaigns file has been loaded yet")
+        rule = campaigns.trigger(message.rule)
+        profile = self.profiles.get_many([message.pid]).get(message.pid)
+        why_not = _gone(message, entry.at_ms, rule is None, profile)
+        if why_not:
+            return self._close(entry, "cancelled", *why_not)
+        assert rule is not None and profile is not None
+        contact = self.contacts.get(message.pid) if message.channel != "webhook" else None
+        address = contact.address(message.channel) if contact else None
+        if message.channel != "webhook" and address is None:
+            return self._close(entry, "suppressed", "no_address", f"no {message.channel} address on file")
+        hold = _quiet_until(campaigns.quiet_hours, contact.timezone if contact else None, now)
+        if hold is not None and message.channel != "webhook":
+            return self._defer(entry, message, hold)
+        sent = self.ledger.sends(message.pid, entry.at_ms - 7 * DAY_MS)
+        models = self.state.models()
+        offers = campaigns.only(rule.offers)
+        decision = decide(message.pid, profile, message.channel, now, offers, models, sent, 1, triggered=True)
+        entry.experiments = decision.experiments
+        entry.detail = {"scores": decision.scores, "models": decision.model_versions, "campaigns": campaigns.version}
+        churn = decision.scores.get("churn_risk")
+        if rule.kind == "churn_risk" and isinstance(churn, float) and rule.threshold and churn < rule.threshold:
+            return self._close(entry, "cancelled", "recovered", f"churn risk back to {churn:.2f}")
+        if not decision.offers:
+            return self._close(entry, *_why_nothing(decision, rule.offers))
+        choice = decision.offers[0]
+        offer = campaigns.offer(choice.offer_id)
+        entry.offer_id = offer.id
+        context = self._context(message, profile, contact, offer.model_dump(), campaigns.site_url, entry.decision_id)
+        rendered = render(self.templates.environment(), offer.template, message.channel, context)
+        self._close(entry, "sent", "sent", "; ".join(choice.reasons))  # recorded first: caps count it at once
+        detail = {"decision_id": entry.decision_id, "pid": message.pid, "offer_id": offer.id, "offer_name": offer.name,
+                  "trigger": message.rule, "recommended": context["recommended"], "experiments": decision.experiments}  # fmt: skip
+        try:
+            entry.message_id = self.channels.send(message.channel, address, rendered, detail)
+        except PermanentError as error:
+            self._close(entry, "failed", error.code, error.message)
+            raise
+        return Outcome(entry.decision_id, "sent", "sent", entry.reason, offer.id, entry.message_id)
+
+    def _close(self, entry: LedgerEntry, outcome: str, code: str, reason: str) -> Outcome:
+        entry.outcome, entry.reason = outcome, reason
+        entry.detail = {**entry.detail, "code": code}
+        self.ledger.record(entry)
+        return Outcome(entry.decision_id, outcome, code, reason, entry.offer_id)
+
+    def _defer(self, entry: LedgerEntry, message: TriggerMessage, hold: datetime) -> Outcome:
+        due = to_ms(hold)
+        if due > message.expires_ms:
+            return self._close(entry, "cancelled", "expired", "quiet hours last past the message's expiry")
+        later = message.model_copy(update={"due_ms": due, "deferrals": message.deferrals + 1})
+        if self.requeue.send([later], entry.at_ms):
+            raise RetryableError("could not re-queue a message held by quiet hours")
+        return self._close(entry, "deferred", "quiet_hours", f"quiet hours: held until {hold.isoformat()}")
+
+    def _context(
+        self, message: TriggerMessage, profile: Profile, contact: Any, offer: dict, site: str, decision_id: str
+    ) -> dict[str, Any]:
+        cart = profile.cart() if message.kind == "cart_abandonment" else {}
+        items = [
+            {"product_id": line.product_id, "quantity": line.quantity,
+             "price": None if line.price_cents is None else line.price_cents / 100}
+            for line in cart.values()
+        ] or [{"product_id": product, "quantity": 1, "price": None} for product in message.products]  # fmt: skip
+        recommender = self.state.recommender()
+        basket = [item["product_id"] for item in items]
+        return {
+            "first_name": contact.first_name if contact else None,
+            "offer": offer,
+            "items": items,
+            "recommended": recommender.recommend(basket, 3) if recommender else [],
+            "decision_id": decision_id,
+            "links": {
+                "offer": f"{site}/offers/{offer['id']}?decision={decision_id}",
+                "unsubscribe": f"{site}/preferences?channel={message.channel}",
+            },
+        }
+
+
+def _gone(message: TriggerMessage, now_ms: int, rule_removed: bool, profile: Profile | None) -> tuple[str, str] | None:
+    if now_ms > message.expires_ms:
+        return "expired", "the message could not go out before it expired"
+    if rule_removed:
+        return "rule_removed", f"trigger {message.rule!r} is no longer in the campaigns file"
+    if profile is None:
+        return "no_profile", "no profile (never seen, or erased)"
+    why = still_holds(message, profile)
+    return ("condition_gone", why) if why else None
+
+
+def _why_nothing(decision: Decision, offers: list[str]) -> tuple[str, str, str]:
+    reasons = [decision.suppressed.get(offer, "not chosen") for offer in offers]
+    if decision.control:
+        return "holdout", "holdout", reasons[0]
+    first = reasons[0]
+    code = "consent" if "consent" in first else "cap" if "cap" in first else "not_eligible"
+    return "suppressed", code, "; ".join(reasons)
+
+
+def _quiet_until(quiet: QuietHours | None, zone: str | None, now: datetime) -> datetime | None:
+    """When the quiet hours around `now` end (UTC), or None outside them."""
+    if quiet is None:
+        return None
+    local = now.astimezone(ZoneInfo(zone or quiet.timezone))
+    moment, start, end = local.time(), quiet.start, quiet.end
+    inside = start <= moment < end if start < end else (moment >= start or moment < end)
+    if not inside:
+        return None
+    until = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    return (until if until > local else until + timedelta(days=1)).astimezone(UTC)

@@ -1,0 +1,142 @@
+"""The decisions ledger: every triggered decision, send, suppression and conversion, per customer.
+
+    pid, sk = "d#<decision id>"   one decision: outcome sent | holdout | suppressed | cancelled
+                                   | deferred, its reason, offer, channel, arms, scores
+    pid, sk = "c#<event digest>"   a purchase or offer_redeemed linked to the decision before it
+
+Keys are deterministic (decision id = trigger id and deferral; conversion = event), so a
+retried message or a replayed event rewrites the same item. Items expire through a TTL
+attribute; frequency caps and attribution read one customer's partition.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import BotoCoreError, ClientError
+
+from microtarget.aggregation import cents, digest, to_ms
+from microtarget.decisions import SentOffer
+from microtarget.errors import RetryableError
+from microtarget.events import Event
+from microtarget.profile import DAY_MS
+
+RETENTION_DAYS = 180
+EXPOSED = ("sent", "holdout")  # what a conversion can be attributed to
+
+
+@dataclass(slots=True)
+class LedgerEntry:
+    pid: str
+    decision_id: str
+    at_ms: int
+    outcome: str
+    reason: str = ""
+    trigger: str = ""
+    channel: str = ""
+    offer_id: str = ""
+    message_id: str = ""
+    experiments: dict[str, str] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)  # scores, model versions, campaigns version
+
+
+@dataclass(slots=True)
+class Conversion:
+    pid: str
+    event_id_digest: str
+    at_ms: int
+    event_type: str
+    decision_id: str
+    offer_id: str
+    outcome: str  # of the decision: sent (treated) or holdout (control)
+    experiments: dict[str, str]
+    revenue_cents: int
+
+
+class Ledger:
+    def __init__(self, table: Any, threads: int = 8) -> None:
+        self._table, self._threads = table, threads
+
+    def record(self, entry: LedgerEntry) -> None:
+        item = {
+            **{k: v for k, v in asdict(entry).items() if k not in ("at_ms", "experiments", "detail")},
+            "sk": f"d#{entry.decision_id}",
+            "at": entry.at_ms,
+            "experiments": json.dumps(entry.experiments, sort_keys=True),
+            "detail": json.dumps(entry.detail, sort_keys=True, default=str),
+            "expires_at": entry.at_ms // 1000 + RETENTION_DAYS * 86_400,
+        }
+        self._call(self._table.put_item, Item=item)
+
+    def entries(self, pid: str) -> list[dict[str, Any]]:
+        """Everything the ledger holds for one customer (small: the TTL bounds it)."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pid").eq(pid), "ConsistentRead": True}
+        while True:
+            page = self._call(self._table.query, **kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def sends(self, pid: str, since_ms: int) -> list[SentOffer]:
+        return [
+            SentOffer(int(item["at"]), item["offer_id"], item["channel"])
+            for item in self.entries(pid)
+            if item["sk"].startswith("d#") and item["outcome"] == "sent" and int(item["at"]) >= since_ms
+        ]
+
+    def sends_many(self, pids: Sequence[str], since_ms: int) -> dict[str, list[SentOffer]]:
+        if len(pids) == 1:
+            return {pids[0]: self.sends(pids[0], since_ms)}
+        with ThreadPoolExecutor(max_workers=self._threads) as pool:
+            return dict(zip(pids, pool.map(lambda pid: self.sends(pid, since_ms), pids), strict=True))
+
+    def attribute(self, pid: str, events: Iterable[Event], window_days: int) -> list[Conversion]:
+        """Link each purchase / offer_redeemed to the decision that preceded it, and record it."""
+        conversions = [e for e in events if e.event_type in ("purchase", "offer_redeemed")]
+        if not conversions:
+            return []
+        decisions = [i for i in self.entries(pid) if i["sk"].startswith("d#") and i["outcome"] in EXPOSED]
+        linked = []
+        for event in conversions:
+            decision = _preceding(decisions, event, window_days)
+            if decision is None:
+                continue
+            props = event.properties
+            revenue = cents(getattr(props, "revenue", None)) or 0
+            conversion = Conversion(
+                pid, digest(event.event_id), to_ms(event.occurred_at), event.event_type, decision["decision_id"],
+                decision.get("offer_id", ""), decision["outcome"], json.loads(decision.get("experiments", "{}")),
+                revenue,
+            )  # fmt: skip
+            item = {**asdict(conversion), "sk": f"c#{conversion.event_id_digest}", "at": conversion.at_ms}
+            item["experiments"] = json.dumps(conversion.experiments, sort_keys=True)
+            item["expires_at"] = conversion.at_ms // 1000 + RETENTION_DAYS * 86_400
+            del item["at_ms"]
+            self._call(self._table.put_item, Item=item)
+            linked.append(conversion)
+        return linked
+
+    @staticmethod
+    def _call(method: Any, **kwargs: Any) -> Any:
+        try:
+            return method(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise RetryableError(f"decisions ledger unavailable: {exc}") from exc
+
+
+def _preceding(decisions: list[dict[str, Any]], event: Event, window_days: int) -> dict[str, Any] | None:
+    ts = to_ms(event.occurred_at)
+    wanted = getattr(event.properties, "decision_id", None)
+    if wanted:  # the redemption names its decision (the link in the message carries it)
+        return next((d for d in decisions if d["decision_id"] == wanted), None)
+    offer = getattr(event.properties, "offer_id", None)
+    window = [d for d in decisions if ts - window_days * DAY_MS <= int(d["at"]) <= ts]
+    window = [d for d in window if offer is None or d.get("offer_id") == offer] or ([] if offer else window)
+    return max(window, key=lambda d: int(d["at"]), default=None)

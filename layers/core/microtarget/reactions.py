@@ -1,0 +1,99 @@
+"""What ingest does with a customer's freshly folded events before it commits the profile:
+fire the campaigns' triggers onto the trigger queue and link conversions in the ledger.
+
+Both happen before the profile write on purpose. If either fails, the profile is not written
+and the records are retried: the events are then new again and fire the same trigger ids and
+the same conversion keys, which the queue (schedule names), dispatch (idempotency) and the
+ledger (deterministic keys) absorb. Writing the profile first would lose them on a retry.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from microtarget.aggregation import to_ms
+from microtarget.errors import RetryableError
+from microtarget.events import Event
+from microtarget.features import feature_vector
+from microtarget.ledger import Ledger
+from microtarget.profile import Profile
+from microtarget.serving import ServingState
+from microtarget.trigger_queue import TriggerQueue
+from microtarget.triggers import TriggerMessage, evaluate
+
+
+@dataclass(slots=True)
+class Change:
+    profile: Profile  # after the events
+    applied: list[Event]
+    churn_before: np.ndarray | None = None  # features as of the previous event, when churn rules exist
+
+
+@dataclass(slots=True)
+class ReactionReport:
+    fired: Counter[str] = field(default_factory=Counter)  # by trigger kind
+    stale: int = 0
+    conversions: int = 0
+    failed: set[str] = field(default_factory=set)  # pids whose reactions could not be handed over
+
+
+class Reactions:
+    def __init__(
+        self,
+        state: ServingState,
+        queue: TriggerQueue,
+        ledger: Ledger,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.state, self.queue, self.ledger, self.clock = state, queue, ledger, clock
+
+    def before(self, profile: Profile) -> np.ndarray | None:
+        """The churn model's view of the customer before the batch (only when a rule needs it)."""
+        if profile.orders == 0 or profile.last_seen is None or not self._churn_rules():
+            return None
+        return feature_vector(profile, datetime.fromtimestamp(profile.last_seen / 1000, UTC))
+
+    def react(self, changes: Sequence[Change]) -> ReactionReport:
+        report = ReactionReport()
+        campaigns = self.state.campaigns()
+        if campaigns is None:
+            return report  # no campaigns file yet: nothing to fire (the API reports the problem)
+        now_ms = to_ms(self.clock())
+        churn = self._churn_scores(changes)
+        owners: dict[str, str] = {}
+        messages: list[TriggerMessage] = []
+        for change in changes:
+            pid = change.profile.pid
+            result = evaluate(campaigns.triggers, change.profile, change.applied, now_ms, churn.get(pid, (None, None)))
+            report.stale += result.stale
+            for message in result.fired:
+                owners[message.trigger_id] = pid
+                report.fired[message.kind] += 1
+            messages += result.fired
+            try:
+                report.conversions += len(self.ledger.attribute(pid, change.applied, campaigns.attribution_days))
+            except RetryableError:
+                report.failed.add(pid)
+        report.failed |= {owners[trigger] for trigger in self.queue.send(messages, now_ms)}
+        return report
+
+    def _churn_rules(self) -> bool:
+        campaigns = self.state.campaigns()
+        return bool(campaigns and any(t.kind == "churn_risk" for t in campaigns.triggers))
+
+    def _churn_scores(self, changes: Sequence[Change]) -> dict[str, tuple[float | None, float | None]]:
+        model = self.state.models().get("churn")
+        scored = [c for c in changes if c.churn_before is not None and c.profile.last_seen is not None]
+        if model is None or not scored:
+            return {}
+        before = np.vstack([c.churn_before for c in scored])
+        after = np.vstack(
+            [feature_vector(c.profile, datetime.fromtimestamp(c.profile.last_seen / 1000, UTC)) for c in scored]  # type: ignore[operator]
+        )
+        p_before, p_after = model.predict(before), model.predict(after)
+        return {c.profile.pid: (float(b), float(a)) for c, b, a in zip(scored, p_before, p_after, strict=True)}

@@ -1,0 +1,53 @@
+"""Products frequently bought together: the serving half of the co-occurrence model.
+
+The model is a JSON file (`training/recommend.py` builds it from orders and publishes it to
+the registry beside the ONNX models): for each product, the products most often bought in
+the same order, with a lift-style score. Verified by sha256 like every other model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from microtarget.scoring import ModelRejected
+
+RECOMMENDER = "recommendations"
+ARTIFACT = "model.json"
+
+
+@dataclass(frozen=True)
+class Recommender:
+    manifest: dict[str, Any]
+    neighbours: dict[str, list[tuple[str, float]]]
+    popular: list[str]  # for products nobody bought together yet
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+    def recommend(self, products: Iterable[str], k: int = 3) -> list[str]:
+        """Top k products that go with these (never one of them), best first."""
+        basket = set(products)
+        scores: dict[str, float] = {}
+        for product in basket:
+            for other, score in self.neighbours.get(product, ()):
+                if other not in basket:
+                    scores[other] = scores.get(other, 0.0) + score
+        ranked = sorted(scores, key=lambda p: (-scores[p], p))[:k]
+        return ranked + [p for p in self.popular if p not in basket and p not in ranked][: k - len(ranked)]
+
+
+def load_recommender(manifest: dict[str, Any], body: bytes) -> Recommender:
+    digest = hashlib.sha256(body).hexdigest()
+    if digest != manifest.get("sha256"):
+        raise ModelRejected(f"{RECOMMENDER}: sha256 {digest[:12]}… does not match the manifest")
+    try:
+        data = json.loads(body)
+        neighbours = {p: [(o, float(s)) for o, s in pairs] for p, pairs in data["neighbours"].items()}
+        return Recommender(manifest, neighbours, list(data.get("popular", [])))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelRejected(f"{RECOMMENDER}: unreadable model file: {exc}") from exc

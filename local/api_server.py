@@ -25,10 +25,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local.aws import LocalAws
+from local.config import upload_config
 from local.lambda_runtime import LocalFunction
 from local.template import ROOT
-
-CAMPAIGNS = ROOT / "campaigns" / "catalog.yaml"
 
 
 def api_event(method: str, target: str, headers: dict[str, str], body: bytes, stage: str = "local") -> dict[str, Any]:
@@ -114,9 +113,7 @@ def prepare(aws: LocalAws, customers: int, models_dir: Path) -> list[str]:
     from training.synthetic import generate
     from training.train import train_all
 
-    aws.client("s3").put_object(
-        Bucket=aws.ref("ModelsBucket"), Key="config/campaigns.yaml", Body=CAMPAIGNS.read_bytes()
-    )
+    upload_config(aws)
     now = datetime.now(UTC).replace(microsecond=0)
     traffic = generate(customers, 70, seed=31, end=now)
     events = [EVENT_ADAPTER.validate_python(e) for e in traffic.events]

@@ -40,7 +40,9 @@ class LocalAws:
         self.stack_name = stack_name
         self.template = load_template()
         self.resolver = Resolver(self.template, parameters=dict(parameters or {}))
-        self.resolver.pseudo.update({"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": stack_name})
+        self.resolver.pseudo.update(
+            {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": stack_name, "AWS::Partition": "aws"}
+        )
         self.endpoint = endpoint
         self._server: ThreadedMotoServer | None = None
 
@@ -130,6 +132,16 @@ class LocalAws:
             length = int(props.get("GenerateSecretString", {}).get("PasswordLength", 64))
             secret = self.client("secretsmanager").create_secret(Name=name, SecretString=secrets.token_hex(length // 2))
             refs[logical_id] = secret["ARN"]
+        elif kind == "AWS::KMS::Key":
+            key = self.client("kms").create_key(Description=props.get("Description", logical_id))["KeyMetadata"]
+            refs[logical_id], attrs[(logical_id, "Arn")] = key["KeyId"], key["Arn"]
+        elif kind == "AWS::Scheduler::ScheduleGroup":
+            arn = self.client("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]
+            refs[logical_id], attrs[(logical_id, "Arn")] = name, arn
+        elif kind == "AWS::Events::EventBus":
+            bus = props.get("Name", name)
+            refs[logical_id] = bus
+            attrs[(logical_id, "Arn")] = self.client("events").create_event_bus(Name=bus)["EventBusArn"]
         elif kind in EMULATED:
             refs[logical_id] = name
             attrs[(logical_id, "Arn")] = f"arn:aws:local:{REGION}:{ACCOUNT}:{logical_id}/{name}"

@@ -1,10 +1,12 @@
 """`make demo`: the whole flow on the embedded local AWS, with a readable summary.
 
-    python -m local.demo [--customers 2000] [--days 70] [--live-days 4] [--seed 7]
+    python -m local.demo [--customers 2000] [--days 75] [--live-days 4] [--seed 7]
 
 History (all but the last live days) is archived to the data lake and folded into profiles
-as a backfill; the live days stream through Kinesis with bad records, producer retries and
-late arrivals; then the models are trained from the data lake and published.
+as a backfill; the models are trained from the data lake and published; customers' contact
+details are registered through the API; the live days stream through Kinesis (with bad
+records, producer retries and late arrivals) and fire triggers, which dispatch turns into
+e-mails and pushes over three simulated days; finally campaign tools ask the API.
 """
 
 from __future__ import annotations
@@ -14,20 +16,25 @@ import random
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from local.aws import LocalAws
 from local.backfill import backfill
 from local.bad_records import SPOILERS, bad_records, late_copies
+from local.clock import LocalClock
+from local.config import upload_config
 from local.demo_api import show_decisions
+from local.demo_dispatch import print_dispatch_summary, print_one_email, register_contacts, run_dispatch
+from local.dispatch_pipeline import DispatchPipeline
 from local.pipeline import IngestPipeline
-from local.privacy import raw_ids_found
+from local.privacy import contact_leaks, raw_ids_found
 from local.progress import Progress
 from local.summary import print_example_profile, print_ingest_summary, print_training_summary, section
 from local.template import ROOT
 from training.commands import headline
 from training.dataset import build_rows, group_by_customer, plan_timeline
+from training.recommend import orders_of
 from training.registry import RegistryWriter
 from training.report import write_report
 from training.sources import load_events, write_events
@@ -35,12 +42,13 @@ from training.synthetic import generate
 from training.train import train_all
 
 MODELS_OUT = ROOT / ".local" / "models"
+DISPATCH_HOURS = 72  # simulated hours after the live traffic: long enough for three-day cross-sells
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=2000, help="synthetic customers (default 2000)")
-    parser.add_argument("--days", type=int, default=70, help="days of history, live days included (default 70)")
+    parser.add_argument("--days", type=int, default=75, help="days of traffic, live days included (default 75)")
     parser.add_argument("--live-days", type=int, default=4, help="days streamed through Kinesis (default 4)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -49,16 +57,19 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     section("1. Local AWS")
+    clock = LocalClock().install()  # SQS delays, schedules and the handlers' "now" follow it
     with LocalAws() as aws:
         print(f"moto server at {aws.endpoint}; resources created from template.yaml:")
         for logical_id, ref in aws.resolver.refs.items():
             print(f"  {logical_id:<24} {aws.template['Resources'][logical_id]['Type']:<38} {ref.rsplit('/', 1)[-1]}")
-        pipeline = IngestPipeline(aws)
+        upload_config(aws)
+        print("campaigns/catalog.yaml and campaigns/templates/ uploaded to s3://…/config/ (what marketers edit)")
 
         section("2. Synthetic site traffic")
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = clock.now().replace(microsecond=0)
         traffic = generate(args.customers, args.days, seed=args.seed, end=now)
-        split = (now - timedelta(days=args.live_days)).isoformat()
+        split_at = now - timedelta(days=args.live_days)
+        split = split_at.isoformat()
         history = [e for e in traffic.events if e["occurred_at"] < split]
         live = [e for e in traffic.events if e["occurred_at"] >= split]
         types = ", ".join(f"{k} {v}" for k, v in Counter(traffic.truth.values()).items())
@@ -68,14 +79,42 @@ def main(argv: list[str] | None = None) -> int:
         section(f"3. History: {len(history):,} events archived and folded into profiles")
         lake = f"s3://{aws.ref('DataLakeBucket')}"
         files = write_events(history, lake, name="history")
-        clock = time.perf_counter()
+        started_at = time.perf_counter()
         report = backfill(aws, history)
         print(
             f"{len(files)} daily objects under {lake}/events/; {report.accepted:,} events → "
-            f"{report.profiles_written:,} profiles in {time.perf_counter() - clock:.1f} s (one write per customer)"
+            f"{report.profiles_written:,} profiles in {time.perf_counter() - started_at:.1f} s (one write per customer)"
         )
 
-        section(f"4. Live: the last {args.live_days} days through Kinesis → ingest → DynamoDB")
+        section("4. Training from the data lake, published to the model registry")
+        started_at = time.perf_counter()
+        loaded = load_events(f"{lake}/events/", skip_bad=True)
+        timeline = plan_timeline(min(e.occurred_at for e in loaded.events), split_at)
+        rows = build_rows(group_by_customer(loaded.events), timeline.cutoffs, timeline.horizon)
+        results = train_all(rows, timeline, MODELS_OUT, traffic.truth, orders=orders_of(loaded.events))
+        report_path = write_report(results, MODELS_OUT)
+        registry = RegistryWriter(aws.client("s3"), aws.ref("ModelsBucket"))
+        stage = aws.resolver.parameters["Stage"]  # the stack serves the <model>/<stage>.json alias
+        for name in results:
+            manifest = registry.publish(MODELS_OUT / name, stage)
+            registry.promote(name, manifest["version"], stage)
+        print(
+            f"{len(loaded.events):,} events from {loaded.files} objects ({len(loaded.skipped)} bad lines skipped) → "
+            f"{len(rows.purchased):,} point-in-time rows; trained in {time.perf_counter() - started_at:.1f} s"
+        )
+        print_training_summary(headline(results), registry, stage, Path(report_path))
+
+        section("5. Contacts: e-mail addresses and push endpoints, sealed, readable only by dispatch")
+        pipeline = IngestPipeline(aws, clock=clock)
+        dispatch = DispatchPipeline(aws, clock)
+        started_at = time.perf_counter()
+        stored = register_contacts(aws, sorted(traffic.truth), dispatch, args.seed)
+        print(
+            f"PUT /v1/customers/{{id}}/contact for {len(traffic.truth):,} customers in "
+            f"{time.perf_counter() - started_at:.1f} s: {stored}; KMS-sealed in ContactsTable, never in profiles"
+        )
+
+        section(f"6. Live: the last {args.live_days} days through Kinesis → ingest → profiles and triggers")
         bad = bad_records(live, per_kind=5, now=now, seed=args.seed)
         rng = random.Random(args.seed)
         last_day = (now - timedelta(days=1)).isoformat()
@@ -94,44 +133,35 @@ def main(argv: list[str] | None = None) -> int:
         sent += pipeline.send_events(replays)
         put.to(sent)
         put.close()
-        clock = time.perf_counter()
+        started_at = time.perf_counter()
         work = Progress("ingest", sent)
         pipeline.run(progress=work.to)
         work.close()
         sent += pipeline.send_events(late_ok + late_bad)  # late arrivals, after the stream moved on
         pipeline.run()
         profiles, rejected = pipeline.profiles(), pipeline.rejected()
-        print_ingest_summary(pipeline, sent, profiles, rejected, time.perf_counter() - clock)
+        print_ingest_summary(pipeline, sent, profiles, rejected, time.perf_counter() - started_at)
         print_example_profile(profiles, now)
 
-        section("5. Training from the data lake, published to the model registry")
-        clock = time.perf_counter()
-        loaded = load_events(f"{lake}/events/", skip_bad=True)  # the archive keeps what the site sent, bad or not
-        timeline = plan_timeline(min(e.occurred_at for e in loaded.events), now)
-        rows = build_rows(group_by_customer(loaded.events), timeline.cutoffs, timeline.horizon)
-        results = train_all(rows, timeline, MODELS_OUT, traffic.truth)
-        report_path = write_report(results, MODELS_OUT)
-        registry = RegistryWriter(aws.client("s3"), aws.ref("ModelsBucket"))
-        stage = aws.resolver.parameters["Stage"]  # the stack serves the <model>/<stage>.json alias
-        for name in ("propensity", "churn", "segments"):
-            manifest = registry.publish(MODELS_OUT / name, stage)
-            registry.promote(name, manifest["version"], stage)
-        print(
-            f"{len(loaded.events):,} events from {loaded.files} objects ({len(loaded.skipped)} bad lines skipped) → "
-            f"{len(rows.purchased):,} point-in-time rows; trained in {time.perf_counter() - clock:.1f} s"
-        )
-        print_training_summary(headline(results), registry, stage, Path(report_path))
+        section("7. Triggers → dispatch: consent, caps, quiet hours, holdout, rendered and sent")
+        seconds = run_dispatch(dispatch, DISPATCH_HOURS)
+        print_dispatch_summary(pipeline, dispatch, DISPATCH_HOURS, seconds)
+        print_one_email(dispatch)
 
-        section("6. Decisions API: what campaign tools get (GET /v1/customers/{id}/offers)")
+        section("8. Decisions API: what campaign tools get (GET /v1/customers/{id}/offers)")
         examples = _examples(traffic.truth)
         show_decisions(aws, examples)
 
-        section("7. Privacy")
-        leaks = raw_ids_found(traffic.truth, profiles, [pipeline.ingest.log_path])
+        section("9. Privacy")
+        logs = [pipeline.ingest.log_path, dispatch.function.log_path]
+        leaks = raw_ids_found(traffic.truth, profiles, logs)
+        addresses = contact_leaks(profiles, dispatch.ledger(), logs)
         print(f"raw customer ids found in profiles or logs: {leaks} (profiles are keyed by HMAC pid)")
-        print(f"handler logs and EMF metrics: {pipeline.ingest.log_path.relative_to(ROOT)}")
+        print(f"e-mail addresses found in profiles, the ledger or logs: {addresses} (only in the sealed contacts)")
+        print(f"handler logs and EMF metrics: {', '.join(str(p.relative_to(ROOT)) for p in logs)}")
         print(f"\ntotal demo time {time.perf_counter() - started:.1f} s")
-    return 0 if leaks == 0 else 1
+    clock.uninstall()
+    return 0 if leaks == 0 and addresses == 0 else 1
 
 
 def _examples(truth: dict[str, str]) -> dict[str, str]:

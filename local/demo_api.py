@@ -7,16 +7,15 @@ import secrets
 import urllib.request
 from typing import Any
 
-from local.api_server import CAMPAIGNS, serve
+from local.api_server import serve
 from local.aws import LocalAws, free_port
+from local.config import upload_config
 from local.lambda_runtime import LocalFunction
 
 
 def show_decisions(aws: LocalAws, examples: dict[str, str]) -> None:
     """`examples`: label -> raw customer id (an unknown id gives the cold-start path)."""
-    aws.client("s3").put_object(
-        Bucket=aws.ref("ModelsBucket"), Key="config/campaigns.yaml", Body=CAMPAIGNS.read_bytes()
-    )
+    upload_config(aws)
     key = secrets.token_urlsafe(16)
     port = free_port()
     server = serve(LocalFunction(aws, "ApiFunction"), key, port)

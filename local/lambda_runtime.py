@@ -71,6 +71,13 @@ class LocalFunction:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(self._log)
 
+    def module(self) -> ModuleType:
+        """The handler's module, loaded with the function's environment (as at cold start)."""
+        if self._module is None:
+            self._module = self._load()
+        os.environ.update(self.environment)
+        return self._module
+
     def invoke(self, event: dict[str, Any]) -> Any:
         if self._module is None:
             self._module = self._load()

@@ -22,3 +22,14 @@ def raw_ids_found(raw_ids: Iterable[str], profiles: dict[str, Profile], logs: It
     for text in texts:
         found.update(wanted.intersection(_TOKEN.findall(text)))
     return len(found)
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9_.+-]+@[A-Za-z0-9-]+\.[A-Za-z0-9.]+")
+
+
+def contact_leaks(profiles: dict[str, Profile], ledger: Iterable[dict], logs: Iterable[Path]) -> int:
+    """How many e-mail addresses appear in profiles, the decisions ledger or the logs."""
+    texts = [json.dumps(profile.to_item()) for profile in profiles.values()]
+    texts += [json.dumps(item, default=str) for item in ledger]
+    texts += [path.read_text(encoding="utf-8") for path in logs if path.exists()]
+    return len({address for text in texts for address in _EMAIL.findall(text)})

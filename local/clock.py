@@ -1,0 +1,32 @@
+"""A clock the local AWS and the handlers share, that tests and the demo advance instead of
+sleeping: SQS message delays and visibility timeouts (moto, in this process), the scheduler
+emulation and the services' `now` all read it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import moto.sqs.models as sqs_models
+from moto.core.utils import unix_time, unix_time_millis
+
+
+class LocalClock:
+    def __init__(self) -> None:
+        self.offset = 0.0  # seconds ahead of the wall clock
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.offset)
+
+    def advance(self, **delta: float) -> datetime:
+        """advance(minutes=15): everything due in the next 15 minutes becomes due now."""
+        self.offset += timedelta(**delta).total_seconds()
+        return self.now()
+
+    def install(self) -> LocalClock:
+        """Make moto's SQS (delays, visibility) follow this clock."""
+        sqs_models.unix_time = lambda dt=None: unix_time(dt) + (0 if dt else self.offset)  # type: ignore[assignment]
+        sqs_models.unix_time_millis = lambda dt=None: unix_time_millis(dt) + (0 if dt else self.offset * 1000)  # type: ignore[assignment]
+        return self
+
+    def uninstall(self) -> None:
+        sqs_models.unix_time, sqs_models.unix_time_millis = unix_time, unix_time_millis  # type: ignore[assignment]

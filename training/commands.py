@@ -17,6 +17,7 @@ from microtarget.scoring import LoadedModel, load_model
 from tqdm import tqdm
 
 from training.dataset import Rows, build_rows, group_by_customer, plan_timeline, synthetic_rows
+from training.recommend import orders_of
 from training.registry import RegistryWriter
 from training.report import write_report
 from training.sources import load_events, read_text, write_events
@@ -58,7 +59,8 @@ def cmd_import_csv(args: Any) -> dict[str, Any]:
     return {"events": len(imported.events), "skipped": len(imported.skipped)}
 
 
-def _dataset(args: Any) -> tuple[Rows, Any, dict[str, str] | None]:
+def _dataset(args: Any) -> tuple[Rows, Any, dict[str, str] | None, list | None]:
+    """Rows, timeline, ground truth if known, and the orders (for the recommender) from real events."""
     if args.synthetic:
         end = args.end or datetime.now(UTC).replace(microsecond=0)
         timeline = plan_timeline(
@@ -66,7 +68,7 @@ def _dataset(args: Any) -> tuple[Rows, Any, dict[str, str] | None]:
         )
         say(f"generating and replaying {args.synthetic:,} synthetic customers over {args.days} days …")
         rows, truth = synthetic_rows(args.synthetic, args.days, args.seed, end, timeline.cutoffs, timeline.horizon)
-        return rows, timeline, truth
+        return rows, timeline, truth, None
     loaded = load_events(args.source, args.skip_bad)
     say(f"{len(loaded.events):,} events from {loaded.files} file(s); {len(loaded.skipped)} bad lines skipped")
     start = min(e.occurred_at for e in loaded.events).astimezone(UTC)
@@ -78,15 +80,19 @@ def _dataset(args: Any) -> tuple[Rows, Any, dict[str, str] | None]:
     if args.truth:
         with open(args.truth, newline="") as handle:
             truth = {row["customer_id"]: row["persona"] for row in csv.DictReader(handle)}
-    return build_rows(groups, timeline.cutoffs, timeline.horizon, args.workers), timeline, truth
+    orders = orders_of(e for e in loaded.events if e.occurred_at <= end)
+    return build_rows(groups, timeline.cutoffs, timeline.horizon, args.workers), timeline, truth, orders
 
 
 def cmd_train(args: Any) -> dict[str, Any]:
-    rows, timeline, truth = _dataset(args)
+    rows, timeline, truth, orders = _dataset(args)
     say(f"{len(rows.purchased):,} rows; training window {timeline.start.date()} → {timeline.end.date()}")
-    with tqdm(total=3, desc="models", file=sys.stderr) as bar:
-        results = train_all(rows, timeline, Path(args.out), truth, step=lambda name: bar.set_postfix_str(name))
-        bar.update(3)
+    models = 3 if orders is None else 4
+    with tqdm(total=models, desc="models", file=sys.stderr) as bar:
+        results = train_all(
+            rows, timeline, Path(args.out), truth, step=lambda name: bar.set_postfix_str(name), orders=orders
+        )
+        bar.update(models)
     report = write_report(results, Path(args.out))
     say(f"report: {report}")
     return {"headline": headline(results), "models": str(Path(args.out)), "report": str(report)}
@@ -106,6 +112,13 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
         }
     segments = results["segments"]["manifest"]["metrics"]["validation"]
     lines["segments"] = {k: v for k, v in segments.items() if k != "sizes"} | {"sizes": segments["sizes"]}
+    if "recommendations" in results:
+        manifest = results["recommendations"]["manifest"]
+        lines["recommendations"] = {
+            "hit_rate_at_3": round(manifest["metrics"]["test"]["hit_rate"], 4),
+            "baseline_popular_hit_rate_at_3": round(manifest["baseline_metrics"]["test"]["hit_rate"], 4),
+            "products": manifest["products"],
+        }
     return lines
 
 

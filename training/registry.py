@@ -10,7 +10,7 @@ from typing import Any
 from microtarget.model_registry import ModelRegistry, alias_key, manifest_key, model_key
 
 # The metric each kind of model is gated on, read from manifest["metrics"]["validation"].
-GATE_METRIC = {"classifier": "roc_auc", "segmenter": "silhouette"}
+GATE_METRIC = {"classifier": "roc_auc", "segmenter": "silhouette", "recommender": "hit_rate"}
 
 
 class GateRefused(Exception):
@@ -34,7 +34,7 @@ def gate(manifest: dict[str, Any], promoted: dict[str, Any] | None) -> list[str]
 
 class RegistryWriter(ModelRegistry):
     def publish(self, model_dir: Path, environment: str = "prod", force: bool = False) -> dict[str, Any]:
-        """Upload model.onnx + manifest.json as a new immutable version (the alias does not move)."""
+        """Upload the model file + manifest.json as a new immutable version (the alias does not move)."""
         manifest = json.loads((model_dir / "manifest.json").read_text())
         name, version = manifest["model"], manifest["version"]
         alias = self.alias(name, environment)
@@ -44,8 +44,9 @@ class RegistryWriter(ModelRegistry):
             raise GateRefused(f"{name} {version} not published: " + "; ".join(reasons) + " (use --force to override)")
         if version in self.versions(name):
             raise GateRefused(f"{name} {version} already exists: versions are immutable")
-        body = (model_dir / "model.onnx").read_bytes()
-        self.s3.put_object(Bucket=self.bucket, Key=model_key(name, version), Body=body)
+        artifact = manifest.get("artifact", "model.onnx")
+        body = (model_dir / artifact).read_bytes()
+        self.s3.put_object(Bucket=self.bucket, Key=model_key(name, version, artifact), Body=body)
         manifest["published"] = {"at": _now(), "forced_past": reasons if force else []}
         self.s3.put_object(Bucket=self.bucket, Key=manifest_key(name, version), Body=json.dumps(manifest, indent=2))
         return manifest

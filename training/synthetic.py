@@ -49,6 +49,7 @@ class SyntheticTraffic:
     truth: dict[str, str]  # customer_id -> persona name (ground truth, kept out of the events)
     start: datetime
     end: datetime
+    complements: dict[str, list[str]] = field(default_factory=dict)  # planted "bought together" pairs
 
 
 @dataclass(slots=True)
@@ -63,6 +64,8 @@ class _Shopper:
 
 
 class _Catalog:
+    COMPLEMENT_RATE = 0.35  # an item in the cart brings one of its complements along
+
     def __init__(self, rng: random.Random, size: int = 240) -> None:
         self.products = sorted(
             (
@@ -71,6 +74,12 @@ class _Catalog:
             ),
             key=lambda product: product[2],
         )
+        self.by_id = {product[0]: product for product in self.products}
+        planted = random.Random(size)  # the same pairs whatever the traffic seed (shards agree)
+        self.complements = {
+            f"P{i:05d}": [f"P{j:05d}" for j in planted.sample([k for k in range(size) if k != i], 2)]
+            for i in range(size)
+        }
 
     def pick(self, rng: random.Random, price_range: tuple[float, float]) -> tuple[str, str, float]:
         low, high = (int(q * (len(self.products) - 1)) for q in price_range)
@@ -110,7 +119,7 @@ def generate(
     for event in events:
         moment = event.pop("_at")
         event["occurred_at"] = moment.isoformat(timespec="milliseconds") if iso else moment
-    return SyntheticTraffic(events, truth, start, end)
+    return SyntheticTraffic(events, truth, start, end, catalog.complements)
 
 
 def _customer_events(
@@ -178,11 +187,12 @@ def _session(
             rng, shopper, "product_view", tick(), session, product_id=product_id, category=category, price=price
         )
         if rng.random() < persona.cart_rate:
-            quantity = 1 if rng.random() < 0.8 else 2
-            held = shopper.cart.get(product_id, (category, price, 0))[2]
-            shopper.cart[product_id] = (category, price, held + quantity)
-            props = {"product_id": product_id, "category": category, "price": price, "quantity": quantity}
-            yield _event(rng, shopper, "add_to_cart", tick(), session, **props)
+            yield from _add(rng, shopper, tick(), session, product_id, category, price)
+            if rng.random() < catalog.COMPLEMENT_RATE:
+                other, other_category, other_price = catalog.by_id[rng.choice(catalog.complements[product_id])]
+                props = {"product_id": other, "category": other_category, "price": other_price}
+                yield _event(rng, shopper, "product_view", tick(), session, **props)
+                yield from _add(rng, shopper, tick(), session, other, other_category, other_price)
     if shopper.cart and rng.random() < 0.1:
         product_id, (category, price, quantity) = rng.choice(sorted(shopper.cart.items()))
         del shopper.cart[product_id]
@@ -194,6 +204,16 @@ def _session(
         yield _event(rng, shopper, "checkout_started", tick(), session, cart_value=value, items=items)
         if rng.random() < persona.purchase_rate:
             yield from _purchase(rng, shopper, tick(), session, value)
+
+
+def _add(
+    rng: random.Random, shopper: _Shopper, at: datetime, session: str, product_id: str, category: str, price: float
+) -> Iterator[dict]:
+    quantity = 1 if rng.random() < 0.8 else 2
+    held = shopper.cart.get(product_id, (category, price, 0))[2]
+    shopper.cart[product_id] = (category, price, held + quantity)
+    props = {"product_id": product_id, "category": category, "price": price, "quantity": quantity}
+    yield _event(rng, shopper, "add_to_cart", at, session, **props)
 
 
 def _purchase(rng: random.Random, shopper: _Shopper, at: datetime, session: str, value: float) -> Iterator[dict]:

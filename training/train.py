@@ -18,6 +18,7 @@ from training import evaluate
 from training.dataset import Rows, Timeline
 from training.export import check_parity, convert
 from training.models import SEGMENT_FEATURES, fit_classifier, fit_segments
+from training.recommend import train_recommender
 
 LABELS = {
     "propensity": "purchase within {h} days after the cutoff (customers known at the cutoff)",
@@ -103,7 +104,9 @@ def train_all(
     out: Path,
     truth: dict[str, str] | None = None,
     step: Callable[[str], None] = lambda _name: None,
+    orders: list[tuple[datetime, list[str]]] | None = None,
 ) -> dict[str, dict[str, Any]]:
+    """The three ONNX models from the rows; the recommender too when `orders` are given."""
     out.mkdir(parents=True, exist_ok=True)
     results = {}
     for model in ("propensity", "churn"):
@@ -111,6 +114,9 @@ def train_all(
         results[model] = train_classifier(model, rows, timeline, out)
     step("segments")
     results["segments"] = train_segments(rows, timeline, out, truth)
+    if orders is not None:
+        step("recommendations")
+        results["recommendations"] = train_recommender(orders, timeline, out)
     metrics = {
         name: result["manifest"]["metrics"] | {"baseline": result["manifest"]["baseline_metrics"]}
         for name, result in results.items()

@@ -25,7 +25,8 @@ from local.bad_records import SPOILERS, bad_records, late_copies
 from local.clock import LocalClock
 from local.config import upload_config
 from local.demo_api import show_decisions
-from local.demo_dispatch import print_dispatch_summary, print_one_email, register_contacts, run_dispatch
+from local.demo_dispatch import print_dispatch_summary, register_contacts, run_dispatch
+from local.demo_moments import play_moments
 from local.dispatch_pipeline import DispatchPipeline
 from local.pipeline import IngestPipeline
 from local.privacy import contact_leaks, raw_ids_found
@@ -146,13 +147,16 @@ def main(argv: list[str] | None = None) -> int:
         section("7. Triggers → dispatch: consent, caps, quiet hours, holdout, rendered and sent")
         seconds = run_dispatch(dispatch, DISPATCH_HOURS)
         print_dispatch_summary(pipeline, dispatch, DISPATCH_HOURS, seconds)
-        print_one_email(dispatch)
 
-        section("8. Decisions API: what campaign tools get (GET /v1/customers/{id}/offers)")
+        section("8. Moments, now: three customers on the site, and what each one gets")
+        loyal = [c for c, persona in sorted(traffic.truth.items()) if persona == "loyal_high_value"]
+        play_moments(aws, pipeline, dispatch, loyal, profiles)
+
+        section("9. Decisions API: what campaign tools get (GET /v1/customers/{id}/offers)")
         examples = _examples(traffic.truth)
         show_decisions(aws, examples)
 
-        section("9. Privacy")
+        section("10. Privacy")
         logs = [pipeline.ingest.log_path, dispatch.function.log_path]
         leaks = raw_ids_found(traffic.truth, profiles, logs)
         addresses = contact_leaks(profiles, dispatch.ledger(), logs)

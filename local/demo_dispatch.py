@@ -30,12 +30,12 @@ def register_contacts(aws: LocalAws, customers: list[str], dispatch: DispatchPip
         if rng.random() < 0.5:
             contact["push_endpoint"] = dispatch.outbox.push_endpoint(f"device-{customer}")
             counts["push"] += 1
-        reply = api.invoke(_put_contact(customer, contact))
+        reply = api.invoke(put_contact(customer, contact))
         counts["stored" if reply["statusCode"] == 204 else f"HTTP {reply['statusCode']}"] += 1
     return dict(counts)
 
 
-def _put_contact(customer: str, contact: dict[str, Any]) -> dict[str, Any]:
+def put_contact(customer: str, contact: dict[str, Any]) -> dict[str, Any]:
     resource = "/v1/customers/{customer_id}/contact"
     return {
         "httpMethod": "PUT",
@@ -61,11 +61,10 @@ def run_dispatch(dispatch: DispatchPipeline, hours: int) -> float:
 
 def print_dispatch_summary(ingest: IngestPipeline, dispatch: DispatchPipeline, hours: int, seconds: float) -> None:
     fired: Counter[str] = Counter()
-    stale = conversions = 0
+    stale = 0
     for line in ingest.batch_logs():
         fired.update(line.get("triggers", {}))
         stale += line.get("stale_triggers", 0)
-        conversions += line.get("conversions", 0)
     print(
         f"triggers fired by ingest      {sum(fired.values()):>8,}   ({stale:,} moments too old to act on were skipped)"
     )
@@ -73,9 +72,7 @@ def print_dispatch_summary(ingest: IngestPipeline, dispatch: DispatchPipeline, h
         print(f"  {kind:<28}{count:>8,}")
     outcomes = dispatch.outcomes()
     print(f"dispatched over {hours} simulated hours in {seconds:.1f} s: {dict(dispatch.source.stats)}")
-    sent = Counter()
-    for channel, count in _by_channel(dispatch).items():
-        sent[channel] = count
+    sent = _by_channel(dispatch)
     print(f"  sent                        {sum(sent.values()):>8,}   by channel: {dict(sent)}")
     print(f"  holdout (exposure recorded) {outcomes[('holdout', 'holdout')]:>8,}")
     for outcome in ("suppressed", "cancelled", "deferred", "failed"):
@@ -83,7 +80,6 @@ def print_dispatch_summary(ingest: IngestPipeline, dispatch: DispatchPipeline, h
         print(f"  {outcome:<28}{sum(codes.values()):>8,}   {codes if codes else ''}")
     print(f"  still scheduled (due later) {dispatch.source.pending_schedules():>8,}")
     print(f"dead-lettered messages        {len(dispatch.dead_letters()):>8,}")
-    print(f"conversions linked to a send or holdout exposure: {conversions:,}")
     print(
         f"captured: {len(dispatch.outbox.emails()):,} e-mails (SES), {len(dispatch.outbox.pushes()):,} pushes (SNS), "
         f"{len(dispatch.outbox.webhooks()):,} webhook events (EventBridge)"
@@ -94,17 +90,18 @@ def _by_channel(dispatch: DispatchPipeline) -> Counter[str]:
     return Counter(i["channel"] for i in dispatch.ledger() if i["sk"].startswith("d#") and i["outcome"] == "sent")
 
 
-def print_one_email(dispatch: DispatchPipeline) -> None:
-    emails = dispatch.outbox.emails()
-    if not emails:
-        print("\n(no e-mail was sent)")
-        return
-    email = max(emails, key=lambda e: ("<li>" in e.html, "<table>" in e.html, len(e.html)))
-    print(f"\none rendered e-mail, as SES received it\n  To: {email.to}\n  Subject: {email.subject}\n")
+def print_email(email: Any, title: str) -> None:
+    """The e-mail as a reader sees it (HTML reduced to its text), its subject and its links."""
+    print(f"{title}\n  To: {email.to}\n  Subject: {email.subject}\n")
     text = re.sub(r"<(br|/p|/tr|/li|/ul|table)[^>]*>", "\n", email.html)
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     for line in (" ".join(line.split()) for line in text.splitlines()):
         if line:
             print(f"  | {line}")
-    links = re.findall(r'href="([^"]+)"', email.html)
-    print("  links: " + "  ".join(links))
+    print("  links: " + "  ".join(re.findall(r'href="([^"]+)"', email.html)))
+
+
+def midday_zone(now: Any) -> str:
+    """A fixed-offset zone where it is around noon now, so the scene never meets quiet hours."""
+    offset = (12 - now.hour + 12) % 24 - 12  # -12 … +11 hours from UTC
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX sign: Etc/GMT-2 is UTC+2

@@ -1,4 +1,5 @@
-"""The whole demo flow on the local AWS, small: it accounts for every record and leaks no raw id."""
+"""The whole demo flow on the local AWS, small: it accounts for every record, acts on the
+moments that matter and leaks no raw id or address."""
 
 from __future__ import annotations
 
@@ -9,21 +10,30 @@ from local import demo
 
 @pytest.mark.slow
 def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    assert demo.main(["--customers", "300", "--days", "70", "--live-days", "2", "--seed", "21"]) == 0
+    assert demo.main(["--customers", "300", "--days", "74", "--live-days", "2", "--seed", "21"]) == 0
     out = capsys.readouterr().out
     assert "(nothing lost)" in out
     assert "raw customer ids found in profiles or logs: 0" in out
     assert "max writes per customer in a batch: 1.00" in out or "max writes per customer in a batch: 0." in out
     assert "adjusted Rand index" in out and "registry: propensity  dev → " in out
     assert "an unknown visitor (web): c_" in out and "[cold start]" in out
+    assert "e-mail addresses found in profiles, the ledger or logs: 0" in out
+    assert "Ana    cart-left-15min    sent       cart-recovery" in out
+    assert "Chloé  cart-left-15min    cancelled  -                  purchased since the cart was left" in out
+    assert "Ben    viewed-3x-10min    sent       repeat-view-nudge" in out and "Ben's phone:" in out
+    assert "Subject: Ana, your cart is waiting" in out and "Ana buys: order of 59.90 linked to decision t" in out
+    assert "dead-lettered messages               0" in out
     for section in (
         "1. Local AWS",
         "2. Synthetic",
         "3. History",
-        "4. Live",
-        "5. Training",
-        "6. Decisions API",
-        "7. Privacy",
+        "4. Training",
+        "5. Contacts",
+        "6. Live",
+        "7. Triggers → dispatch",
+        "8. Moments, now",
+        "9. Decisions API",
+        "10. Privacy",
         "example profile",
     ):
         assert section in out

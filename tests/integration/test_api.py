@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+
+import boto3
+import pytest
+from microtarget.contacts import Contact, ContactBook
+from microtarget.identity import pseudonymizer_from_secret
+from microtarget.ledger import Ledger, LedgerEntry
 
 from tests.integration.conftest import Api
 
@@ -79,3 +86,41 @@ def test_committed_openapi_document_matches_the_api(api: Api) -> None:
     status, served = api.call("GET", "/openapi.json")
     committed = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
     assert status == 200 and served == committed, "OpenAPI drifted: run `make openapi` and commit docs/openapi.json"
+
+
+def test_contacts_are_stored_sealed_and_only_a_kms_decrypt_opens_them(api: Api) -> None:
+    customer = api.customers[1]
+    contact = {"email": "someone@example.com", "first_name": "Sam", "timezone": "Europe/Paris"}
+    status, _body = api.call("PUT", f"/customers/{customer}/contact", contact)
+    assert status == 204
+    dynamodb = boto3.resource("dynamodb", endpoint_url=api.aws.endpoint)
+    table = dynamodb.Table(api.aws.ref("ContactsTable"))
+    pid = pseudonymizer_from_secret(api.aws.ref("PseudonymSecret")).pid(customer)
+    item = table.get_item(Key={"pid": pid})["Item"]
+    assert b"someone@example.com" not in bytes(item["sealed"])  # only ciphertext at rest
+    book = ContactBook(table, api.aws.client("kms"))  # what dispatch does: read and decrypt
+    assert book.get(pid) == Contact(**contact)
+    assert api.call("DELETE", f"/customers/{customer}/contact")[0] == 204
+    assert book.get(pid) is None
+
+
+@pytest.mark.parametrize(
+    ("contact", "field"),
+    [({"email": "not-an-address"}, "email"), ({"timezone": "Mars/Base"}, "timezone"), ({"fax": "1"}, "fax")],
+)
+def test_bad_contacts_are_refused_naming_the_field(api: Api, contact: dict, field: str) -> None:
+    status, body = api.call("PUT", f"/customers/{api.customers[1]}/contact", contact)
+    assert status == 422 and body["detail"][0]["loc"][-1] == field
+
+
+def test_frequency_caps_see_what_dispatch_sent(api: Api) -> None:
+    customer = api.customers[2]
+    _status, before = api.call("GET", f"/customers/{customer}/offers?channel=email&limit=1")
+    chosen = before["offers"][0]["offer_id"]
+    pid = before["pid"]
+    ledger = Ledger(boto3.resource("dynamodb", endpoint_url=api.aws.endpoint).Table(api.aws.ref("LedgerTable")))
+    now_ms = int(time.time() * 1000)
+    for i in range(2):  # two e-mails today: the global cap of 2 a day is reached
+        ledger.record(LedgerEntry(pid, f"t-test-{i}.0", now_ms - i, "sent", channel="email", offer_id=chosen))
+    _status, after = api.call("GET", f"/customers/{customer}/offers?channel=email&limit=1")
+    assert after["offers"] == [] and "cap" in after["suppressed"][chosen]

@@ -42,7 +42,7 @@ test-fast: venv
 demo: venv
 	$(BIN)/python -m local.demo
 
-bench: venv
+bench: venv build
 	$(BIN)/python -m bench
 
 schema: venv

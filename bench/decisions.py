@@ -77,6 +77,7 @@ def run() -> dict[str, Any]:
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
         "batch100_ms": float(np.median(batch) * 1000),
+        "models": models,
         **cold,
     }
 
@@ -131,5 +132,5 @@ def _cold_start(models: Path, runs: int = 5) -> dict[str, float]:
 
 def _build_megabytes() -> float:
     """Unzipped size of the serving functions and layers as `sam build` leaves them."""
-    parts = [BUILD / name for name in ("CoreLayer", "DependenciesLayer", "ApiFunction", "IngestFunction")]
+    parts = [BUILD / n for n in ("CoreLayer", "DependenciesLayer", "ApiFunction", "IngestFunction", "DispatchFunction")]
     return sum(f.stat().st_size for part in parts for f in part.rglob("*") if f.is_file()) / 1e6

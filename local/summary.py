@@ -83,7 +83,14 @@ def print_training_summary(headline: dict[str, Any], registry: Any, stage: str, 
     )
     print(f"segments: k = {segments['k']} by silhouette ({segments['silhouette']:.3f}){ari}")
     print("  " + ", ".join(f"{name} {size:,}" for name, size in segments["sizes"].items()))
-    for name in ("propensity", "churn", "segments"):
+    recommendations = headline.get("recommendations")
+    if recommendations:
+        print(
+            f"bought together: hit rate at 3 on held-out orders {recommendations['hit_rate_at_3']:.3f} vs "
+            f"{recommendations['baseline_popular_hit_rate_at_3']:.3f} recommending the most popular "
+            f"({recommendations['products']} products)"
+        )
+    for name in ("propensity", "churn", "segments", "recommendations"):
         alias = registry.alias(name, stage)
         print(
             f"registry: {name:<11} {stage} → {alias['version'] if alias else 'none'}  (s3://{registry.bucket}/{name}/)"

@@ -131,9 +131,9 @@ def _registry(args: Any) -> RegistryWriter:
 
 def cmd_publish(args: Any) -> dict[str, Any]:
     registry = _registry(args)
-    folders = (
-        [Path(args.path) / m for m in MODELS] if (Path(args.path) / "metrics.json").exists() else [Path(args.path)]
-    )
+    root = Path(args.path)
+    trained = [*MODELS, "recommendations"]  # a train output folder: every model it holds
+    folders = [root / m for m in trained if (root / m).is_dir()] if (root / "metrics.json").exists() else [root]
     published = {}
     for folder in folders:
         manifest = registry.publish(folder, args.environment, args.force)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from bisect import insort
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -34,6 +34,7 @@ class Outcome:
     applied: list[Event]  # in event-time order
     duplicates: int
     late: list[tuple[Event, PermanentError]]
+    applied_ms: list[int] = field(default_factory=list)  # their times (epoch ms), computed once here
 
 
 def digest(text: str) -> str:
@@ -67,6 +68,7 @@ def apply_events(profile: Profile, events: Iterable[Event], tolerance_ms: int = 
     """Apply events (any order) to the profile in place; return what happened to each."""
     ordered = sorted(((to_ms(e.occurred_at), e.event_id, e) for e in events), key=lambda item: item[:2])
     applied: list[Event] = []
+    applied_ms: list[int] = []
     duplicates = 0
     late: list[tuple[Event, PermanentError]] = []
     for ts, event_id, event in ordered:
@@ -81,9 +83,10 @@ def apply_events(profile: Profile, events: Iterable[Event], tolerance_ms: int = 
             continue
         _apply_one(profile, event, ts, key)
         applied.append(event)
+        applied_ms.append(ts)
     if applied:
         _prune(profile, tolerance_ms)
-    return Outcome(applied, duplicates, late)
+    return Outcome(applied, duplicates, late, applied_ms)
 
 
 def _apply_one(profile: Profile, event: Event, ts: int, key: str) -> None:

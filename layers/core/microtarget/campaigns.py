@@ -106,6 +106,9 @@ class Trigger(_Strict):
     min_views: Annotated[int, Field(ge=2, le=50)] | None = None
     within_minutes: Annotated[int, Field(ge=1, le=24 * 60)] | None = None
     threshold: Probability | None = None
+    # churn_risk: only a customer coming back after this long away is re-scored (a score that
+    # drifts up mid-session is noise, not a customer slipping away)
+    min_absence_days: Annotated[float, Field(ge=0, le=365)] = 1.0
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Trigger:

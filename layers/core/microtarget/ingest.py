@@ -124,16 +124,17 @@ class IngestService:
 
     def _apply(self, profile: Profile, items: list[Decoded]) -> CustomerResult:
         records = {id(item.event): item.record for item in items if item.event is not None}
-        before = self.reactions.before(profile) if self.reactions else None
-        outcome = apply_events(profile, [item.event for item in items if item.event is not None], self._tolerance_ms)
+        events = [item.event for item in items if item.event is not None]
+        before = self.reactions.before(profile, events) if self.reactions else None
+        outcome = apply_events(profile, events, self._tolerance_ms)
         late = [Rejection(why, records[id(ev)].data, records[id(ev)].source) for ev, why in outcome.late]
-        return CustomerResult(profile, outcome.applied, outcome.duplicates, late, before)
+        return CustomerResult(profile, outcome.applied, outcome.duplicates, late, outcome.applied_ms, before)
 
     def _react(self, results: dict[str, CustomerResult], report: BatchReport) -> set[str]:
         """Fire triggers and link conversions; the customers whose reactions failed."""
         if self.reactions is None:
             return set()
-        changes = [Change(r.profile, r.applied, r.churn_before) for r in results.values() if r.applied]
+        changes = [Change(r.profile, r.applied, r.applied_ms, r.churn_before) for r in results.values() if r.applied]
         reacted: ReactionReport = self.reactions.react(changes)
         report.triggers.update(reacted.fired)
         report.stale_triggers += reacted.stale
@@ -147,4 +148,5 @@ class CustomerResult:
     applied: list[Event]
     duplicates: int
     late: list[Rejection]
+    applied_ms: list[int]
     churn_before: Any = None

@@ -60,9 +60,9 @@ class Profile:
     sessions: dict[str, int] = field(default_factory=dict)
 
     def cart(self) -> dict[str, CartLine]:
-        """The open cart, folded from the cart log in event-time order."""
+        """The open cart, folded from the cart log (kept in event-time order by aggregation)."""
         lines: dict[str, CartLine] = {}
-        for ts, _digest, product_id, delta, price in sorted(self.cart_log):
+        for ts, _digest, product_id, delta, price in self.cart_log:
             line = lines.get(product_id) or CartLine(product_id, 0, price, ts)
             if line.quantity == 0:
                 line.added_at = ts

@@ -21,7 +21,7 @@ from microtarget.errors import RetryableError
 from microtarget.events import Event
 from microtarget.features import feature_vector
 from microtarget.ledger import Ledger
-from microtarget.profile import Profile
+from microtarget.profile import DAY_MS, Profile
 from microtarget.serving import ServingState
 from microtarget.trigger_queue import TriggerQueue
 from microtarget.triggers import TriggerMessage, evaluate
@@ -31,6 +31,7 @@ from microtarget.triggers import TriggerMessage, evaluate
 class Change:
     profile: Profile  # after the events
     applied: list[Event]
+    applied_ms: list[int]
     churn_before: np.ndarray | None = None  # features as of the previous event, when churn rules exist
 
 
@@ -52,9 +53,13 @@ class Reactions:
     ) -> None:
         self.state, self.queue, self.ledger, self.clock = state, queue, ledger, clock
 
-    def before(self, profile: Profile) -> np.ndarray | None:
-        """The churn model's view of the customer before the batch (only when a rule needs it)."""
-        if profile.orders == 0 or profile.last_seen is None or not self._churn_rules():
+    def before(self, profile: Profile, events: Sequence[Event]) -> np.ndarray | None:
+        """The churn model's view of a returning customer before the batch: only when a churn
+        rule exists and these events come after at least its minimum absence."""
+        absence = self._churn_absence_ms()
+        if profile.orders == 0 or profile.last_seen is None or absence is None or not events:
+            return None
+        if to_ms(max(e.occurred_at for e in events)) - profile.last_seen < absence:
             return None
         return feature_vector(profile, datetime.fromtimestamp(profile.last_seen / 1000, UTC))
 
@@ -69,7 +74,8 @@ class Reactions:
         messages: list[TriggerMessage] = []
         for change in changes:
             pid = change.profile.pid
-            result = evaluate(campaigns.triggers, change.profile, change.applied, now_ms, churn.get(pid, (None, None)))
+            scores = churn.get(pid, (None, None))
+            result = evaluate(campaigns.triggers, change.profile, change.applied, now_ms, scores, change.applied_ms)
             report.stale += result.stale
             for message in result.fired:
                 owners[message.trigger_id] = pid
@@ -82,9 +88,10 @@ class Reactions:
         report.failed |= {owners[trigger] for trigger in self.queue.send(messages, now_ms)}
         return report
 
-    def _churn_rules(self) -> bool:
+    def _churn_absence_ms(self) -> float | None:
         campaigns = self.state.campaigns()
-        return bool(campaigns and any(t.kind == "churn_risk" for t in campaigns.triggers))
+        gaps = [t.min_absence_days for t in campaigns.triggers if t.kind == "churn_risk"] if campaigns else []
+        return min(gaps) * DAY_MS if gaps else None
 
     def _churn_scores(self, changes: Sequence[Change]) -> dict[str, tuple[float | None, float | None]]:
         model = self.state.models().get("churn")

@@ -10,6 +10,7 @@ a replay computes the same due time, only the delay left until then differs.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -63,17 +64,20 @@ def evaluate(
     applied: Sequence[Event],
     now_ms: int,
     churn: tuple[float | None, float | None] = (None, None),
+    applied_ms: Sequence[int] | None = None,
 ) -> Evaluation:
-    """The moments the newly applied events created. `churn` = (score before, score after)."""
+    """The moments the newly applied events created. `churn` = (score before, score after);
+    `applied_ms`: the events' times when the caller has them (apply_events does)."""
     result = Evaluation()
+    stamps = applied_ms if applied_ms is not None else [to_ms(e.occurred_at) for e in applied]
     for rule in rules:
-        for moment, anchor, products in _moments(rule, profile, applied, churn):
+        for moment, anchor, products in _moments(rule, profile, applied, stamps, churn):
             due = moment + rule.after_minutes * MINUTE_MS
             expires = due + rule.expires_after_minutes * MINUTE_MS
             if expires < now_ms:
                 result.stale += 1
                 continue
-            message = TriggerMessage(
+            message = TriggerMessage.model_construct(  # built from validated state: no re-validation
                 trigger_id=trigger_id(profile.pid, rule.id, anchor),
                 rule=rule.id,
                 kind=rule.kind,
@@ -84,23 +88,28 @@ def evaluate(
                 due_ms=due,
                 expires_ms=expires,
                 products=products,
+                deferrals=0,
             )
             result.fired.append(message)
     return result
 
 
 def _moments(
-    rule: Trigger, profile: Profile, applied: Sequence[Event], churn: tuple[float | None, float | None]
+    rule: Trigger,
+    profile: Profile,
+    applied: Sequence[Event],
+    stamps: Sequence[int],
+    churn: tuple[float | None, float | None],
 ) -> list[tuple[int, str, list[str]]]:
     """(moment, anchor, products) for each time this rule fires on these events."""
     if rule.kind == "repeat_views":
-        return _repeat_views(rule, profile, applied)
+        return _repeat_views(rule, profile, applied, stamps)
     if rule.kind == "cart_abandonment":
         return _cart_left(profile, applied)
     if rule.kind == "post_purchase":
         return [
-            (to_ms(e.occurred_at), digest(e.event_id), [line.product_id for line in e.properties.items])  # type: ignore[union-attr]
-            for e in applied
+            (ts, digest(e.event_id), [line.product_id for line in e.properties.items])  # type: ignore[union-attr]
+            for e, ts in zip(applied, stamps, strict=True)
             if e.event_type == "purchase"
         ]
     before, after = churn
@@ -110,24 +119,38 @@ def _moments(
     return []
 
 
-def _repeat_views(rule: Trigger, profile: Profile, applied: Sequence[Event]) -> list[tuple[int, str, list[str]]]:
+def _repeat_views(
+    rule: Trigger, profile: Profile, applied: Sequence[Event], stamps: Sequence[int]
+) -> list[tuple[int, str, list[str]]]:
     """Fires on the view that brings a product to exactly `min_views` inside the window, so
     five views in ten minutes are one moment, not three. A late view can complete a window
     after its end, so every view a new one could be counted by is checked."""
     assert rule.min_views is not None and rule.within_minutes is not None
-    window = rule.within_minutes * MINUTE_MS
-    moments: dict[str, tuple[int, str, list[str]]] = {}
-    for event in applied:
-        if event.event_type != "product_view":
+    window, needed = rule.within_minutes * MINUTE_MS, rule.min_views
+    new: dict[str, list[int]] = {}  # product -> times of its views among the new events
+    for event, ts in zip(applied, stamps, strict=True):
+        if event.event_type == "product_view":
+            new.setdefault(event.properties.product_id, []).append(ts)  # type: ignore[union-attr]
+    if not new:
+        return []
+    viewed: dict[str, list[tuple[int, str]]] = {}  # time-ordered, like recent_views
+    for ts, key, product, *_rest in profile.recent_views:
+        if product in new:
+            viewed.setdefault(product, []).append((ts, key))
+    moments = []
+    for product, mine in new.items():
+        times = viewed.get(product, [])
+        if len(times) < needed:
             continue
-        ts, product = to_ms(event.occurred_at), event.properties.product_id  # type: ignore[union-attr]
-        same = [v for v in profile.recent_views if v[2] == product]
-        for view_ts, key, *_rest in same:
-            if key in moments or not ts <= view_ts < ts + window:
-                continue
-            if sum(1 for v in same if view_ts - window < v[0] <= view_ts) == rule.min_views:
-                moments[key] = (view_ts, key, [product])
-    return list(moments.values())
+        mine.sort()
+        start = 0
+        for index, (ts, key) in enumerate(times):
+            while times[start][0] <= ts - window:
+                start += 1
+            touched = bisect_right(mine, ts) > bisect_right(mine, ts - window)  # a new view in this window
+            if touched and index - start + 1 == needed:
+                moments.append((ts, key, [product]))
+    return moments
 
 
 def _cart_left(profile: Profile, applied: Sequence[Event]) -> list[tuple[int, str, list[str]]]:
@@ -136,7 +159,9 @@ def _cart_left(profile: Profile, applied: Sequence[Event]) -> list[tuple[int, st
     if not profile.cart_log or not any(e.event_type in CART_EVENTS for e in applied):
         return []
     ts, key = profile.cart_log[-1][0], profile.cart_log[-1][1]
-    if key not in {digest(e.event_id) for e in applied} or (profile.checkout_at or 0) > ts:
+    if key not in {digest(e.event_id) for e in applied if e.event_type in CART_EVENTS}:
+        return []  # the newest change came earlier: its timer is already running
+    if (profile.checkout_at or 0) > ts:
         return []
     cart = profile.cart()
     return [(ts, key, sorted(cart))] if cart else []

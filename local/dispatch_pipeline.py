@@ -35,14 +35,7 @@ class DispatchPipeline:
         return self.run()
 
     def ledger(self) -> list[dict[str, Any]]:
-        table = boto3.resource("dynamodb", endpoint_url=self.aws.endpoint).Table(self.aws.ref("LedgerTable"))
-        items, kwargs = [], {}
-        while True:
-            page = table.scan(**kwargs)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return ledger_items(self.aws)
 
     def outcomes(self) -> Counter[tuple[str, str]]:
         """(outcome, code) counts over the ledger's decisions."""
@@ -57,3 +50,16 @@ class DispatchPipeline:
             if not batch:
                 return found
             found += [json.loads(message["Body"]) for message in batch]
+
+
+def ledger_items(aws: LocalAws) -> list[dict[str, Any]]:
+    """Every item of the decisions ledger (a scan: fine for a local stack)."""
+    table = boto3.resource("dynamodb", endpoint_url=aws.endpoint).Table(aws.ref("LedgerTable"))
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = table.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

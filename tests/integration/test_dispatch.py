@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import botocore.exceptions
 import pytest
 from microtarget.campaigns import parse_campaigns
 
@@ -177,3 +178,33 @@ def test_the_webhook_channel_publishes_to_the_marketing_bus(local_aws: LocalAws,
         (event,) = flow.outbox.webhooks()
         assert event["source"] == "microtarget.dispatch" and event["detail"]["offer_id"] == "cross-sell"
         assert event["detail"]["pid"] == flow.pid(name) and "example.com" not in json.dumps(event)
+
+
+def test_a_refused_send_is_dead_lettered_with_its_reason_and_recorded(flow: Flow) -> None:
+    name = shopper(flow)
+    flow.aws.client("ses").delete_identity(Identity=flow.outbox.sender)  # SES now refuses the sender
+    flow.events(cart(name))
+    flow.dispatch.later(minutes=16)
+    (dead,) = flow.dispatch.dead_letters()
+    assert dead["reason"]["code"] == "send_refused" and "MessageRejected" in dead["reason"]["message"]
+    assert codes(flow, name) == [("failed", "send_refused")]
+
+
+def test_a_retry_after_a_failed_send_is_not_blocked_by_its_own_first_attempt(flow: Flow) -> None:
+    name = shopper(flow)
+    flow.events(cart(name))
+    channels = flow.dispatch.function.module().service().channels
+    send = channels._ses.send_email
+    calls = []
+
+    def flaky(**kwargs: object) -> object:  # injected fault: the first attempt cannot reach SES
+        calls.append(1)
+        if len(calls) == 1:
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url="https://email.local")
+        return send(**kwargs)
+
+    channels._ses.send_email = flaky
+    flow.dispatch.later(minutes=16)
+    assert flow.outbox.emails() == [] and flow.dispatch.source.stats["failed"] == 1
+    flow.dispatch.later(minutes=4)  # the visibility timeout (180 s) has passed: SQS redelivers
+    assert len(flow.outbox.emails()) == 1 and codes(flow, name) == [("sent", "sent")]

@@ -72,7 +72,7 @@ class DispatchService:
         hold = _quiet_until(campaigns.quiet_hours, contact.timezone if contact else None, now)
         if hold is not None and message.channel != "webhook":
             return self._defer(entry, message, hold)
-        sent = self.ledger.sends(message.pid, entry.at_ms - 7 * DAY_MS)
+        sent = self.ledger.sends(message.pid, entry.at_ms - 7 * DAY_MS, excluding=entry.decision_id)
         models = self.state.models()
         offers = campaigns.only(rule.offers)
         decision = decide(message.pid, profile, message.channel, now, offers, models, sent, 1, triggered=True)

@@ -84,11 +84,15 @@ class Ledger:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def sends(self, pid: str, since_ms: int) -> list[SentOffer]:
+    def sends(self, pid: str, since_ms: int, excluding: str = "") -> list[SentOffer]:
+        """What was sent since then; `excluding` a decision (its own earlier attempt, on a retry)."""
         return [
             SentOffer(int(item["at"]), item["offer_id"], item["channel"])
             for item in self.entries(pid)
-            if item["sk"].startswith("d#") and item["outcome"] == "sent" and int(item["at"]) >= since_ms
+            if item["sk"].startswith("d#")
+            and item["outcome"] == "sent"
+            and int(item["at"]) >= since_ms
+            and item["decision_id"] != excluding
         ]
 
     def sends_many(self, pids: Sequence[str], since_ms: int) -> dict[str, list[SentOffer]]:

@@ -109,6 +109,7 @@ def prepare(aws: LocalAws, customers: int, models_dir: Path) -> list[str]:
 
     from local.backfill import backfill
     from training.dataset import build_rows, group_by_customer, plan_timeline
+    from training.recommend import orders_of
     from training.registry import RegistryWriter
     from training.synthetic import generate
     from training.train import train_all
@@ -118,7 +119,8 @@ def prepare(aws: LocalAws, customers: int, models_dir: Path) -> list[str]:
     traffic = generate(customers, 70, seed=31, end=now)
     events = [EVENT_ADAPTER.validate_python(e) for e in traffic.events]
     timeline = plan_timeline(min(e.occurred_at for e in events), now)
-    results = train_all(build_rows(group_by_customer(events), timeline.cutoffs, timeline.horizon), timeline, models_dir)
+    rows = build_rows(group_by_customer(events), timeline.cutoffs, timeline.horizon)
+    results = train_all(rows, timeline, models_dir, orders=orders_of(events))
     registry = RegistryWriter(aws.client("s3"), aws.ref("ModelsBucket"))
     stage = aws.resolver.parameters["Stage"]  # the function serves the <model>/<stage>.json alias
     for name in results:

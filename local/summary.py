@@ -93,6 +93,6 @@ def print_training_summary(headline: dict[str, Any], registry: Any, stage: str, 
     for name in ("propensity", "churn", "segments", "recommendations"):
         alias = registry.alias(name, stage)
         print(
-            f"registry: {name:<11} {stage} → {alias['version'] if alias else 'none'}  (s3://{registry.bucket}/{name}/)"
+            f"registry: {name:<15} {stage} → {alias['version'] if alias else 'none'}  (s3://{registry.bucket}/{name}/)"
         )
     print(f"report: {report}  (open it in a browser; metrics.json beside it)")

@@ -81,6 +81,18 @@ class LocalAws:
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
 
+    def scan(self, logical_id: str) -> list[dict[str, Any]]:
+        """Every item of a template table (fine for a local stack)."""
+        table = boto3.resource("dynamodb", endpoint_url=self.endpoint, region_name=REGION).Table(self.ref(logical_id))
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            page = table.scan(**kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def ref(self, logical_id: str) -> str:
         return self.resolver.refs[logical_id]
 

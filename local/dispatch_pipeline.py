@@ -8,8 +8,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from local.aws import LocalAws
 from local.clock import LocalClock
 from local.lambda_runtime import LocalFunction
@@ -53,13 +51,4 @@ class DispatchPipeline:
 
 
 def ledger_items(aws: LocalAws) -> list[dict[str, Any]]:
-    """Every item of the decisions ledger (a scan: fine for a local stack)."""
-    table = boto3.resource("dynamodb", endpoint_url=aws.endpoint).Table(aws.ref("LedgerTable"))
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        page = table.scan(**kwargs)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return aws.scan("LedgerTable")

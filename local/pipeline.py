@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import boto3
 from microtarget.profile import Profile
 
 from local.archive import FirehoseArchive
@@ -74,16 +73,7 @@ class IngestPipeline:
 
     # ------------------------------------------------------------------ what landed
     def profiles(self) -> dict[str, Profile]:
-        table = boto3.resource("dynamodb", endpoint_url=self.aws.endpoint).Table(self.aws.ref("ProfilesTable"))
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {}
-        while True:
-            page = table.scan(**kwargs)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return {item["pid"]: Profile.from_item(item) for item in items}
+        return {item["pid"]: Profile.from_item(item) for item in self.aws.scan("ProfilesTable")}
 
     def rejected(self) -> list[dict[str, Any]]:
         """Drain the rejected-events queue (each message: reason, source, the record itself)."""

@@ -13,10 +13,9 @@ import time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from microtarget.errors import RetryableError
+from microtarget.errors import call_aws
 
 
 class Contact(BaseModel):
@@ -50,23 +49,20 @@ class ContactBook:
 
     def put(self, pid: str, contact: Contact) -> None:
         plaintext = contact.model_dump_json(exclude_none=True).encode()
-        reply = self._call(self._kms.encrypt, KeyId=self._key_id, Plaintext=plaintext, EncryptionContext={"pid": pid})
+        reply = call_aws(
+            "contacts", self._kms.encrypt, KeyId=self._key_id, Plaintext=plaintext, EncryptionContext={"pid": pid}
+        )
         item = {"pid": pid, "sealed": reply["CiphertextBlob"], "updated_at": int(time.time())}
-        self._call(self._table.put_item, Item=item)
+        call_aws("contacts", self._table.put_item, Item=item)
 
     def erase(self, pid: str) -> None:
-        self._call(self._table.delete_item, Key={"pid": pid})
+        call_aws("contacts", self._table.delete_item, Key={"pid": pid})
 
     def get(self, pid: str) -> Contact | None:
-        item = self._call(self._table.get_item, Key={"pid": pid}, ConsistentRead=True).get("Item")
+        item = call_aws("contacts", self._table.get_item, Key={"pid": pid}, ConsistentRead=True).get("Item")
         if item is None:
             return None
-        reply = self._call(self._kms.decrypt, CiphertextBlob=bytes(item["sealed"]), EncryptionContext={"pid": pid})
+        reply = call_aws(
+            "contacts", self._kms.decrypt, CiphertextBlob=bytes(item["sealed"]), EncryptionContext={"pid": pid}
+        )
         return Contact.model_validate(json.loads(reply["Plaintext"]))
-
-    @staticmethod
-    def _call(method: Any, **kwargs: Any) -> Any:
-        try:
-            return method(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise RetryableError(f"contacts unavailable: {exc}") from exc

@@ -18,11 +18,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import BotoCoreError, ClientError
 
 from microtarget.aggregation import cents, digest, to_ms
 from microtarget.decisions import SentOffer
-from microtarget.errors import RetryableError
+from microtarget.errors import call_aws
 from microtarget.events import Event
 from microtarget.profile import DAY_MS
 
@@ -71,14 +70,14 @@ class Ledger:
             "detail": json.dumps(entry.detail, sort_keys=True, default=str),
             "expires_at": entry.at_ms // 1000 + RETENTION_DAYS * 86_400,
         }
-        self._call(self._table.put_item, Item=item)
+        call_aws("decisions ledger", self._table.put_item, Item=item)
 
     def entries(self, pid: str) -> list[dict[str, Any]]:
         """Everything the ledger holds for one customer (small: the TTL bounds it)."""
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pid").eq(pid), "ConsistentRead": True}
         while True:
-            page = self._call(self._table.query, **kwargs)
+            page = call_aws("decisions ledger", self._table.query, **kwargs)
             items += page["Items"]
             if "LastEvaluatedKey" not in page:
                 return items
@@ -123,16 +122,9 @@ class Ledger:
             item["experiments"] = json.dumps(conversion.experiments, sort_keys=True)
             item["expires_at"] = conversion.at_ms // 1000 + RETENTION_DAYS * 86_400
             del item["at_ms"]
-            self._call(self._table.put_item, Item=item)
+            call_aws("decisions ledger", self._table.put_item, Item=item)
             linked.append(conversion)
         return linked
-
-    @staticmethod
-    def _call(method: Any, **kwargs: Any) -> Any:
-        try:
-            return method(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise RetryableError(f"decisions ledger unavailable: {exc}") from exc
 
 
 def _preceding(decisions: list[dict[str, Any]], event: Event, window_days: int) -> dict[str, Any] | None:

@@ -55,9 +55,15 @@ class Outbox:
         return [Email(m.destinations["ToAddresses"][0], m.subject, m.body) for m in sent if m.source == self.sender]
 
     def pushes(self) -> list[dict[str, Any]]:
+        """title, body and decision id of each notification, as the (GCM) device receives them."""
         backend = sns_backends[ACCOUNT][REGION]
         mine = [e for e in backend.platform_endpoints.values() if e.application.arn == self.push_app]
-        return [json.loads(body) for endpoint in mine for body in endpoint.messages.values()]
+        found = []
+        for endpoint in mine:
+            for body in endpoint.messages.values():
+                gcm = json.loads(json.loads(body)["GCM"])
+                found.append({**gcm["notification"], "decision_id": gcm["data"]["decision_id"]})
+        return found
 
     def webhooks(self) -> list[dict[str, Any]]:
         sqs = self.aws.client("sqs")

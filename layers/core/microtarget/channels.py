@@ -52,8 +52,14 @@ class Channels:
         return str(reply["MessageId"])
 
     def _push(self, endpoint: str, message: Rendered, detail: dict[str, Any]) -> str:
-        payload = {"title": detail.get("offer_name", ""), "body": message.text, "decision_id": detail["decision_id"]}
-        reply = self._sns.publish(TargetArn=endpoint, Message=json.dumps(payload))
+        """One payload per platform (SNS picks the endpoint's), the decision id as data for the app."""
+        title, body, decision = detail.get("offer_name", ""), message.text, detail["decision_id"]
+        payloads = {
+            "default": body,
+            "GCM": json.dumps({"notification": {"title": title, "body": body}, "data": {"decision_id": decision}}),
+            "APNS": json.dumps({"aps": {"alert": {"title": title, "body": body}}, "decision_id": decision}),
+        }
+        reply = self._sns.publish(TargetArn=endpoint, Message=json.dumps(payloads), MessageStructure="json")
         return str(reply["MessageId"])
 
     def _webhook(self, message: Rendered, detail: dict[str, Any]) -> str:

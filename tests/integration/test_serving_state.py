@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from microtarget.campaigns import parse_campaigns
@@ -77,3 +79,29 @@ def test_a_tampered_model_is_left_out(local_aws: LocalAws, tmp_path: Path) -> No
     state = state_for(local_aws, Clock(), problems)
     assert "churn" not in state.models() and "ModelRejected" in problems
     assert "sha256" in state.problems["churn"]
+
+
+def test_the_recommender_is_verified_and_refreshed_like_the_models(local_aws: LocalAws, tmp_path: Path) -> None:
+    s3, bucket = local_aws.client("s3"), local_aws.ref("ModelsBucket")
+    registry = RegistryWriter(s3, bucket)
+    for version, pairs in (("r1", {"A": [["B", 0.9]]}), ("r2", {"A": [["C", 0.8]]})):
+        body = json.dumps({"neighbours": pairs, "popular": ["Z"]}).encode()
+        folder = tmp_path / version
+        folder.mkdir()
+        (folder / "model.json").write_bytes(body)
+        manifest = {"model": "recommendations", "kind": "recommender", "artifact": "model.json", "version": version,
+                    "created": version, "sha256": hashlib.sha256(body).hexdigest(),
+                    "metrics": {"validation": {"hit_rate": 0.3}}, "baseline_metrics": {"validation": {"hit_rate": 0.1}}}  # fmt: skip
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        registry.publish(folder)
+    registry.promote("recommendations", "r1")
+    clock, problems = Clock(), []
+    state = state_for(local_aws, clock, problems)
+    assert state.recommender().recommend(["A"], 2) == ["B", "Z"]
+    registry.promote("recommendations", "r2")
+    clock.now = 61
+    assert state.recommender().recommend(["A"], 1) == ["C"]
+    s3.put_object(Bucket=bucket, Key="recommendations/r1/model.json", Body=b"{}")  # tampered with
+    registry.rollback("recommendations")
+    clock.now = 122
+    assert state.recommender() is None and problems[-1] == "ModelRejected"  # messages go without suggestions

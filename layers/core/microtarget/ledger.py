@@ -60,6 +60,7 @@ class Conversion:
 class Ledger:
     def __init__(self, table: Any, threads: int = 8) -> None:
         self._table, self._threads = table, threads
+        self._pool: ThreadPoolExecutor | None = None  # made on the first batch, kept for the next
 
     def record(self, entry: LedgerEntry) -> None:
         item = {
@@ -97,8 +98,9 @@ class Ledger:
     def sends_many(self, pids: Sequence[str], since_ms: int) -> dict[str, list[SentOffer]]:
         if len(pids) == 1:
             return {pids[0]: self.sends(pids[0], since_ms)}
-        with ThreadPoolExecutor(max_workers=self._threads) as pool:
-            return dict(zip(pids, pool.map(lambda pid: self.sends(pid, since_ms), pids), strict=True))
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="ledger")
+        return dict(zip(pids, self._pool.map(lambda pid: self.sends(pid, since_ms), pids), strict=True))
 
     def attribute(self, pid: str, events: Iterable[Event], window_days: int) -> list[Conversion]:
         """Link each purchase / offer_redeemed to the decision that preceded it, and record it."""

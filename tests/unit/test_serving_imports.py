@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,3 +30,21 @@ def test_functions_and_layers_import_no_training_library() -> None:
         str(p.relative_to(ROOT)): imported_roots(p) & FORBIDDEN for p in files if imported_roots(p) & FORBIDDEN
     }
     assert offenders == {}
+
+
+def test_the_api_handler_loads_nothing_its_common_requests_do_not_use() -> None:
+    """Cold start: the event contract (POST /v1/events only) and the templates (dispatch) stay out."""
+    probe = (
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location('app', {str(ROOT / 'functions/api/app.py')!r})\n"
+        "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('microtarget', 'jinja2', 'sklearn'))))\n"
+    )
+    env = {**os.environ, "POWERTOOLS_SERVICE_NAME": "probe", "PYTHONPATH": str(ROOT / "layers/core")}
+    loaded = set(
+        json.loads(
+            subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True).stdout
+        )
+    )
+    assert "microtarget.decisions" in loaded and "microtarget.events" not in loaded
+    assert not {m for m in loaded if m.startswith(("jinja2", "sklearn"))}

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from microtarget.errors import PermanentError
-from microtarget.events import Event
 from microtarget.profile import (
     BUCKET_DAYS,
     DAY_MS,
@@ -25,6 +25,9 @@ from microtarget.profile import (
     MAX_SEEN,
     Profile,
 )
+
+if TYPE_CHECKING:  # the event models cost ~15 ms to build: only code that parses events loads them
+    from microtarget.events import Event
 
 DEFAULT_TOLERANCE_MS = 72 * 3_600_000
 

@@ -15,15 +15,17 @@ import json
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
 from microtarget.aggregation import cents, digest, to_ms
 from microtarget.decisions import SentOffer
 from microtarget.errors import call_aws
-from microtarget.events import Event
 from microtarget.profile import DAY_MS
+
+if TYPE_CHECKING:  # the event models cost ~15 ms to build: only code that parses events loads them
+    from microtarget.events import Event
 
 RETENTION_DAYS = 180
 EXPOSED = ("sent", "holdout")  # what a conversion can be attributed to

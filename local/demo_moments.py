@@ -47,14 +47,14 @@ def play_moments(
         (ben, -20, "consent_updated", {"consents": {"push": True, "email": True}}),
         (ben, -6, "product_view", shoe), (ben, -3, "product_view", shoe), (ben, 0, "product_view", shoe),
     ])  # fmt: skip
-    print(f"{now:%H:%M} UTC  Ana leaves two items in her cart; Chloé adds a pair of jeans;")
-    print("           Ben (a loyal customer) looks at the same shoe three times in six minutes")
+    print(f"{now:%Y-%m-%d %H:%M} UTC  Ana leaves two items in her cart; Chloé adds a pair of jeans;")
+    print("                      Ben (a loyal customer) looks at the same shoe three times in six minutes")
     dispatch.later(minutes=5)
     _send(ingest, dispatch.clock.now(), [(chloe, 0, "purchase", {"order_id": "O-CHLOE-1", "revenue": 59.0, "items": [
         {"product_id": "P00019", "category": "denim", "price": 59.0}]})])  # fmt: skip
-    print(f"{dispatch.clock.now():%H:%M} UTC  Chloé checks out and buys")
+    print(f"{dispatch.clock.now():%Y-%m-%d %H:%M} UTC  Chloé checks out and buys")
     dispatch.later(minutes=11)
-    print(f"{dispatch.clock.now():%H:%M} UTC  what dispatch did:")
+    print(f"{dispatch.clock.now():%Y-%m-%d %H:%M} UTC  what dispatch did:")
     for customer, name in ((ana, "Ana"), (chloe, "Chloé"), (ben, "Ben")):
         for item in _decisions(dispatch, pids.pid(customer), now):
             what = item["offer_id"] or "-"

@@ -54,8 +54,9 @@ class DispatchService:
 
     def handle(self, message: TriggerMessage) -> Outcome:
         now = self.clock()
-        entry = LedgerEntry(message.pid, message.idempotency_key, to_ms(now), "", trigger=message.rule)
-        entry.channel = message.channel
+        entry = LedgerEntry(
+            message.pid, message.idempotency_key, to_ms(now), "", trigger=message.rule, channel=message.channel
+        )
         campaigns = self.state.campaigns()
         if campaigns is None:
             raise RetryableError("no valid campaigns file has been loaded yet")
@@ -87,13 +88,13 @@ class DispatchService:
         offer = campaigns.offer(choice.offer_id)
         entry.offer_id = offer.id
         context = self._context(message, profile, contact, offer.model_dump(), campaigns.site_url, entry.decision_id)
-        rendered = render(self.templates.environment(), offer.template, message.channel, context)
-        self._close(entry, "sent", "sent", "; ".join(choice.reasons))  # recorded first: caps count it at once
         detail = {"decision_id": entry.decision_id, "pid": message.pid, "offer_id": offer.id, "offer_name": offer.name,
                   "trigger": message.rule, "recommended": context["recommended"], "experiments": decision.experiments}  # fmt: skip
         try:
+            rendered = render(self.templates.environment(), offer.template, message.channel, context)
+            self._close(entry, "sent", "sent", "; ".join(choice.reasons))  # recorded first: caps count it at once
             entry.message_id = self.channels.send(message.channel, address, rendered, detail)
-        except PermanentError as error:
+        except PermanentError as error:  # never going to work: recorded, then dead-lettered by the handler
             self._close(entry, "failed", error.code, error.message)
             raise
         return Outcome(entry.decision_id, "sent", "sent", entry.reason, offer.id, entry.message_id)

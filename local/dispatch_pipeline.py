@@ -38,7 +38,7 @@ class DispatchPipeline:
     def outcomes(self) -> Counter[tuple[str, str]]:
         """(outcome, code) counts over the ledger's decisions."""
         decisions = [item for item in self.ledger() if item["sk"].startswith("d#")]
-        return Counter((item["outcome"], json.loads(item["detail"]).get("code", "")) for item in decisions)
+        return Counter((item["outcome"], item["code"]) for item in decisions)
 
     def dead_letters(self) -> list[dict[str, Any]]:
         sqs, url = self.aws.client("sqs"), self.aws.ref("TriggerDeadLetterQueue")

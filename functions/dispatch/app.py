@@ -91,7 +91,7 @@ def dead_letters() -> SqsDeadLetters:
 @idempotent_function(data_keyword_argument="job", persistence_store=persistence, config=idempotency)
 def dispatch_once(job: dict[str, Any]) -> dict[str, str]:
     """Runs once per trigger id (and deferral): a redelivery gets the recorded outcome back."""
-    return service().handle(TriggerMessage.model_validate(job["message"])).as_dict()
+    return service().handle(TriggerMessage.model_validate(job["message"])).summary()
 
 
 def record_handler(record: SQSRecord) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -73,4 +72,4 @@ def flow_of(aws: LocalAws, logs: Path, campaigns: bytes | None = None) -> Iterat
 
 
 def codes(flow: Flow, name: str) -> list[tuple[str, str]]:
-    return sorted((d["outcome"], json.loads(d["detail"]).get("code", "")) for d in flow.decisions(name))
+    return sorted((d["outcome"], d["code"]) for d in flow.decisions(name))

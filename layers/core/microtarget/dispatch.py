@@ -10,7 +10,6 @@ handler's job (idempotency on the trigger id); everything here is safe to repeat
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,19 +29,6 @@ from microtarget.trigger_queue import TriggerQueue
 from microtarget.triggers import TriggerMessage, still_holds
 
 
-@dataclass(slots=True)
-class Outcome:
-    decision_id: str
-    outcome: str
-    code: str
-    reason: str = ""
-    offer_id: str = ""
-    message_id: str = ""
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
-
-
 class DispatchService:
     def __init__(
         self, state: ServingState, templates: TemplateStore, profiles: ProfileStore, contacts: ContactBook,
@@ -52,7 +38,7 @@ class DispatchService:
         self.state, self.templates, self.profiles, self.contacts = state, templates, profiles, contacts
         self.ledger, self.channels, self.requeue, self.clock = ledger, channels, requeue, clock
 
-    def handle(self, message: TriggerMessage) -> Outcome:
+    def handle(self, message: TriggerMessage) -> LedgerEntry:
         now = self.clock()
         entry = LedgerEntry(
             message.pid, message.idempotency_key, to_ms(now), "", trigger=message.rule, channel=message.channel
@@ -97,15 +83,14 @@ class DispatchService:
         except PermanentError as error:  # never going to work: recorded, then dead-lettered by the handler
             self._close(entry, "failed", error.code, error.message)
             raise
-        return Outcome(entry.decision_id, "sent", "sent", entry.reason, offer.id, entry.message_id)
+        return entry
 
-    def _close(self, entry: LedgerEntry, outcome: str, code: str, reason: str) -> Outcome:
-        entry.outcome, entry.reason = outcome, reason
-        entry.detail = {**entry.detail, "code": code}
+    def _close(self, entry: LedgerEntry, outcome: str, code: str, reason: str) -> LedgerEntry:
+        entry.outcome, entry.code, entry.reason = outcome, code, reason
         self.ledger.record(entry)
-        return Outcome(entry.decision_id, outcome, code, reason, entry.offer_id)
+        return entry
 
-    def _defer(self, entry: LedgerEntry, message: TriggerMessage, hold: datetime) -> Outcome:
+    def _defer(self, entry: LedgerEntry, message: TriggerMessage, hold: datetime) -> LedgerEntry:
         due = to_ms(hold)
         if due > message.expires_ms:
             return self._close(entry, "cancelled", "expired", "quiet hours last past the message's expiry")

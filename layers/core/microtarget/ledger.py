@@ -37,6 +37,7 @@ class LedgerEntry:
     decision_id: str
     at_ms: int
     outcome: str
+    code: str = ""  # the reason's category: sent, consent, cap, holdout, quiet_hours, condition_gone …
     reason: str = ""
     trigger: str = ""
     channel: str = ""
@@ -44,6 +45,11 @@ class LedgerEntry:
     message_id: str = ""
     experiments: dict[str, str] = field(default_factory=dict)
     detail: dict[str, Any] = field(default_factory=dict)  # scores, model versions, campaigns version
+
+    def summary(self) -> dict[str, str]:
+        """What the handler logs and the idempotency record keeps (no scores, no personal data)."""
+        keys = ("decision_id", "outcome", "code", "reason", "offer_id", "message_id")
+        return {key: str(getattr(self, key)) for key in keys}
 
 
 @dataclass(slots=True)

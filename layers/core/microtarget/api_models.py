@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,29 +43,8 @@ class DecisionOut(_Model):
 
     @classmethod
     def of(cls, decision: Decision) -> DecisionOut:
-        return cls(
-            pid=decision.pid,
-            channel=decision.channel,
-            decided_at=decision.decided_at.isoformat(),
-            cold_start=decision.cold_start,
-            fallback=decision.fallback,
-            scores=decision.scores,
-            model_versions=decision.model_versions,
-            experiments=decision.experiments,
-            control=decision.control,
-            offers=[
-                OfferOut(
-                    offer_id=c.offer_id,
-                    name=c.name,
-                    channel=c.channel,
-                    template=c.template,
-                    expected_value=c.expected_value,
-                    reasons=c.reasons,
-                )
-                for c in decision.offers
-            ],
-            suppressed=decision.suppressed,
-        )
+        """The same fields as the engine's Decision (and its Choices), the time as ISO 8601."""
+        return cls.model_validate({**asdict(decision), "decided_at": decision.decided_at.isoformat()})
 
 
 class DecisionRequestItem(_Model):

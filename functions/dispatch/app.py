@@ -85,20 +85,20 @@ def service() -> DispatchService:
 
 @cache
 def dead_letters() -> SqsDeadLetters:
-    return SqsDeadLetters(boto3.client("sqs"), settings().dead_letter_queue_url, None, "")
+    return SqsDeadLetters(boto3.client("sqs"), settings().dead_letter_queue_url)
 
 
 @idempotent_function(data_keyword_argument="job", persistence_store=persistence, config=idempotency)
 def dispatch_once(job: dict[str, Any]) -> dict[str, str]:
     """Runs once per trigger id (and deferral): a redelivery gets the recorded outcome back."""
-    return service().handle(TriggerMessage.model_validate(job["message"])).summary()
+    return service().handle(job["message"]).summary()
 
 
 def record_handler(record: SQSRecord) -> dict[str, str]:
     settings()  # a missing setting fails loudly here, before anything is stored
     try:
         message = TriggerMessage.model_validate_json(record.body)
-        result = dispatch_once(job={"idempotency_key": message.idempotency_key, "message": message.model_dump()})
+        result = dispatch_once(job={"idempotency_key": message.idempotency_key, "message": message})
     except (PermanentError, ValidationError) as error:
         reason = error if isinstance(error, PermanentError) else _invalid(error)
         source = {"message_id": record.message_id, "event_source_arn": record.event_source_arn or ""}

@@ -52,7 +52,9 @@ class ListDeadLetters:
 
 
 class SqsDeadLetters:
-    def __init__(self, sqs: Any, queue_url: str, s3: Any, overflow_bucket: str) -> None:
+    def __init__(self, sqs: Any, queue_url: str, s3: Any = None, overflow_bucket: str = "") -> None:
+        """Without an overflow bucket (dispatch: its messages are SQS messages already) a body
+        too large to inline is a RetryableError rather than a lost record."""
         self._sqs, self._queue_url = sqs, queue_url
         self._s3, self._bucket = s3, overflow_bucket
 
@@ -74,6 +76,10 @@ class SqsDeadLetters:
         body = json.dumps(message)
         if len(body) <= MAX_INLINE_BYTES:
             return body
+        if self._s3 is None:
+            raise RetryableError(
+                f"a {len(body):,}-byte rejection does not fit the queue and there is no overflow bucket"
+            )
         key = f"rejected/{now:%Y/%m/%d}/{message['sha256']}.bin"
         try:
             self._s3.put_object(Bucket=self._bucket, Key=key, Body=rejection.data, ServerSideEncryption="AES256")

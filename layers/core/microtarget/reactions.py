@@ -52,6 +52,8 @@ class Reactions:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.state, self.queue, self.ledger, self.clock = state, queue, ledger, clock
+        self._absence_for: object = object()  # the campaigns file _absence_ms was worked out from
+        self._absence_ms: float | None = None
 
     def before(self, profile: Profile, events: Sequence[Event]) -> np.ndarray | None:
         """The churn model's view of a returning customer before the batch: only when a churn
@@ -89,9 +91,12 @@ class Reactions:
         return report
 
     def _churn_absence_ms(self) -> float | None:
+        """Asked once per customer: worked out once per campaigns file."""
         campaigns = self.state.campaigns()
-        gaps = [t.min_absence_days for t in campaigns.triggers if t.kind == "churn_risk"] if campaigns else []
-        return min(gaps) * DAY_MS if gaps else None
+        if campaigns is not self._absence_for:
+            gaps = [t.min_absence_days for t in campaigns.triggers if t.kind == "churn_risk"] if campaigns else []
+            self._absence_for, self._absence_ms = campaigns, (min(gaps) * DAY_MS if gaps else None)
+        return self._absence_ms
 
     def _churn_scores(self, changes: Sequence[Change]) -> dict[str, tuple[float | None, float | None]]:
         model = self.state.models().get("churn")

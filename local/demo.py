@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         loyal = [c for c, persona in sorted(traffic.truth.items()) if persona == "loyal_high_value"]
         play_moments(aws, pipeline, dispatch, loyal, profiles)
 
-        section("9. Decisions API: what campaign tools get (GET /v1/customers/{id}/offers)")
+        section("9. Decisions API: what campaign tools get, and what they report back")
         examples = _examples(traffic.truth)
         show_decisions(aws, examples)
 

@@ -1,4 +1,5 @@
-"""The demo's last act: campaign-tool requests to the decisions API over HTTP on loopback."""
+"""The demo's last act: campaign-tool requests to the decisions API over HTTP on loopback, and the
+tool reporting back what it did with the answers (which the next answer then respects)."""
 
 from __future__ import annotations
 
@@ -19,17 +20,44 @@ def show_decisions(aws: LocalAws, examples: dict[str, str]) -> None:
     key = secrets.token_urlsafe(16)
     port = free_port()
     server = serve(LocalFunction(aws, "ApiFunction"), key, port)
+    base = f"http://127.0.0.1:{port}/v1"
     try:
+        reports = []
         for label, customer in examples.items():
             channel = "web" if label == "an unknown visitor" else "email"  # no e-mail consent yet: ask for the site
-            body = _get(f"http://127.0.0.1:{port}/v1/customers/{customer}/offers?channel={channel}&limit=2", key)
+            body = _call(f"{base}/customers/{customer}/offers?channel={channel}&limit=2", key)
             _print(label, body)
+            report = {"customer_id": customer, "decision_id": body["decision_id"], "channel": channel}
+            if body["offers"]:  # the tool sends the top offer
+                reports.append({**report, "offer_id": body["offers"][0]["offer_id"]})
+            elif body["control"]:  # or would have, but the customer is held out: the control side of the lift
+                reports.append(report)
+        _report_back(base, key, reports)
     finally:
         server.shutdown()
 
 
-def _get(url: str, key: str) -> dict[str, Any]:
-    request = urllib.request.Request(url, headers={"x-api-key": key})
+def _report_back(base: str, key: str, reports: list[dict[str, Any]]) -> None:
+    """POST /v1/exposures, then ask again for the first customer: the send now counts toward its caps."""
+    reply = _call(f"{base}/exposures", key, {"exposures": reports})
+    held = sum("offer_id" not in r for r in reports)
+    print(
+        f"\nthe tool reports what it did (POST /v1/exposures): {reply['recorded']} recorded "
+        f"({reply['recorded'] - held} sent, {held} held out), {len(reply['rejected'])} rejected"
+    )
+    sent = next((r for r in reports if "offer_id" in r), None)
+    if sent:
+        again = _call(f"{base}/customers/{sent['customer_id']}/offers?channel={sent['channel']}&limit=2", key)
+        why = again["suppressed"].get(sent["offer_id"])
+        print(
+            f"asking again for {again['pid']}: {sent['offer_id']} {'not offered: ' + why if why else 'still offered'}"
+        )
+
+
+def _call(url: str, key: str, body: Any = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"x-api-key": key, "content-type": "application/json"}
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST" if data else "GET")
     with urllib.request.urlopen(request, timeout=30) as reply:
         return dict(json.loads(reply.read()))
 

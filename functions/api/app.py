@@ -22,11 +22,13 @@ from microtarget.api_models import (
     DecisionOut,
     DecisionsRequest,
     DecisionsResponse,
-    EventRejection,
     EventsRequest,
     EventsResponse,
+    ExposuresRequest,
+    ExposuresResponse,
     ModelOut,
     ModelsResponse,
+    Rejection,
 )
 from microtarget.contacts import Contact, ContactBook
 from microtarget.decision_service import DecisionService
@@ -111,7 +113,7 @@ def server_events(request: EventsRequest) -> EventsResponse:
         try:
             event = parse_event(data, now)
         except PermanentError as reason:
-            rejected.append(EventRejection(index=index, code=reason.code, field=reason.field, message=reason.message))
+            rejected.append(Rejection(index=index, code=reason.code, field=reason.field, message=reason.message))
             continue
         records.append({"Data": data, "PartitionKey": event.customer_id})
     if records:
@@ -119,6 +121,19 @@ def server_events(request: EventsRequest) -> EventsResponse:
         if reply.get("FailedRecordCount"):
             raise RetryableError(f"{reply['FailedRecordCount']} events were throttled by the stream; retry them")
     return EventsResponse(accepted=len(records), rejected=rejected)
+
+
+@app.post("/v1/exposures")
+def exposures(request: ExposuresRequest) -> ExposuresResponse:
+    """What the campaign tool did with decisions: sent an offer (counts toward caps, gets the credit for a
+    purchase) or held the customer out (the control side of the lift)."""
+    reports = [(e.customer_id, e.decision_id, e.channel, e.offer_id, e.exposed_at) for e in request.exposures]
+    rejected = service().record_exposures(reports)
+    metrics.add_metric("ExposuresRecorded", MetricUnit.Count, len(reports) - len(rejected))
+    return ExposuresResponse(
+        recorded=len(reports) - len(rejected),
+        rejected=[Rejection(index=i, code=r.code, field=r.field, message=r.message) for i, r in rejected],
+    )
 
 
 @app.put("/v1/customers/<customer_id>/contact", responses={204: {"description": "Stored (sealed)"}})

@@ -17,6 +17,7 @@ def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[st
     assert "max writes per customer in a batch: 1.00" in out or "max writes per customer in a batch: 0." in out
     assert "adjusted Rand index" in out and "registry: propensity      dev → " in out
     assert "an unknown visitor (web): c_" in out and "[cold start]" in out
+    assert "(POST /v1/exposures): " in out and " 0 rejected" in out and "not offered: offer cap per" in out
     assert "e-mail addresses found in profiles, the ledger or logs: 0" in out
     assert "Ana    cart-left-15min    sent       cart-recovery" in out
     assert "Chloé  cart-left-15min    cancelled  -                  purchased since the cart was left" in out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from microtarget.decisions import Decision
 
@@ -29,6 +29,7 @@ class OfferOut(_Model):
 
 
 class DecisionOut(_Model):
+    decision_id: str = Field(description="quote it when reporting what was done with the decision (/v1/exposures)")
     pid: str = Field(description="pseudonymized customer id (the raw id is never returned)")
     channel: str
     decided_at: str
@@ -65,8 +66,8 @@ class EventsRequest(_Model):
     events: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=500)]
 
 
-class EventRejection(_Model):
-    index: int
+class Rejection(_Model):
+    index: int = Field(description="position of the rejected item in the request")
     code: str
     field: str | None
     message: str
@@ -74,7 +75,26 @@ class EventRejection(_Model):
 
 class EventsResponse(_Model):
     accepted: int
-    rejected: list[EventRejection]
+    rejected: list[Rejection]
+
+
+class ExposureIn(_Model):
+    customer_id: CustomerId
+    decision_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    channel: ApiChannel
+    offer_id: str | None = Field(
+        default=None, description="the offer sent or shown; null: the decision held the customer out (control arm)"
+    )
+    exposed_at: AwareDatetime | None = Field(default=None, description="when (ISO 8601 with zone); default now")
+
+
+class ExposuresRequest(_Model):
+    exposures: Annotated[list[ExposureIn], Field(min_length=1, max_length=100)]
+
+
+class ExposuresResponse(_Model):
+    recorded: int
+    rejected: list[Rejection]
 
 
 class ModelOut(_Model):

@@ -1,4 +1,5 @@
-"""Decisions for raw customer ids: pseudonymize, read the profiles in one batch, decide each."""
+"""Decisions for raw customer ids: pseudonymize, read the profiles in one batch, decide each;
+record what campaign tools report doing with them."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from datetime import UTC, datetime
 
 from microtarget.aggregation import to_ms
 from microtarget.decisions import Decision, decide
-from microtarget.errors import RetryableError
+from microtarget.errors import PermanentError, RetryableError
+from microtarget.exposures import Exposure, ledger_entry
 from microtarget.identity import Pseudonymizer
 from microtarget.ledger import Ledger
 from microtarget.profile import DAY_MS
 from microtarget.profile_store import ProfileStore
 from microtarget.serving import ServingState
+
+Report = tuple[str, str, str, str | None, datetime | None]  # customer, decision, channel, offer, when
 
 
 class DecisionService:
@@ -38,9 +42,27 @@ class DecisionService:
             raise RetryableError("no valid campaigns file has been loaded yet")
         pids = [self._pseudonymizer.pid(customer) for customer, _channel in requests]
         found = self._profiles.get_many(pids)
-        known = [pid for pid in dict.fromkeys(pids) if pid in found]
-        sent = self._ledger.sends_many(known, to_ms(now) - 7 * DAY_MS) if self._ledger and known else {}
+        unique = list(dict.fromkeys(pids))  # a visitor with no profile yet may have been sent offers too
+        sent = self._ledger.sends_many(unique, to_ms(now) - 7 * DAY_MS) if self._ledger else {}
         return [
             decide(pid, found.get(pid), channel, now, campaigns, models, sent.get(pid, ()), limit=limit)
             for pid, (_customer, channel) in zip(pids, requests, strict=True)
         ]
+
+    def record_exposures(self, reports: Sequence[Report]) -> list[tuple[int, PermanentError]]:
+        """Record each valid report in the ledger (one batch); the others by index, with their reason."""
+        if self._ledger is None:
+            raise RetryableError("the decisions ledger is not configured for this stack")
+        campaigns, now_ms = self.state.campaigns(), to_ms(self._clock())
+        if campaigns is None:
+            raise RetryableError("no valid campaigns file has been loaded yet")
+        entries, rejected = [], []
+        for index, (customer, decision_id, channel, offer_id, at) in enumerate(reports):
+            pid = self._pseudonymizer.pid(customer)
+            exposure = Exposure(pid, decision_id, channel, offer_id, to_ms(at) if at else now_ms)
+            try:
+                entries.append(ledger_entry(exposure, campaigns, now_ms))
+            except PermanentError as reason:
+                rejected.append((index, reason))
+        self._ledger.record_many(entries)
+        return rejected

@@ -49,6 +49,12 @@ class Decision:
     control: bool
     offers: list[Choice] = field(default_factory=list)
     suppressed: dict[str, str] = field(default_factory=dict)
+    decision_id: str = ""  # what a campaign tool quotes when it reports acting on the decision
+
+    def __post_init__(self) -> None:
+        if not self.decision_id:  # the same customer, channel and moment: the same decision
+            moment = f"{self.pid}|{self.channel}|{to_ms(self.decided_at)}"
+            self.decision_id = hashlib.blake2b(moment.encode(), digest_size=12).hexdigest()
 
 
 def assign_arm(experiment: Experiment, pid: str) -> str:

@@ -1,11 +1,14 @@
 """The decisions ledger: every triggered decision, send, suppression and conversion, per customer.
 
-    pid, sk = "d#<decision id>"   one decision: outcome sent | holdout | suppressed | cancelled
-                                   | deferred, its reason, offer, channel, arms, scores
+    pid, sk = "d#<decision id>"   one triggered decision: outcome sent | holdout | suppressed
+                                   | cancelled | deferred, its reason, offer, channel, arms, scores
+    pid, sk = "d#<decision id>#<offer id or holdout>"
+                                   what a campaign tool reported doing with an API decision
     pid, sk = "c#<event digest>"   a purchase or offer_redeemed linked to the decision before it
 
-Keys are deterministic (decision id = trigger id and deferral; conversion = event), so a
-retried message or a replayed event rewrites the same item. Items expire through a TTL
+Keys are deterministic (decision id = trigger id and deferral, or the API decision's id and
+the offer; conversion = event), so a retried message, a re-sent report or a replayed event
+rewrites the same item. Items expire through a TTL
 attribute; frequency caps and attribution read one customer's partition.
 """
 
@@ -18,10 +21,11 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
+from botocore.exceptions import BotoCoreError, ClientError
 
 from microtarget.aggregation import cents, digest, to_ms
 from microtarget.decisions import SentOffer
-from microtarget.errors import call_aws
+from microtarget.errors import RetryableError, call_aws
 from microtarget.profile import DAY_MS
 
 if TYPE_CHECKING:  # the event models cost ~15 ms to build: only code that parses events loads them
@@ -45,6 +49,16 @@ class LedgerEntry:
     message_id: str = ""
     experiments: dict[str, str] = field(default_factory=dict)
     detail: dict[str, Any] = field(default_factory=dict)  # scores, model versions, campaigns version
+    source: str = "trigger"  # or "api": reported by a campaign tool (POST /v1/exposures)
+
+    @property
+    def key(self) -> str:
+        """One item per triggered decision; per offer of an API decision (a tool may send several)."""
+        return (
+            f"d#{self.decision_id}"
+            if self.source == "trigger"
+            else f"d#{self.decision_id}#{self.offer_id or 'holdout'}"
+        )
 
     def summary(self) -> dict[str, str]:
         """What the handler logs and the idempotency record keeps (no scores, no personal data)."""
@@ -71,15 +85,16 @@ class Ledger:
         self._pool: ThreadPoolExecutor | None = None  # made on the first batch, kept for the next
 
     def record(self, entry: LedgerEntry) -> None:
-        item = {
-            **{k: v for k, v in asdict(entry).items() if k not in ("at_ms", "experiments", "detail")},
-            "sk": f"d#{entry.decision_id}",
-            "at": entry.at_ms,
-            "experiments": json.dumps(entry.experiments, sort_keys=True),
-            "detail": json.dumps(entry.detail, sort_keys=True, default=str),
-            "expires_at": entry.at_ms // 1000 + RETENTION_DAYS * 86_400,
-        }
-        call_aws("decisions ledger", self._table.put_item, Item=item)
+        call_aws("decisions ledger", self._table.put_item, Item=_item(entry))
+
+    def record_many(self, entries: Sequence[LedgerEntry]) -> None:
+        """Batched writes (25 a request, unprocessed items retried); one item per key."""
+        try:
+            with self._table.batch_writer(overwrite_by_pkeys=["pid", "sk"]) as batch:
+                for entry in entries:
+                    batch.put_item(Item=_item(entry))
+        except (ClientError, BotoCoreError) as exc:
+            raise RetryableError(f"decisions ledger unavailable: {exc}") from exc
 
     def entries(self, pid: str) -> list[dict[str, Any]]:
         """Everything the ledger holds for one customer (small: the TTL bounds it)."""
@@ -137,12 +152,26 @@ class Ledger:
         return linked
 
 
+def _item(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        **{k: v for k, v in asdict(entry).items() if k not in ("at_ms", "experiments", "detail")},
+        "sk": entry.key,
+        "at": entry.at_ms,
+        "experiments": json.dumps(entry.experiments, sort_keys=True),
+        "detail": json.dumps(entry.detail, sort_keys=True, default=str),
+        "expires_at": entry.at_ms // 1000 + RETENTION_DAYS * 86_400,
+    }
+
+
 def _preceding(decisions: list[dict[str, Any]], event: Event, window_days: int) -> dict[str, Any] | None:
     ts = to_ms(event.occurred_at)
     wanted = getattr(event.properties, "decision_id", None)
-    if wanted:  # the redemption names its decision (the link in the message carries it)
-        return next((d for d in decisions if d["decision_id"] == wanted), None)
     offer = getattr(event.properties, "offer_id", None)
+    if wanted:  # the redemption names its decision (the link in the message carries it), and maybe its offer
+        named = [d for d in decisions if d["decision_id"] == wanted]
+        if offer:
+            named = [d for d in named if d.get("offer_id") == offer] or named
+        return max(named, key=lambda d: int(d["at"]), default=None)
     window = [d for d in decisions if ts - window_days * DAY_MS <= int(d["at"]) <= ts]
     window = [d for d in window if offer is None or d.get("offer_id") == offer] or ([] if offer else window)
     return max(window, key=lambda d: int(d["at"]), default=None)

@@ -1,0 +1,69 @@
+"""What campaign tools report doing with the API's decisions, checked and turned into ledger entries.
+
+A tool that sends or shows an offer it was given reports it (POST /v1/exposures): the send then
+counts toward frequency caps in the API and in dispatch, and a later purchase is attributed to it.
+A tool that would have reached a customer whom the decision held out (a control arm) reports the
+holdout: that exposure is the control side of the lift comparison, as dispatch records its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from microtarget.campaigns import Arm, Campaigns, Experiment
+from microtarget.decisions import assign_arm
+from microtarget.errors import PermanentError
+from microtarget.ledger import RETENTION_DAYS, LedgerEntry
+from microtarget.profile import DAY_MS
+
+CLOCK_SKEW_MS = 5 * 60_000  # a report from a tool whose clock runs a little ahead is still accepted
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    pid: str
+    decision_id: str
+    channel: str
+    offer_id: str | None  # None: the customer was held out
+    at_ms: int
+
+
+def ledger_entry(exposure: Exposure, campaigns: Campaigns, now_ms: int) -> LedgerEntry:
+    """The ledger entry for one report, or a PermanentError naming the field at fault."""
+    if exposure.at_ms > now_ms + CLOCK_SKEW_MS:
+        raise PermanentError("in_future", "is later than now", "exposed_at")
+    if exposure.at_ms < now_ms - RETENTION_DAYS * DAY_MS:
+        raise PermanentError("too_old", f"is older than the ledger keeps ({RETENTION_DAYS} days)", "exposed_at")
+    arms = {experiment.id: _arm(experiment, exposure.pid) for experiment in campaigns.experiments}
+    if exposure.offer_id is None:
+        held = {e.id: arms[e.id].name for e in campaigns.experiments if arms[e.id].control}
+        if not held:
+            raise PermanentError("not_held_out", "is required: this customer is in no control arm", "offer_id")
+        return _entry(exposure, "holdout", held, campaigns)
+    offer = next((o for o in campaigns.offers if o.id == exposure.offer_id), None)
+    if offer is None:
+        raise PermanentError(
+            "unknown_offer", f"{exposure.offer_id} is not in campaigns {campaigns.version}", "offer_id"
+        )
+    if exposure.channel not in offer.channels:
+        raise PermanentError("wrong_channel", f"{offer.id} is not offered on {exposure.channel}", "channel")
+    covering = [e for e in campaigns.experiments if offer.id in e.offers]
+    for experiment in covering:
+        arm = arms[experiment.id]
+        if arm.control or (arm.offers is not None and offer.id not in arm.offers):
+            why = f"{offer.id} is withheld from this customer (experiment {experiment.id}, arm {arm.name})"
+            raise PermanentError("withheld", why, "offer_id")
+    return _entry(exposure, "sent", {e.id: arms[e.id].name for e in covering}, campaigns)
+
+
+def _arm(experiment: Experiment, pid: str) -> Arm:
+    name = assign_arm(experiment, pid)
+    return next(arm for arm in experiment.arms if arm.name == name)
+
+
+def _entry(exposure: Exposure, outcome: str, arms: dict[str, str], campaigns: Campaigns) -> LedgerEntry:
+    return LedgerEntry(
+        exposure.pid, exposure.decision_id, exposure.at_ms, outcome, code=outcome,
+        reason="reported by a campaign tool", channel=exposure.channel, offer_id=exposure.offer_id or "",
+        experiments=arms, detail={"campaigns": campaigns.version}, source="api",
+    )  # fmt: skip

@@ -105,6 +105,9 @@ class LocalAws:
         while pending:
             progressed = False
             for logical_id, spec in list(pending.items()):
+                if "Condition" in spec and not self.resolver.holds(spec["Condition"]):
+                    del pending[logical_id]  # not part of this stack's parameters
+                    continue
                 try:
                     properties = self.resolver.resolve(spec.get("Properties", {}))
                 except KeyError:
@@ -154,6 +157,17 @@ class LocalAws:
             bus = props.get("Name", name)
             refs[logical_id] = bus
             attrs[(logical_id, "Arn")] = self.client("events").create_event_bus(Name=bus)["EventBusArn"]
+        elif kind == "AWS::SNS::Topic":
+            arn = self.client("sns").create_topic(Name=name)["TopicArn"]
+            refs[logical_id], attrs[(logical_id, "TopicArn")], attrs[(logical_id, "TopicName")] = arn, arn, name
+        elif kind == "AWS::SNS::Subscription":
+            sub = self.client("sns").subscribe(
+                TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"]
+            )
+            refs[logical_id] = sub["SubscriptionArn"]
+        elif kind == "AWS::CloudWatch::Alarm":
+            self.client("cloudwatch").put_metric_alarm(AlarmName=name, **props)
+            refs[logical_id], attrs[(logical_id, "Arn")] = name, f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}"
         elif kind in EMULATED:
             refs[logical_id] = name
             attrs[(logical_id, "Arn")] = f"arn:aws:local:{REGION}:{ACCOUNT}:{logical_id}/{name}"

@@ -78,7 +78,13 @@ class Resolver:
                 return self.resolve(arg[1] if self.resolve(condition) else arg[2])
             if key == "Fn::Equals":
                 return self.resolve(arg[0]) == self.resolve(arg[1])
+            if key == "Fn::Not":
+                return not self.resolve(arg[0])
         return {key: self.resolve(inner) for key, inner in value.items()}
+
+    def holds(self, condition: str) -> bool:
+        """A named condition of the template's Conditions section."""
+        return bool(self.resolve(self.template["Conditions"][condition]))
 
     def _ref(self, name: str) -> str:
         for table in (self.parameters, self.pseudo, self.refs):

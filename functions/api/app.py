@@ -113,7 +113,7 @@ def server_events(request: EventsRequest) -> EventsResponse:
         try:
             event = parse_event(data, now)
         except PermanentError as reason:
-            rejected.append(Rejection(index=index, code=reason.code, field=reason.field, message=reason.message))
+            rejected.append(Rejection.of(index, reason))
             continue
         records.append({"Data": data, "PartitionKey": event.customer_id})
     if records:
@@ -132,7 +132,7 @@ def exposures(request: ExposuresRequest) -> ExposuresResponse:
     metrics.add_metric("ExposuresRecorded", MetricUnit.Count, len(reports) - len(rejected))
     return ExposuresResponse(
         recorded=len(reports) - len(rejected),
-        rejected=[Rejection(index=i, code=r.code, field=r.field, message=r.message) for i, r in rejected],
+        rejected=[Rejection.of(index, reason) for index, reason in rejected],
     )
 
 

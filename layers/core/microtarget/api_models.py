@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from microtarget.decisions import Decision
+from microtarget.errors import PermanentError
 
 ApiChannel = Literal["email", "push", "webhook", "web"]
 CustomerId = Annotated[str, Field(min_length=1, max_length=256)]
@@ -71,6 +72,10 @@ class Rejection(_Model):
     code: str
     field: str | None
     message: str
+
+    @classmethod
+    def of(cls, index: int, reason: PermanentError) -> Rejection:
+        return cls(index=index, code=reason.code, field=reason.field, message=reason.message)
 
 
 class EventsResponse(_Model):

@@ -82,6 +82,13 @@ def test_caps_suppress_with_the_cap_named() -> None:
     assert decision.suppressed["cart-recovery"] == "email cap per day reached (1/1)"
 
 
+def test_on_site_impressions_count_toward_their_offer_not_toward_the_message_caps() -> None:
+    shown = [SentOffer(to_ms(NOW - timedelta(hours=h)), "vip-early-access", "web") for h in (1, 2, 3)]
+    decision = decide(pid_in_arm("treatment"), shopper(), "email", NOW, CATALOG, models(), sent=shown)
+    assert decision.suppressed["vip-early-access"] == "offer cap per week reached (3/1)"
+    assert [choice.offer_id for choice in decision.offers] == ["cart-recovery"]  # 3 banners are not 2 messages
+
+
 def test_control_arm_gets_no_covered_offer_and_is_flagged() -> None:
     decision = decide(pid_in_arm("holdout"), shopper(), "email", NOW, CATALOG, models())
     assert decision.control and decision.experiments == {"cart-recovery-2026q4": "holdout"}

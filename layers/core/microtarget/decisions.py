@@ -16,7 +16,7 @@ from microtarget.features import as_vector, feature_dict
 from microtarget.profile import DAY_MS, Profile
 from microtarget.scoring import LoadedModel
 
-CONSENT_FREE_CHANNELS = {"web"}  # on-site placements are not marketing messages
+CONSENT_FREE_CHANNELS = {"web"}  # on-site placements are not marketing messages: no consent, no message caps
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,11 +144,11 @@ def _blocked(offer: Offer, channel: str, campaigns: Campaigns, history: _History
         return f"no {channel} consent"
     day, week = history.day, history.week
     caps, mine = campaigns.caps, offer.caps
-    checks = (
+    checks = (  # an offer's own caps count it on every channel; the caps on all offers count messages
         (mine.per_day, sum(s.offer_id == offer.id for s in day), "offer cap per day"),
         (mine.per_week, sum(s.offer_id == offer.id for s in week), "offer cap per week"),
-        (caps.per_day, len(day), "cap on all offers per day"),
-        (caps.per_week, len(week), "cap on all offers per week"),
+        (caps.per_day, sum(s.channel not in CONSENT_FREE_CHANNELS for s in day), "cap on all offers per day"),
+        (caps.per_week, sum(s.channel not in CONSENT_FREE_CHANNELS for s in week), "cap on all offers per week"),
         (caps.per_channel_per_day.get(channel), sum(s.channel == channel for s in day), f"{channel} cap per day"),
     )
     for limit, used, label in checks:

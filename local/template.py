@@ -74,8 +74,7 @@ class Resolver:
             if key == "Fn::Sub":
                 return re.sub(r"\$\{([^}!]+)\}", lambda m: self._sub(m.group(1)), arg)
             if key == "Fn::If":
-                condition = self.template["Conditions"][arg[0]]
-                return self.resolve(arg[1] if self.resolve(condition) else arg[2])
+                return self.resolve(arg[1] if self.holds(arg[0]) else arg[2])
             if key == "Fn::Equals":
                 return self.resolve(arg[0]) == self.resolve(arg[1])
             if key == "Fn::Not":

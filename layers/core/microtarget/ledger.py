@@ -8,8 +8,8 @@
 
 Keys are deterministic (decision id = trigger id and deferral, or the API decision's id and
 the offer; conversion = event), so a retried message, a re-sent report or a replayed event
-rewrites the same item. Items expire through a TTL
-attribute; frequency caps and attribution read one customer's partition.
+rewrites the same item. Items expire through a TTL attribute; frequency caps and attribution
+read one customer's partition.
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import BotoCoreError, ClientError
 
 from microtarget.aggregation import cents, digest, to_ms
 from microtarget.decisions import SentOffer
-from microtarget.errors import RetryableError, call_aws
+from microtarget.errors import call_aws
 from microtarget.profile import DAY_MS
 
 if TYPE_CHECKING:  # the event models cost ~15 ms to build: only code that parses events loads them
@@ -89,12 +88,12 @@ class Ledger:
 
     def record_many(self, entries: Sequence[LedgerEntry]) -> None:
         """Batched writes (25 a request, unprocessed items retried); one item per key."""
-        try:
-            with self._table.batch_writer(overwrite_by_pkeys=["pid", "sk"]) as batch:
-                for entry in entries:
-                    batch.put_item(Item=_item(entry))
-        except (ClientError, BotoCoreError) as exc:
-            raise RetryableError(f"decisions ledger unavailable: {exc}") from exc
+        call_aws("decisions ledger", self._write_batch, entries=entries)
+
+    def _write_batch(self, entries: Sequence[LedgerEntry]) -> None:
+        with self._table.batch_writer(overwrite_by_pkeys=["pid", "sk"]) as batch:
+            for entry in entries:
+                batch.put_item(Item=_item(entry))
 
     def entries(self, pid: str) -> list[dict[str, Any]]:
         """Everything the ledger holds for one customer (small: the TTL bounds it)."""

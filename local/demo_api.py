@@ -13,6 +13,8 @@ from local.aws import LocalAws, free_port
 from local.config import upload_config
 from local.lambda_runtime import LocalFunction
 
+PRODUCT = "P00007"  # the product the unknown visitor is looking at
+
 
 def show_decisions(aws: LocalAws, examples: dict[str, str]) -> None:
     """`examples`: label -> raw customer id (an unknown id gives the cold-start path)."""
@@ -24,8 +26,9 @@ def show_decisions(aws: LocalAws, examples: dict[str, str]) -> None:
     try:
         reports = []
         for label, customer in examples.items():
-            channel = "web" if label == "an unknown visitor" else "email"  # no e-mail consent yet: ask for the site
-            body = _call(f"{base}/customers/{customer}/offers?channel={channel}&limit=2", key)
+            visitor = label == "an unknown visitor"  # no e-mail consent yet: asked for a product page on the site
+            channel, where = ("web", f"&page=product&product_id={PRODUCT}") if visitor else ("email", "")
+            body = _call(f"{base}/customers/{customer}/offers?channel={channel}&limit=2{where}", key)
             _print(label, body)
             report = {"customer_id": customer, "decision_id": body["decision_id"], "channel": channel}
             if body["offers"]:  # the tool sends the top offer
@@ -76,5 +79,7 @@ def _print(label: str, body: dict[str, Any]) -> None:
         print(f"  → {offer['offer_id']:<18} {value:<11} because {', '.join(offer['reasons']) or 'no conditions'}")
     if not body["offers"]:
         print("  → no offer")
+    if body["recommendations"]:
+        print(f"    goes with {body['context']['product_id']} on this page: {', '.join(body['recommendations'])}")
     for offer_id, why in list(body["suppressed"].items())[:3]:
         print(f"    not {offer_id}: {why}")

@@ -30,8 +30,10 @@ from microtarget.api_models import (
     ModelsResponse,
     Rejection,
 )
+from microtarget.campaigns import Page
 from microtarget.contacts import Contact, ContactBook
-from microtarget.decision_service import DecisionService
+from microtarget.decision_service import DecisionService, Request
+from microtarget.decisions import Context
 from microtarget.errors import PermanentError, RetryableError
 from microtarget.identity import pseudonymizer_from_secret
 from microtarget.ledger import Ledger
@@ -82,7 +84,7 @@ def kinesis() -> Any:
     return boto3.client("kinesis")
 
 
-def _decide_many(requests: list[tuple[str, str]], limit: int) -> list[DecisionOut]:
+def _decide_many(requests: list[Request], limit: int) -> list[DecisionOut]:
     outs = [DecisionOut.of(decision) for decision in service().decide_many(requests, limit)]
     metrics.add_metric("Decisions", MetricUnit.Count, len(outs))
     metrics.add_metric("DecisionsFallback", MetricUnit.Count, sum(bool(o.fallback) for o in outs))
@@ -91,16 +93,19 @@ def _decide_many(requests: list[tuple[str, str]], limit: int) -> list[DecisionOu
 
 @app.get("/v1/customers/<customer_id>/offers")
 def customer_offers(
-    customer_id: str, channel: Annotated[ApiChannel, Query()] = "web", limit: Annotated[int, Query(ge=1, le=10)] = 3
+    customer_id: str,
+    channel: Annotated[ApiChannel, Query()] = "web",
+    limit: Annotated[int, Query(ge=1, le=10)] = 3,
+    page: Annotated[Page | None, Query(description="the site page the answer is for (web)")] = None,
+    product_id: Annotated[str | None, Query(min_length=1, max_length=64, description="the product on it")] = None,
 ) -> DecisionOut:
-    return _decide_many([(customer_id, channel)], limit)[0]
+    return _decide_many([(customer_id, channel, Context(page, product_id))], limit)[0]
 
 
 @app.post("/v1/decisions")
 def decisions(request: DecisionsRequest) -> DecisionsResponse:
-    return DecisionsResponse(
-        decisions=_decide_many([(c.customer_id, c.channel) for c in request.customers], request.limit)
-    )
+    requests = [(c.customer_id, c.channel, c.context.domain()) for c in request.customers]
+    return DecisionsResponse(decisions=_decide_many(requests, request.limit))
 
 
 @app.post("/v1/events")

@@ -16,7 +16,7 @@ def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[st
     assert "raw customer ids found in profiles or logs: 0" in out
     assert "max writes per customer in a batch: 1.00" in out or "max writes per customer in a batch: 0." in out
     assert "adjusted Rand index" in out and "registry: propensity      dev → " in out
-    assert "an unknown visitor (web): c_" in out and "[cold start]" in out
+    assert "an unknown visitor (web): c_" in out and "[cold start]" in out and "goes with P00007 on this page: P" in out
     assert "(POST /v1/exposures): " in out and " 0 rejected" in out and "not offered: offer cap per" in out
     assert "e-mail addresses found in profiles, the ledger or logs: 0" in out
     assert "Ana    cart-left-15min    sent       cart-recovery" in out

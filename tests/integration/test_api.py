@@ -124,3 +124,15 @@ def test_frequency_caps_see_what_dispatch_sent(api: Api) -> None:
         ledger.record(LedgerEntry(pid, f"t-test-{i}.0", now_ms - i, "sent", channel="email", offer_id=chosen))
     _status, after = api.call("GET", f"/customers/{customer}/offers?channel=email&limit=1")
     assert after["offers"] == [] and "cap" in after["suppressed"][chosen]
+
+
+def test_the_context_page_and_product_shape_the_answer(api: Api) -> None:
+    status, body = api.call("GET", "/customers/never-seen-2/offers?channel=web&page=product&product_id=P00042")
+    assert status == 200 and body["context"] == {"page": "product", "product_id": "P00042"}
+    assert len(body["recommendations"]) == 3 and "P00042" not in body["recommendations"]
+    items = [{"customer_id": "never-seen-2", "context": {"page": "product"}}, {"customer_id": "never-seen-3"}]
+    status, body = api.call("POST", "/decisions", {"customers": items})
+    assert status == 200 and [d["context"]["page"] for d in body["decisions"]] == ["product", None]
+    assert all(d["recommendations"] == [] for d in body["decisions"])  # no product, nothing to go with
+    status, body = api.call("GET", "/customers/x/offers?page=Cart%20Page")
+    assert status == 422 and body["detail"][0]["loc"] == ["query", "page"]

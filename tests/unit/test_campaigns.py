@@ -64,6 +64,11 @@ def test_trigger_errors_name_the_trigger_and_field() -> None:
             "Field required",
         ),
         ("version: x\noffers: []", "offers", "at least 1"),
+        (
+            "version: x\noffers:\n  - {id: c, name: C, channels: [web], template: t, value: 1, eligibility: {pages: [Cart Page]}}",
+            "offer 'c' eligibility.pages.0",
+            "should match pattern",
+        ),
     ],
 )
 def test_invalid_campaigns_name_offer_and_field(text: str, field: str, message: str) -> None:

@@ -9,8 +9,9 @@ from typing import Any
 
 from microtarget.aggregation import apply_events, to_ms
 from microtarget.campaigns import Experiment, parse_campaigns
-from microtarget.decisions import SentOffer, assign_arm, decide
+from microtarget.decisions import Context, assign_arm, decide
 from microtarget.profile import Profile
+from microtarget.rules import SentOffer
 
 from tests.helpers.events import T0, event
 
@@ -87,6 +88,32 @@ def test_on_site_impressions_count_toward_their_offer_not_toward_the_message_cap
     decision = decide(pid_in_arm("treatment"), shopper(), "email", NOW, CATALOG, models(), sent=shown)
     assert decision.suppressed["vip-early-access"] == "offer cap per week reached (3/1)"
     assert [choice.offer_id for choice in decision.offers] == ["cart-recovery"]  # 3 banners are not 2 messages
+
+
+def viewer() -> Profile:
+    """A returning customer who looked at one product three times this hour, nothing in the cart."""
+    profile = shopper(cart=False)
+    apply_events(profile, [event("product_view", product_id="P9", minutes=-m) for m in (30, 20, 10)])
+    return profile
+
+
+def test_page_rules_apply_on_the_site_to_the_context_page_only() -> None:
+    nudge = "repeat-view-nudge"
+    anywhere = decide("c_v", viewer(), "web", NOW, CATALOG, models())
+    assert anywhere.suppressed[nudge] == "not eligible: pages ['product'] (page not given)"
+    on_cart = decide("c_v", viewer(), "web", NOW, CATALOG, models(), context=Context(page="cart"))
+    assert on_cart.suppressed[nudge] == "not eligible: pages ['product'] (page cart)"
+    on_product = decide("c_v", viewer(), "web", NOW, CATALOG, models(), context=Context("product", "P9"))
+    assert "page product" in next(c for c in on_product.offers if c.offer_id == nudge).reasons
+    assert on_product.context == Context("product", "P9")
+    by_push = decide("c_v", viewer(), "push", NOW, CATALOG, models())
+    assert nudge in [c.offer_id for c in by_push.offers]  # a push is on no page
+
+
+def test_a_channel_cap_per_week_counts_that_channel_over_seven_days() -> None:
+    pushes = [SentOffer(to_ms(NOW - timedelta(days=d)), "vip-early-access", "push") for d in (2, 3, 4)]
+    decision = decide("c_v", viewer(), "push", NOW, CATALOG, models(), sent=pushes)
+    assert decision.suppressed["repeat-view-nudge"] == "push cap per week reached (3/3)"
 
 
 def test_control_arm_gets_no_covered_offer_and_is_flagged() -> None:

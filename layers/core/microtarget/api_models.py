@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from microtarget.decisions import Decision
+from microtarget.campaigns import Page
+from microtarget.decisions import Context, Decision
 from microtarget.errors import PermanentError
 
 ApiChannel = Literal["email", "push", "webhook", "web"]
@@ -29,6 +30,18 @@ class OfferOut(_Model):
     reasons: list[str]
 
 
+class ContextIn(_Model):
+    """Where the answer will be used; offers limited to some pages need the page."""
+
+    page: Page | None = Field(default=None, description="the site page type (home, product, cart …); web only")
+    product_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="the product on that page: the answer then lists what goes with it"
+    )
+
+    def domain(self) -> Context:
+        return Context(self.page, self.product_id)
+
+
 class DecisionOut(_Model):
     decision_id: str = Field(description="quote it when reporting what was done with the decision (/v1/exposures)")
     pid: str = Field(description="pseudonymized customer id (the raw id is never returned)")
@@ -42,6 +55,8 @@ class DecisionOut(_Model):
     control: bool = Field(description="in a holdout arm: covered offers are withheld")
     offers: list[OfferOut]
     suppressed: dict[str, str] = Field(description="offer id -> why it was not chosen")
+    context: ContextIn
+    recommendations: list[str] = Field(description="products bought together with the context's product")
 
     @classmethod
     def of(cls, decision: Decision) -> DecisionOut:
@@ -52,6 +67,7 @@ class DecisionOut(_Model):
 class DecisionRequestItem(_Model):
     customer_id: CustomerId
     channel: ApiChannel = "web"
+    context: ContextIn = ContextIn()
 
 
 class DecisionsRequest(_Model):

@@ -18,6 +18,7 @@ from microtarget.errors import PermanentError
 Channel = Literal["email", "push", "webhook", "web"]
 Probability = Annotated[float, Field(ge=0, le=1)]
 Count = Annotated[int, Field(ge=0, le=1000)]
+Page = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]  # a site page type: home, product, cart …
 
 
 class _Strict(BaseModel):
@@ -36,6 +37,7 @@ class Eligibility(_Strict):
     min_days_since_last_purchase: Annotated[float, Field(ge=0)] | None = None
     max_days_since_last_purchase: Annotated[float, Field(ge=0)] | None = None
     min_product_views_7d: Annotated[int, Field(ge=0)] | None = None
+    pages: Annotated[list[Page], Field(min_length=1)] | None = None  # on the site: only on these pages
 
 
 class OfferCaps(_Strict):
@@ -63,6 +65,7 @@ class GlobalCaps(_Strict):
     per_day: Count = 2
     per_week: Count = 5
     per_channel_per_day: dict[Channel, Count] = {}
+    per_channel_per_week: dict[Channel, Count] = {}
 
 
 class Arm(_Strict):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from microtarget.aggregation import to_ms
-from microtarget.decisions import Decision, decide
+from microtarget.decisions import Context, Decision, decide
 from microtarget.errors import PermanentError, RetryableError
 from microtarget.exposures import Exposure, ledger_entry
 from microtarget.identity import Pseudonymizer
@@ -16,7 +16,9 @@ from microtarget.profile import DAY_MS
 from microtarget.profile_store import ProfileStore
 from microtarget.serving import ServingState
 
+Request = tuple[str, str, Context]  # customer, channel, where the answer will be used
 Report = tuple[str, str, str, str | None, datetime | None]  # customer, decision, channel, offer, when
+RECOMMENDATIONS = 3
 
 
 class DecisionService:
@@ -35,19 +37,26 @@ class DecisionService:
     def pseudonymize(self, customer_id: str) -> str:
         return self._pseudonymizer.pid(customer_id)
 
-    def decide_many(self, requests: Sequence[tuple[str, str]], limit: int = 3) -> list[Decision]:
-        """(raw customer id, channel) pairs → decisions keyed by pid; the raw ids go no further."""
+    def decide_many(self, requests: Sequence[Request], limit: int = 3) -> list[Decision]:
+        """(raw customer id, channel, context) → decisions keyed by pid; the raw ids go no further.
+        A context naming a product also gets what goes with it (the bought-together model)."""
         campaigns, models, now = self.state.campaigns(), self.state.models(), self._clock()
         if campaigns is None:
             raise RetryableError("no valid campaigns file has been loaded yet")
-        pids = [self._pseudonymizer.pid(customer) for customer, _channel in requests]
+        pids = [self._pseudonymizer.pid(customer) for customer, _channel, _context in requests]
         found = self._profiles.get_many(pids)
         unique = list(dict.fromkeys(pids))  # a visitor with no profile yet may have been sent offers too
         sent = self._ledger.sends_many(unique, to_ms(now) - 7 * DAY_MS) if self._ledger else {}
-        return [
-            decide(pid, found.get(pid), channel, now, campaigns, models, sent.get(pid, ()), limit=limit)
-            for pid, (_customer, channel) in zip(pids, requests, strict=True)
-        ]
+        recommender = self.state.recommender() if any(c.product_id for _, _, c in requests) else None
+        decisions = []
+        for pid, (_customer, channel, context) in zip(pids, requests, strict=True):
+            decision = decide(
+                pid, found.get(pid), channel, now, campaigns, models, sent.get(pid, ()), limit, context=context
+            )
+            if recommender and context.product_id:
+                decision.recommendations = recommender.recommend([context.product_id], RECOMMENDATIONS)
+            decisions.append(decision)
+        return decisions
 
     def record_exposures(self, reports: Sequence[Report]) -> list[tuple[int, PermanentError]]:
         """Record each valid report in the ledger (one batch); the others by index, with their reason."""

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Key
 
 from microtarget.aggregation import cents, digest, to_ms
-from microtarget.decisions import SentOffer
 from microtarget.errors import call_aws
 from microtarget.profile import DAY_MS
+from microtarget.rules import SentOffer
 
 if TYPE_CHECKING:  # the event models cost ~15 ms to build: only code that parses events loads them
     from microtarget.events import Event

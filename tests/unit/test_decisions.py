@@ -105,7 +105,7 @@ def test_page_rules_apply_on_the_site_to_the_context_page_only() -> None:
     assert on_cart.suppressed[nudge] == "not eligible: pages ['product'] (page cart)"
     on_product = decide("c_v", viewer(), "web", NOW, CATALOG, models(), context=Context("product", "P9"))
     assert "page product" in next(c for c in on_product.offers if c.offer_id == nudge).reasons
-    assert on_product.context == Context("product", "P9")
+    assert on_product.context == Context("product", "P9") and on_product.decision_id != on_cart.decision_id
     by_push = decide("c_v", viewer(), "push", NOW, CATALOG, models())
     assert nudge in [c.offer_id for c in by_push.offers]  # a push is on no page
 

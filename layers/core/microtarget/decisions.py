@@ -54,8 +54,9 @@ class Decision:
     recommendations: list[str] = field(default_factory=list)  # go with the context's product
 
     def __post_init__(self) -> None:
-        if not self.decision_id:  # the same customer, channel and moment: the same decision
-            moment = f"{self.pid}|{self.channel}|{to_ms(self.decided_at)}"
+        if not self.decision_id:  # the same customer, channel, place and moment: the same decision
+            where = f"{self.context.page or ''}|{self.context.product_id or ''}"
+            moment = f"{self.pid}|{self.channel}|{where}|{to_ms(self.decided_at)}"
             self.decision_id = hashlib.blake2b(moment.encode(), digest_size=12).hexdigest()
 
 

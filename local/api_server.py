@@ -142,7 +142,11 @@ def main(argv: list[str] | None = None) -> int:
         base = f"http://127.0.0.1:{args.port}/v1"
         print(f"serving {base} (Ctrl-C to stop)\n  export KEY={api_key}")
         print(f"  curl -s -H \"x-api-key: $KEY\" '{base}/customers/{examples[0]}/offers?channel=email'")
+        print(
+            f"  curl -s -H \"x-api-key: $KEY\" '{base}/customers/{examples[0]}/offers?channel=web&page=product&product_id=P00007'"
+        )
         print(f'  curl -s -H "x-api-key: $KEY" {base}/models')
+        print("  more (decisions in a batch, server events, contacts, exposures): README, Decisions API")
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     return 0

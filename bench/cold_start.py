@@ -65,10 +65,12 @@ def run(models: Path, runs: int = 7) -> dict[str, float | bool]:
         else:
             function, paths = ROOT / "functions" / "api", []
 
+        environment = _environment()
+
         def measure(body: str) -> float:
             code = SCRIPT.format(paths=paths, body=body.format(function=function, models=models))
             samples = [
-                float(subprocess.run([sys.executable, "-c", code], env=_environment(), capture_output=True,
+                float(subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True,
                                      text=True, check=True).stdout)
                 for _ in range(runs)
             ]  # fmt: skip

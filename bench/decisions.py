@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from microtarget.events import EVENT_ADAPTER
 from microtarget.profile import Profile
 
 from bench import cold_start
+from bench.clock import BENCH_END
 from training.dataset import build_rows, group_by_customer, plan_timeline
 from training.synthetic import generate
 from training.train import train_all
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run() -> dict[str, Any]:
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = BENCH_END  # fixed: the same data and figures at any hour
     traffic = generate(2000, 70, seed=5, end=now)
     groups = group_by_customer(EVENT_ADAPTER.validate_python(e) for e in traffic.events)
     timeline = plan_timeline(min(e.occurred_at for es in groups.values() for e in es), now)

@@ -10,7 +10,7 @@ import gc
 import json
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from microtarget.ledger import Ledger
 from microtarget.profile import Profile
 from microtarget.reactions import Reactions
 
+from bench.clock import BENCH_END
 from training.synthetic import generate
 
 BATCH = 10_000
@@ -54,7 +55,7 @@ def _records(events: list[dict[str, Any]], offset: int = 0) -> list[RawRecord]:
 
 def run(models: dict[str, Any] | None = None) -> dict[str, float]:
     """The batch without reactions, and (given the served models) with triggers and attribution on."""
-    now = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)  # fixed: the batch must be the same batch every run
+    now = BENCH_END  # fixed: the batch must be the same batch every run
     traffic = generate(6_000, 10, seed=99, end=now)
     history, live = traffic.events[:-BATCH], traffic.events[-BATCH:]
     key = Pseudonymizer("bench-key-0123456789abcdef")

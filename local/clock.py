@@ -11,8 +11,10 @@ from moto.core.utils import unix_time, unix_time_millis
 
 
 class LocalClock:
-    def __init__(self) -> None:
-        self.offset = 0.0  # seconds ahead of the wall clock
+    def __init__(self, start: datetime | None = None) -> None:
+        """`start`: the moment the clock reads now (tests and the demo pass a fixed one, so
+        nothing they do depends on the hour they run); None: the wall clock. It then runs."""
+        self.offset = 0.0 if start is None else (start - datetime.now(UTC)).total_seconds()
 
     def now(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.offset)

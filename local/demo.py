@@ -16,7 +16,7 @@ import random
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from local.aws import LocalAws
@@ -43,6 +43,8 @@ from training.synthetic import generate
 from training.train import train_all
 
 MODELS_OUT = ROOT / ".local" / "models"
+# the demo's "now": the same traffic, summary and figures at any hour it runs
+DEMO_NOW = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
 DISPATCH_HOURS = 72  # simulated hours after the live traffic: long enough for three-day cross-sells
 
 
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     section("1. Local AWS")
-    clock = LocalClock().install()  # SQS delays, schedules and the handlers' "now" follow it
+    clock = LocalClock(start=DEMO_NOW).install()  # SQS delays, schedules and the handlers' "now" follow it
     with LocalAws() as aws:
         print(f"moto server at {aws.endpoint}; resources created from template.yaml:")
         for logical_id, ref in aws.resolver.refs.items():
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
         section("9. Decisions API: what campaign tools get, and what they report back")
         examples = _examples(traffic.truth)
-        show_decisions(aws, examples)
+        show_decisions(aws, examples, clock)
 
         section("10. Privacy")
         logs = [pipeline.ingest.log_path, dispatch.function.log_path]

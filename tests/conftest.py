@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from local.aws import LocalAws
+from local.clock import LocalClock
 from local.pipeline import IngestPipeline
+from tests.helpers.events import NOW
 
 
 @pytest.fixture(scope="session")
@@ -25,4 +27,5 @@ def local_aws(moto_endpoint: str) -> LocalAws:
 
 @pytest.fixture
 def pipeline(local_aws: LocalAws, tmp_path: Path) -> IngestPipeline:
-    return IngestPipeline(local_aws, log_dir=tmp_path / "logs")
+    """Ingest on the local AWS with its clock at NOW: fixtures end there, whatever the hour."""
+    return IngestPipeline(local_aws, log_dir=tmp_path / "logs", clock=LocalClock(start=NOW))

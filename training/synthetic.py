@@ -89,22 +89,27 @@ class _Catalog:
 def generate(
     customers: int, days: int, seed: int = 7, end: datetime | None = None, first_index: int = 0, iso: bool = True
 ) -> SyntheticTraffic:
-    """Events of `customers` shoppers over the `days` days before `end`, sorted by time.
+    """Events of `customers` shoppers over the `days` whole UTC days before `end`'s day and that
+    day up to `end`, sorted by time.
 
-    `first_index` numbers the customers, so shards generated apart never share an id; with
-    `iso=False` occurred_at stays a datetime (in-process training skips format and parse)."""
+    Days are calendar days: sessions fall at the same hours of the day (shoppers' habits)
+    whatever the hour of `end`, and the first day starts at midnight, so `days` days of history
+    are there at any hour. `first_index` numbers the customers, so shards generated apart never
+    share an id; with `iso=False` occurred_at stays a datetime (in-process training skips format
+    and parse)."""
     if customers < 1 or days < 1:
         raise ValueError("customers and days must be at least 1")
     rng = random.Random(seed)
     end = (end or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    start = end - timedelta(days=days)
+    start = (end - timedelta(days=days)).replace(hour=0, minute=0, second=0)
+    calendar_days = math.ceil((end - start) / timedelta(days=1))  # with the part of `end`'s day
     catalog = _Catalog(rng)
     weights = [persona.share for persona in PERSONAS]
     events: list[dict[str, Any]] = []
     truth: dict[str, str] = {}
     for index in range(first_index, first_index + customers):
         persona = rng.choices(PERSONAS, weights)[0]
-        first = rng.randint(int(days * 0.75), days - 1) if persona.new else 0
+        first = rng.randint(int(days * 0.75), days - 1) if persona.new else 0  # a whole day: seen before `end`
         shopper = _Shopper(
             customer_id=f"C{seed:03d}{index:07d}",
             persona=persona,
@@ -113,7 +118,7 @@ def generate(
             lapse_day=rng.randint(max(1, days // 6), max(1, days // 2)),
         )
         truth[shopper.customer_id] = persona.name
-        events.extend(_customer_events(rng, catalog, shopper, start, days))
+        events.extend(_customer_events(rng, catalog, shopper, start, calendar_days))
     events = [event for event in events if event["_at"] < end]
     events.sort(key=lambda event: event["_at"])
     for event in events:

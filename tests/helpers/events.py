@@ -11,6 +11,7 @@ from microtarget.events import EVENT_ADAPTER, Event
 from microtarget.ingest import RawRecord
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 20, 21, 30, tzinfo=UTC)  # where generated fixtures end and local clocks start
 _ids = itertools.count(1)
 
 DEFAULT_PROPERTIES: dict[str, dict[str, Any]] = {

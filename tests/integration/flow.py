@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,13 @@ from local.dispatch_pipeline import DispatchPipeline
 from local.pipeline import IngestPipeline
 from tests.helpers.events import event_dict
 
+NOON = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # 13:00 in Berlin: no quiet hours, whatever the hour the test runs
+
 
 class Flow:
     def __init__(self, aws: LocalAws, logs: Path, campaigns: bytes | None = None) -> None:
         self.aws = aws
-        self.clock = LocalClock().install()
-        noon = self.clock.now().replace(hour=12, minute=0, second=0, microsecond=0) + timedelta(days=1)
-        self.clock.advance(seconds=(noon - self.clock.now()).total_seconds())  # 13:00 in Berlin: no quiet hours
+        self.clock = LocalClock(start=NOON).install()
         upload_config(aws, campaigns)
         self.ingest = IngestPipeline(aws, logs, clock=self.clock)
         self.dispatch = DispatchPipeline(aws, self.clock, logs)

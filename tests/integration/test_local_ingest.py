@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from local.bad_records import SPOILERS, bad_records
 from local.kinesis_source import KinesisEventSource
 from local.pipeline import IngestPipeline
 from local.privacy import raw_ids_found
+from tests.helpers.events import NOW
 from training.synthetic import generate
 
 
@@ -18,8 +19,8 @@ def table_items(pipeline: IngestPipeline) -> str:
 
 def test_events_flow_into_profiles_and_bad_records_into_dead_letters(pipeline: IngestPipeline) -> None:
     # Given synthetic traffic for 40 customers with every kind of bad record mixed in
-    traffic = generate(40, 3, seed=3)
-    bad = bad_records(traffic.events, per_kind=2, now=datetime.now(UTC))
+    traffic = generate(40, 3, seed=3, end=NOW)
+    bad = bad_records(traffic.events, per_kind=2, now=NOW)
     # When it is put on the stream and the event source drains it
     sent = pipeline.send_events(traffic.events) + pipeline.send_records((d, k) for _c, d, k in bad)
     assert pipeline.run() == sent
@@ -36,7 +37,7 @@ def test_events_flow_into_profiles_and_bad_records_into_dead_letters(pipeline: I
 
 
 def test_replaying_the_whole_stream_three_times_changes_no_profile(pipeline: IngestPipeline) -> None:
-    traffic = generate(25, 2, seed=5)
+    traffic = generate(25, 2, seed=5, end=NOW)
     pipeline.send_events(traffic.events)
     pipeline.run()
     before = table_items(pipeline)
@@ -47,7 +48,7 @@ def test_replaying_the_whole_stream_three_times_changes_no_profile(pipeline: Ing
 
 
 def test_each_batch_writes_each_customer_at_most_once(pipeline: IngestPipeline) -> None:
-    now = datetime.now(UTC) - timedelta(hours=1)
+    now = NOW - timedelta(hours=1)
     events = [
         {
             "event_id": f"v-{i}",
@@ -68,7 +69,7 @@ def test_each_batch_writes_each_customer_at_most_once(pipeline: IngestPipeline) 
 def test_firehose_archive_writes_gzipped_json_lines_under_the_template_prefix(pipeline: IngestPipeline) -> None:
     import gzip
 
-    traffic = generate(5, 1, seed=9)
+    traffic = generate(5, 1, seed=9, end=NOW)
     pipeline.send_events(traffic.events)
     pipeline.run()
     s3 = pipeline.aws.client("s3")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 from microtarget.events import EVENT_ADAPTER
@@ -11,18 +11,19 @@ from microtarget.features import FEATURE_NAMES, feature_vector
 from microtarget.identity import pseudonymizer_from_secret
 
 from local.pipeline import IngestPipeline
+from tests.helpers.events import NOW
 from training.dataset import replay_customer
 from training.synthetic import generate
 
 
 def test_training_replay_matches_the_profile_ingest_built(pipeline: IngestPipeline) -> None:
     # Given the same synthetic events, streamed through Kinesis and ingest into DynamoDB
-    traffic = generate(30, 3, seed=17)
+    traffic = generate(30, 3, seed=17, end=NOW)
     pipeline.send_events(traffic.events)
     pipeline.run()
     profiles = pipeline.profiles()
     pseudonymizer = pseudonymizer_from_secret(pipeline.aws.ref("PseudonymSecret"))
-    now = datetime.now(UTC)
+    now = NOW
     # When training replays each customer's events up to now
     by_customer = defaultdict(list)
     for event in traffic.events:

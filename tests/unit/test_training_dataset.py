@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ from microtarget.events import EVENT_ADAPTER
 
 from tests.helpers.events import T0, event_dict
 from training.dataset import plan_timeline, replay_customer
+from training.synthetic import generate
 
 CUTOFF = T0 + timedelta(days=30)
 HORIZON = timedelta(days=14)
@@ -55,3 +56,15 @@ def test_timeline_orders_windows_and_refuses_short_history() -> None:
     assert list(timeline.train_cutoffs) == sorted(timeline.train_cutoffs)
     with pytest.raises(ValueError, match="too short"):
         plan_timeline(T0, T0 + timedelta(days=40))
+
+
+@pytest.mark.parametrize("hour", [0, 6, 16, 17, 20, 23])
+def test_generated_days_are_enough_history_at_any_hour_of_the_end(hour: int) -> None:
+    # Given a user's `generate --days 70` ending at any hour (here on a fixed day)
+    end = datetime(2026, 11, 1, hour, 37, 12, tzinfo=UTC)
+    events = generate(60, 70, seed=4, end=end).events
+    first = min(datetime.fromisoformat(e["occurred_at"]) for e in events)
+    # Then the traffic reaches back to the first day's morning, and `train` can plan 70 days on it
+    assert first.date() == (end - timedelta(days=70)).date()
+    assert max(datetime.fromisoformat(e["occurred_at"]) for e in events) < end
+    plan_timeline(first, end)

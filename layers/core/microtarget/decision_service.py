@@ -31,7 +31,7 @@ class DecisionService:
         ledger: Ledger | None = None,
     ) -> None:
         """`ledger`: what was sent in the last week, for frequency caps (None: no send history)."""
-        self.state, self._profiles, self._pseudonymizer, self._clock = state, profiles, pseudonymizer, clock
+        self.state, self._profiles, self._pseudonymizer, self.clock = state, profiles, pseudonymizer, clock
         self._ledger = ledger
 
     def pseudonymize(self, customer_id: str) -> str:
@@ -40,7 +40,7 @@ class DecisionService:
     def decide_many(self, requests: Sequence[Request], limit: int = 3) -> list[Decision]:
         """(raw customer id, channel, context) → decisions keyed by pid; the raw ids go no further.
         A context naming a product also gets what goes with it (the bought-together model)."""
-        campaigns, models, now = self.state.campaigns(), self.state.models(), self._clock()
+        campaigns, models, now = self.state.campaigns(), self.state.models(), self.clock()
         if campaigns is None:
             raise RetryableError("no valid campaigns file has been loaded yet")
         pids = [self._pseudonymizer.pid(customer) for customer, _channel, _context in requests]
@@ -62,7 +62,7 @@ class DecisionService:
         """Record each valid report in the ledger (one batch); the others by index, with their reason."""
         if self._ledger is None:
             raise RetryableError("the decisions ledger is not configured for this stack")
-        campaigns, now_ms = self.state.campaigns(), to_ms(self._clock())
+        campaigns, now_ms = self.state.campaigns(), to_ms(self.clock())
         if campaigns is None:
             raise RetryableError("no valid campaigns file has been loaded yet")
         entries, rejected = [], []

@@ -6,6 +6,7 @@ test fails when the committed file drifts from these models.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
@@ -15,6 +16,17 @@ Id = Annotated[str, Field(min_length=1, max_length=128)]
 Money = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
 Quantity = Annotated[int, Field(ge=1, le=10_000)]
 Channel = Literal["email", "push", "webhook", "sms"]
+# Any moment the contract admits can be folded: day buckets and windows reach 90 days before it.
+Moment = Annotated[
+    AwareDatetime,
+    Field(
+        ge=datetime(2000, 1, 1, tzinfo=UTC),
+        lt=datetime(2100, 1, 1, tzinfo=UTC),
+        description="ISO 8601 with zone, from 2000-01-01 to 2099-12-31 UTC; ingest also refuses one more "
+        "than 5 minutes ahead of its clock or more than 3 years behind it",
+    ),
+]
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
 
 
 class _Strict(BaseModel):
@@ -45,12 +57,12 @@ class CartProperties(ProductProperties):
 
 class SearchProperties(_Strict):
     query: Annotated[str, Field(min_length=1, max_length=256)]
-    results: Annotated[int, Field(ge=0)] | None = None
+    results: Count | None = None
 
 
 class CheckoutProperties(_Strict):
     cart_value: Money | None = None
-    items: Annotated[int, Field(ge=0)] | None = None
+    items: Count | None = None
 
 
 class LineItem(_Strict):
@@ -89,7 +101,7 @@ class ConsentProperties(_Strict):
 class _EventBase(_Strict):
     schema_version: Literal[1] = SCHEMA_VERSION
     event_id: Id
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     customer_id: Annotated[str, Field(min_length=1, max_length=256)]
     session_id: Id | None = None
     context: Context = Context()

@@ -109,7 +109,13 @@ class IngestService:
                 stored = self._store.get_many(pending)
             except RetryableError:
                 break
-            results = {pid: self._apply(stored.get(pid) or Profile(pid), groups[pid]) for pid in pending}
+            results = {}
+            for pid in pending:
+                try:
+                    results[pid] = self._apply(stored.get(pid) or Profile(pid), groups[pid])
+                except RetryableError:  # re-reading the profile to isolate a poison record failed
+                    failed.add(pid)
+            pending -= failed
             unreacted = self._react(results, report)
             failed |= unreacted
             results = {pid: result for pid, result in results.items() if pid not in unreacted}
@@ -123,6 +129,36 @@ class IngestService:
         return settled, failed | pending
 
     def _apply(self, profile: Profile, items: list[Decoded]) -> CustomerResult:
+        try:
+            return self._fold(profile, items)
+        except Exception:  # a value no check foresaw must not fail every customer of the batch
+            return self._fold_isolating(profile.pid, items)
+
+    def _fold_isolating(self, pid: str, items: list[Decoded]) -> CustomerResult:
+        """Find the records that break folding one at a time (on a fresh copy of the stored profile,
+        refolded after each failure), reject them with their reason, and fold the rest as usual."""
+        fresh = lambda: self._store.get_many({pid}).get(pid) or Profile(pid)  # noqa: E731
+        good: list[Decoded] = []
+        poisoned: list[Rejection] = []
+        working = fresh()
+        for item in items:
+            try:
+                apply_events(working, [item.event] if item.event else [], self._tolerance_ms)
+                good.append(item)
+            except Exception as error:
+                reason = PermanentError("unprocessable", f"folding it failed ({type(error).__name__}: {error})")
+                poisoned.append(Rejection(reason, item.record.data, item.record.source))
+                working = fresh()
+                apply_events(working, [g.event for g in good if g.event], self._tolerance_ms)
+        try:
+            result = self._fold(fresh(), good)
+        except Exception as error:  # the records break it only together: none of them can be folded
+            reason = PermanentError("unprocessable", f"folding them failed ({type(error).__name__}: {error})")
+            result = CustomerResult(fresh(), [], 0, [Rejection(reason, i.record.data, i.record.source) for i in good], [])
+        result.late.extend(poisoned)
+        return result
+
+    def _fold(self, profile: Profile, items: list[Decoded]) -> CustomerResult:
         records = {id(item.event): item.record for item in items if item.event is not None}
         events = [item.event for item in items if item.event is not None]
         before = self.reactions.before(profile, events) if self.reactions else None

@@ -8,11 +8,12 @@ export PATH := $(PYBIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv tools test test-fast demo bench schema lint build validate clean invoke api openapi
+.PHONY: help venv tools test test-fast test-hours demo bench schema lint build validate clean invoke api openapi
 
 help:
 	@echo "make demo    the whole flow on the embedded local AWS, with a summary"
 	@echo "make test    every test (sets up .venv and .venv-tools first)"
+	@echo "make test-hours  the clock-reading tests at 03:00, 17:30 and 23:58 UTC (faketime)"
 	@echo "make bench   throughput and size figures beside their goals"
 	@echo "make schema  regenerate schemas/event-v1.schema.json from the models"
 	@echo "make lint    ruff;  make validate  sam validate --lint + cfn-lint;  make build  sam build"
@@ -38,6 +39,16 @@ test: venv tools
 
 test-fast: venv
 	$(BIN)/pytest -m "not slow"
+
+# The tests that read a clock, with the clock set to other hours of today (UTC) by faketime: proves
+# that nothing depends on the hour it runs (23:58 crosses midnight mid-run). Needs root for apt.
+HOURS       := 03:00 17:30 23:58
+CLOCK_TESTS := tests/unit tests/e2e/test_training.py tests/integration/test_api.py \
+               tests/integration/test_api_exposures.py tests/integration/test_local_ingest.py \
+               tests/integration/test_train_serve_skew.py tests/integration/test_dispatch.py
+test-hours: venv
+	set -e; for at in $(HOURS); do echo "== clock at $$at UTC"; \
+	  bash ../shared/tools/at-hour.sh $$at $(BIN)/pytest -q -p no:cacheprovider $(CLOCK_TESTS); done
 
 demo: venv
 	$(BIN)/python -m local.demo

@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 
-from bench import decisions, dispatch, ingest, training
+from bench import decisions, dispatch, ingest, profile_size, training
 
 Row = tuple[str, str, str, bool]
 
@@ -32,6 +32,19 @@ def ingest_rows(models: dict) -> list[Row]:
             ">= 30,000 events/s",
             figures["triggers_ingest_events_per_second"] >= 30_000,
         ),
+    ]
+
+
+def profile_rows() -> list[Row]:
+    sizes = profile_size.run()
+    return [
+        (
+            f"worst profile item after 90 days at {rate:,} events/day",
+            f"{size / 1024:.1f} KB",
+            "<= 64 KB",
+            size <= 64 * 1024,
+        )
+        for rate, size in sizes.items()
     ]
 
 
@@ -108,7 +121,7 @@ def main() -> int:
         flush=True,
     )
     served = decisions.run()  # trains the models the ingest-with-triggers figure scores with
-    rows = ingest_rows(served["models"]) + dispatch_rows() + training_rows() + decision_rows(served)
+    rows = ingest_rows(served["models"]) + profile_rows() + dispatch_rows() + training_rows() + decision_rows(served)
     width = max(len(row[0]) for row in rows)
     print(f"{'figure':<{width}}  {'measured':<44} {'goal':<20} ok")
     for name, measured, goal, ok in rows:

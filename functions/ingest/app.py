@@ -81,6 +81,7 @@ def commit(decoded: list[Decoded]) -> BatchReport:
     metrics.add_metric("RecordsFailed", MetricUnit.Count, len(report.failed_sequence_numbers))
     metrics.add_metric("TriggersFired", MetricUnit.Count, sum(report.triggers.values()))
     metrics.add_metric("Conversions", MetricUnit.Count, report.conversions)
+    metrics.add_metric("ProfilesCompacted", MetricUnit.Count, report.compacted)
     logger.info(
         "batch committed",
         accepted=report.accepted,
@@ -92,6 +93,7 @@ def commit(decoded: list[Decoded]) -> BatchReport:
         triggers=dict(report.triggers),
         stale_triggers=report.stale_triggers,
         conversions=report.conversions,
+        compacted=report.compacted,
     )
     return report
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from local.bad_records import SPOILERS, bad_records
 from local.kinesis_source import KinesisEventSource
 from local.pipeline import IngestPipeline
@@ -80,3 +82,27 @@ def test_firehose_archive_writes_gzipped_json_lines_under_the_template_prefix(pi
         assert "/month=" in key and "/day=" in key and key.endswith(".gz")
         lines += gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).decode().splitlines()
     assert sorted(json.loads(line)["event_id"] for line in lines) == sorted(e["event_id"] for e in traffic.events)
+
+
+@pytest.mark.slow
+def test_a_guest_id_shared_by_a_crowd_loses_no_event_through_the_handler(pipeline: IngestPipeline) -> None:
+    # Given 6,000 events in a day for one customer id, every one in a new session (past 400 KB before)
+    events = [
+        {
+            "event_id": f"g-{i}",
+            "event_type": "product_view",
+            "occurred_at": (NOW - timedelta(hours=24) + timedelta(seconds=i * 14)).isoformat(),
+            "customer_id": "guest",
+            "session_id": f"session-{i:06d}-{'x' * 100}",
+            "properties": {"product_id": f"P{i:06d}{'y' * 100}", "category": "c" * 120},
+        }
+        for i in range(6_000)
+    ]
+    pipeline.send_events(events)
+    pipeline.run()
+    # Then every event counts, none was failed or retried, and the overflow was reported
+    (profile,) = pipeline.profiles().values()
+    assert sum(b.get("pv", 0) for b in profile.days.values()) == 6_000
+    logs = pipeline.batch_logs()
+    assert sum(line["accepted"] for line in logs) == 6_000 and all(line["failed_records"] == 0 for line in logs)
+    assert sum(line["compacted"] for line in logs) >= 1

@@ -10,11 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from microtarget import aggregation
+from microtarget.errors import PermanentError
 from microtarget.events import json_schema
+from microtarget.profile import Profile
+from microtarget.profile_store import InMemoryProfileStore
 
 from tests.helpers.events import event_dict, raw
 from tests.helpers.schema_strategy import from_schema
-from tests.unit.test_ingest_service import run, service
+from tests.unit.test_ingest_service import KEY, run, service
 
 
 def others() -> list[dict[str, Any]]:
@@ -84,3 +87,25 @@ def test_a_year_one_timestamp_is_refused_by_the_contract_itself() -> None:
 
     with pytest.raises(ValidationError, match="greater than or equal to 2000"):
         EVENT_ADAPTER.validate_python({**event_dict("page_view"), "occurred_at": "0001-01-01T00:00:00Z"})
+
+
+class RefusingStore(InMemoryProfileStore):
+    """DynamoDB refusing one customer's item for its size, as it does past 400 KB."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+
+    def put_many(self, profiles: list[Profile]) -> dict[str, Exception]:
+        too_large = PermanentError("profile_too_large", "DynamoDB refused the profile item for its size")
+        failures: dict[str, Exception] = {p.pid: too_large for p in profiles if p.pid == self.refused}
+        return failures | super().put_many([p for p in profiles if p.pid != self.refused])
+
+
+def test_a_profile_refused_for_its_size_dead_letters_its_records_instead_of_retrying_forever() -> None:
+    ingest, _store, dead = service(RefusingStore(KEY.pid("C-1")))
+    mine = [event_dict("product_view", customer="C-1", minutes=m) for m in (1, 2)]
+    report = run(ingest, [raw(e, i) for i, e in enumerate([*mine, *others()])])
+    assert report.failed_sequence_numbers == set()
+    assert (report.accepted, dict(report.rejected)) == (7, {"profile_too_large": 2})
+    assert {json.loads(r.data)["event_id"] for r in dead.rejections} == {e["event_id"] for e in mine}

@@ -23,6 +23,7 @@ from microtarget.profile import (
     MAX_CART_LOG,
     MAX_RECENT_VIEWS,
     MAX_SEEN,
+    MAX_SESSIONS,
     Profile,
 )
 
@@ -38,6 +39,7 @@ class Outcome:
     duplicates: int
     late: list[tuple[Event, PermanentError]]
     applied_ms: list[int] = field(default_factory=list)  # their times (epoch ms), computed once here
+    compacted: bool = False  # a bounded collection overflowed and its oldest detail was folded or dropped
 
 
 def digest(text: str) -> str:
@@ -87,9 +89,8 @@ def apply_events(profile: Profile, events: Iterable[Event], tolerance_ms: int = 
         _apply_one(profile, event, ts, key)
         applied.append(event)
         applied_ms.append(ts)
-    if applied:
-        _prune(profile, tolerance_ms)
-    return Outcome(applied, duplicates, late, applied_ms)
+    compacted = _prune(profile, tolerance_ms) if applied else False
+    return Outcome(applied, duplicates, late, applied_ms, compacted)
 
 
 def _apply_one(profile: Profile, event: Event, ts: int, key: str) -> None:
@@ -134,8 +135,6 @@ def _cart(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, i
         return  # this cart was already bought
     delta = props.quantity if adding else -props.quantity  # type: ignore[union-attr]
     insort(profile.cart_log, [ts, key, props.product_id, delta, cents(props.price)], key=lambda line: line[:2])  # type: ignore[union-attr]
-    if len(profile.cart_log) > MAX_CART_LOG:
-        del profile.cart_log[0]
 
 
 def _checkout(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:
@@ -196,14 +195,30 @@ _APPLY = {
 }
 
 
-def _prune(profile: Profile, tolerance_ms: int) -> None:
-    """Forget what can no longer matter: dedup keys behind the late horizon, old buckets."""
+def _prune(profile: Profile, tolerance_ms: int) -> bool:
+    """Forget what can no longer matter (dedup keys behind the late horizon, old buckets) and
+    keep every collection within its count; True when a count bound had to fold or drop detail."""
     assert profile.last_seen is not None
     horizon = profile.last_seen - tolerance_ms
+    compacted = False
     if len(profile.seen) > MAX_SEEN:  # a flood: shrink the tolerance rather than the guarantee
-        horizon = max(horizon, sorted(profile.seen.values())[-MAX_SEEN])
+        horizon = max(horizon, sorted(profile.seen.values())[-MAX_SEEN] + 1)
         profile.dedup_floor = max(profile.dedup_floor, horizon)
+        compacted = True
     profile.seen = {key: ts for key, ts in profile.seen.items() if ts >= horizon}
     profile.sessions = {key: end for key, end in profile.sessions.items() if end >= horizon}
+    if len(profile.sessions) > MAX_SESSIONS:  # keep the newest days' sessions (keys start with the day)
+        profile.sessions = dict(sorted(profile.sessions.items())[-MAX_SESSIONS:])
+        compacted = True
+    if len(profile.cart_log) > MAX_CART_LOG:
+        _fold_cart_log(profile)
+        compacted = True
     oldest_day = day_of(profile.last_seen - (BUCKET_DAYS - 1) * DAY_MS)
     profile.days = {day: bucket for day, bucket in profile.days.items() if day >= oldest_day}
+    return compacted
+
+
+def _fold_cart_log(profile: Profile) -> None:
+    """Replace the log by one line per open product (the same cart), the newest MAX_CART_LOG kept."""
+    lines = sorted(profile.cart().values(), key=lambda line: line.added_at)[-MAX_CART_LOG:]
+    profile.cart_log = [[line.added_at, "", line.product_id, line.quantity, line.price_cents] for line in lines]

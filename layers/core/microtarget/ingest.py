@@ -48,6 +48,7 @@ class BatchReport:
     triggers: Counter[str] = field(default_factory=Counter)  # fired, by kind
     stale_triggers: int = 0
     conversions: int = 0
+    compacted: int = 0  # profiles whose bounded detail overflowed and was folded or dropped
 
 
 class IngestService:
@@ -80,13 +81,16 @@ class IngestService:
             if item.pid is not None:
                 groups.setdefault(item.pid, []).append(item)
         report.customers = len(groups)
-        settled, failed = self._settle(groups, report)
+        settled, failed, refused = self._settle(groups, report)
         rejections = [item.rejection for item in decoded if item.rejection is not None]
         for result in settled.values():
             report.accepted += len(result.applied)
             report.duplicates += result.duplicates
             report.profiles_written += 1 if result.applied else 0
+            report.compacted += result.compacted
             rejections += result.late
+        for pid, reason in refused.items():
+            rejections += [Rejection(reason, item.record.data, item.record.source) for item in groups[pid]]
         for pid in failed:
             report.failed_sequence_numbers.update(item.record.sequence_number for item in groups[pid])
         if rejections:
@@ -99,10 +103,12 @@ class IngestService:
 
     def _settle(
         self, groups: dict[str, list[Decoded]], report: BatchReport
-    ) -> tuple[dict[str, CustomerResult], set[str]]:
-        """Read, apply, react, conditionally write; on a version conflict re-read and re-apply."""
+    ) -> tuple[dict[str, CustomerResult], set[str], dict[str, PermanentError]]:
+        """Read, apply, react, conditionally write; on a version conflict re-read and re-apply.
+        Returns the settled customers, those to retry, and those whose write can never succeed."""
         settled: dict[str, CustomerResult] = {}
         failed: set[str] = set()
+        refused: dict[str, PermanentError] = {}
         pending = set(groups)
         for _attempt in range(CONFLICT_RETRIES):
             try:
@@ -121,12 +127,13 @@ class IngestService:
             results = {pid: result for pid, result in results.items() if pid not in unreacted}
             failures = self._store.put_many([r.profile for r in results.values() if r.applied])
             conflicts = {pid for pid, error in failures.items() if isinstance(error, VersionConflict)}
-            failed |= set(failures) - conflicts
+            refused |= {pid: error for pid, error in failures.items() if isinstance(error, PermanentError)}
+            failed |= set(failures) - conflicts - set(refused)
             settled.update({pid: result for pid, result in results.items() if pid not in failures})
             pending = conflicts
             if not pending:
                 break
-        return settled, failed | pending
+        return settled, failed | pending, refused
 
     def _apply(self, profile: Profile, items: list[Decoded]) -> CustomerResult:
         try:
@@ -154,7 +161,9 @@ class IngestService:
             result = self._fold(fresh(), good)
         except Exception as error:  # the records break it only together: none of them can be folded
             reason = PermanentError("unprocessable", f"folding them failed ({type(error).__name__}: {error})")
-            result = CustomerResult(fresh(), [], 0, [Rejection(reason, i.record.data, i.record.source) for i in good], [])
+            result = CustomerResult(
+                fresh(), [], 0, [Rejection(reason, i.record.data, i.record.source) for i in good], []
+            )
         result.late.extend(poisoned)
         return result
 
@@ -164,7 +173,9 @@ class IngestService:
         before = self.reactions.before(profile, events) if self.reactions else None
         outcome = apply_events(profile, events, self._tolerance_ms)
         late = [Rejection(why, records[id(ev)].data, records[id(ev)].source) for ev, why in outcome.late]
-        return CustomerResult(profile, outcome.applied, outcome.duplicates, late, outcome.applied_ms, before)
+        return CustomerResult(
+            profile, outcome.applied, outcome.duplicates, late, outcome.applied_ms, before, outcome.compacted
+        )
 
     def _react(self, results: dict[str, CustomerResult], report: BatchReport) -> set[str]:
         """Fire triggers and link conversions; the customers whose reactions failed."""
@@ -186,3 +197,4 @@ class CustomerResult:
     late: list[Rejection]
     applied_ms: list[int]
     churn_before: Any = None
+    compacted: bool = False

@@ -13,9 +13,14 @@ import orjson
 
 DAY_MS = 86_400_000
 BUCKET_DAYS = 90
+# Every collection is bounded by count as well as time, so one customer id shared by a crowd (a
+# "guest" id, a bot) cannot grow the item past DynamoDB's 400 KB: with every string at its
+# contract maximum the state stays under 64 KB (tests/unit/test_profile_bounds.py, make bench).
 MAX_RECENT_VIEWS = 50
-MAX_CART_LOG = 200
-MAX_SEEN = 5_000
+MAX_CART_LOG = 50  # past it the log is folded into one line per open product
+MAX_SEEN = 500  # event digests kept for exactly-once; past it older events count as late
+MAX_SESSIONS = 100  # session keys kept for counting sessions; past it the oldest are forgotten
+MAX_ITEM_BYTES = 64 * 1024
 
 # Daily bucket counters: v page views, pv product views, q searches, c add-to-cart,
 # rc remove-from-cart, co checkouts, p purchases, r revenue cents, i items,
@@ -94,6 +99,16 @@ class Profile:
     def from_item(cls, item: dict[str, Any]) -> Profile:
         state = orjson.loads(item["state"]) if "state" in item else {}
         return cls(pid=item["pid"], version=int(item.get("version", 0)), **state)
+
+
+def item_bytes(item: dict[str, Any]) -> int:
+    """The size DynamoDB counts for a profile item: attribute names plus values (UTF-8 strings,
+    numbers at about one byte per two digits)."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode())
+        size += len(value.encode()) if isinstance(value, str) else len(str(value)) // 2 + 1
+    return size
 
 
 # Top-level attributes beside the JSON state, for people and queries.

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from microtarget.errors import RetryableError
+from microtarget.errors import PermanentError, RetryableError
 from microtarget.profile import Profile
 
 BATCH_GET_LIMIT = 100
@@ -92,6 +92,9 @@ class DynamoProfileStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise VersionConflict(profile.pid) from exc
+            if exc.response["Error"]["Code"] == "ValidationException" and "size" in str(exc).lower():
+                # retrying can never succeed: the records that built it go to the dead letters instead
+                raise PermanentError("profile_too_large", "DynamoDB refused the profile item for its size") from exc
             raise RetryableError(f"writing profile failed: {exc.response['Error']['Code']}") from exc
         except BotoCoreError as exc:
             raise RetryableError(f"writing profile failed: {exc}") from exc

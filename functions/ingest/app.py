@@ -95,6 +95,14 @@ def commit(decoded: list[Decoded]) -> BatchReport:
         conversions=report.conversions,
         compacted=report.compacted,
     )
+    for failure in report.failures:  # each cause once per customer, for the operator's runbook
+        logger.warning(
+            "records failed, Lambda retries them",
+            cause=failure.cause,
+            customer_pid=failure.customer_pid,
+            sequence_numbers=failure.sequence_numbers[:20],
+            records=len(failure.sequence_numbers),
+        )
     return report
 
 

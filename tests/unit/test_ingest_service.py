@@ -133,6 +133,10 @@ def test_failed_profile_write_reports_that_customers_records_for_retry() -> None
     report = run(ingest, records)
     assert report.failed_sequence_numbers == {"00000000000000000001"}
     assert report.accepted == 0
+    # and the cause is reported with the customer's pid, for the log line an operator reads
+    assert [(f.cause, f.customer_pid, f.sequence_numbers) for f in report.failures] == [
+        ("throttled", KEY.pid("C-9"), ["00000000000000000001"])
+    ]
 
 
 class DownDeadLetters(ListDeadLetters):
@@ -145,6 +149,7 @@ def test_unreachable_dead_letter_queue_fails_the_rejected_records_only() -> None
     report = run(ingest, [raw(event_dict("page_view"), 1), raw(b"junk", 2)])
     assert report.failed_sequence_numbers == {"00000000000000000002"}
     assert len(store.items) == 1
+    assert [f.cause for f in report.failures] == ["dead letters not stored: queue unavailable"]
 
 
 @pytest.mark.parametrize("size", [1, 500])

@@ -1,7 +1,8 @@
 """Rejected records, kept whole with their reason: nothing is lost.
 
-Each rejection is one SQS message (JSON). A body too large for SQS is stored in S3 and the
-message carries its location (claim check), so even a 1 MB Kinesis record survives.
+Each rejection is one SQS message (JSON). A body over 64 KB is stored in S3 and the message
+carries its location (claim check), so even a 1 MB Kinesis record survives; batches are split
+by bytes as well as count, since SQS refuses a batch over 256 KB in total.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from microtarget.errors import PermanentError, RetryableError
 
 SQS_BATCH = 10
-MAX_INLINE_BYTES = 200 * 1024
+SQS_BATCH_BYTES = 256 * 1024
+MAX_INLINE_BYTES = 64 * 1024
 
 
 @dataclass(slots=True, frozen=True)
@@ -62,8 +64,7 @@ class SqsDeadLetters:
         now = datetime.now(UTC)
         bodies = [self._body(rejection, now) for rejection in rejections]
         try:
-            for start in range(0, len(bodies), SQS_BATCH):
-                chunk = bodies[start : start + SQS_BATCH]
+            for chunk in _batches(bodies):
                 entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
                 reply = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
                 if reply.get("Failed"):
@@ -74,7 +75,7 @@ class SqsDeadLetters:
     def _body(self, rejection: Rejection, now: datetime) -> str:
         message = rejection.message(now)
         body = json.dumps(message)
-        if len(body) <= MAX_INLINE_BYTES:
+        if len(body) <= (MAX_INLINE_BYTES if self._s3 is not None else SQS_BATCH_BYTES):
             return body
         if self._s3 is None:
             raise RetryableError(
@@ -88,3 +89,17 @@ class SqsDeadLetters:
         message.pop("data_base64")
         message["data_s3"] = f"s3://{self._bucket}/{key}"
         return json.dumps(message)
+
+
+def _batches(bodies: list[str]) -> list[list[str]]:
+    """Consecutive batches within SQS's count and total-size limits (a body is at most 256 KB)."""
+    batches: list[list[str]] = []
+    size = 0
+    for body in bodies:
+        length = len(body.encode())
+        if not batches or len(batches[-1]) == SQS_BATCH or size + length > SQS_BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(body)
+        size += length
+    return batches

@@ -49,6 +49,16 @@ class BatchReport:
     stale_triggers: int = 0
     conversions: int = 0
     compacted: int = 0  # profiles whose bounded detail overflowed and was folded or dropped
+    failures: list[Failure] = field(default_factory=list)  # why records are failed for retry
+
+
+@dataclass(slots=True, frozen=True)
+class Failure:
+    """Records failed for retry: the cause, the customer's pid (never a raw id), their sequence numbers."""
+
+    cause: str
+    customer_pid: str | None
+    sequence_numbers: list[str]
 
 
 class IngestService:
@@ -91,49 +101,55 @@ class IngestService:
             rejections += result.late
         for pid, reason in refused.items():
             rejections += [Rejection(reason, item.record.data, item.record.source) for item in groups[pid]]
-        for pid in failed:
-            report.failed_sequence_numbers.update(item.record.sequence_number for item in groups[pid])
+        for pid, cause in failed.items():
+            sequence_numbers = [item.record.sequence_number for item in groups[pid]]
+            report.failed_sequence_numbers.update(sequence_numbers)
+            report.failures.append(Failure(cause, pid, sequence_numbers))
         if rejections:
             try:
                 self._dead_letters.send(rejections)
-            except RetryableError:
-                report.failed_sequence_numbers.update(r.source["sequence_number"] for r in rejections)
+            except RetryableError as error:
+                sequence_numbers = [r.source["sequence_number"] for r in rejections]
+                report.failed_sequence_numbers.update(sequence_numbers)
+                report.failures.append(Failure(f"dead letters not stored: {error}", None, sequence_numbers))
         report.rejected.update(r.reason.code for r in rejections)
         return report
 
     def _settle(
         self, groups: dict[str, list[Decoded]], report: BatchReport
-    ) -> tuple[dict[str, CustomerResult], set[str], dict[str, PermanentError]]:
+    ) -> tuple[dict[str, CustomerResult], dict[str, str], dict[str, PermanentError]]:
         """Read, apply, react, conditionally write; on a version conflict re-read and re-apply.
-        Returns the settled customers, those to retry, and those whose write can never succeed."""
+        Returns the settled customers, those to retry (with the cause), and those whose write
+        can never succeed."""
         settled: dict[str, CustomerResult] = {}
-        failed: set[str] = set()
+        failed: dict[str, str] = {}
         refused: dict[str, PermanentError] = {}
         pending = set(groups)
         for _attempt in range(CONFLICT_RETRIES):
             try:
                 stored = self._store.get_many(pending)
-            except RetryableError:
+            except RetryableError as error:
+                failed |= dict.fromkeys(pending, str(error))
+                pending = set()
                 break
             results = {}
             for pid in pending:
                 try:
                     results[pid] = self._apply(stored.get(pid) or Profile(pid), groups[pid])
-                except RetryableError:  # re-reading the profile to isolate a poison record failed
-                    failed.add(pid)
-            pending -= failed
+                except RetryableError as error:  # re-reading the profile to isolate a poison record failed
+                    failed[pid] = str(error)
             unreacted = self._react(results, report)
-            failed |= unreacted
+            failed |= dict.fromkeys(unreacted, "reactions (triggers, attribution) failed")
             results = {pid: result for pid, result in results.items() if pid not in unreacted}
             failures = self._store.put_many([r.profile for r in results.values() if r.applied])
             conflicts = {pid for pid, error in failures.items() if isinstance(error, VersionConflict)}
             refused |= {pid: error for pid, error in failures.items() if isinstance(error, PermanentError)}
-            failed |= set(failures) - conflicts - set(refused)
+            failed |= {pid: str(e) for pid, e in failures.items() if pid not in conflicts and pid not in refused}
             settled.update({pid: result for pid, result in results.items() if pid not in failures})
             pending = conflicts
             if not pending:
                 break
-        return settled, failed | pending, refused
+        return settled, failed | dict.fromkeys(pending, "version conflicts on every retry"), refused
 
     def _apply(self, profile: Profile, items: list[Decoded]) -> CustomerResult:
         try:

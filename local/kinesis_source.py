@@ -3,8 +3,9 @@
 Per shard: read up to BatchSize records, invoke the handler with the real event shape, and
 honour the reply the way Lambda does. batchItemFailures → checkpoint before the lowest
 failed sequence number and retry from it; a raised error → bisect the batch when
-BisectBatchOnFunctionError is set; after MaximumRetryAttempts → send the batch's metadata to
-the OnFailure destination and move on.
+BisectBatchOnFunctionError is set; after MaximumRetryAttempts, or once its oldest record is
+older than MaximumRecordAgeInSeconds (by `clock`) → send the batch's metadata to the OnFailure
+destination and move on.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +22,13 @@ from local.lambda_runtime import LocalFunction
 
 
 class KinesisEventSource:
-    def __init__(self, aws: LocalAws, function: LocalFunction, event_name: str | None = None) -> None:
+    def __init__(
+        self,
+        aws: LocalAws,
+        function: LocalFunction,
+        event_name: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         events = {name: spec for name, spec in function.spec.get("Events", {}).items() if spec["Type"] == "Kinesis"}
         name = event_name or next(iter(events))
         props = aws.resolver.resolve(events[name]["Properties"])
@@ -29,6 +37,8 @@ class KinesisEventSource:
         self.stream_name = self.stream_arn.rsplit("/", 1)[-1]
         self.batch_size = int(props.get("BatchSize", 100))
         self.max_retries = int(props.get("MaximumRetryAttempts", -1))
+        self.max_age = float(props.get("MaximumRecordAgeInSeconds", -1))
+        self.clock = clock
         self.bisect = bool(props.get("BisectBatchOnFunctionError", False))
         self.reports_failures = "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
         destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
@@ -76,6 +86,8 @@ class KinesisEventSource:
                 self.stats["function_errors"] += 1
                 if attempt >= self.max_retries >= 0:
                     self._give_up(shard_id, records, "RetryAttemptsExhausted")
+                elif self._expired(records):
+                    self._give_up(shard_id, records, "RecordAgeExceeded")
                 elif self.bisect and len(records) > 1:
                     middle = len(records) // 2
                     self._deliver(shard_id, records[:middle], attempt + 1)
@@ -93,6 +105,16 @@ class KinesisEventSource:
             if attempt > self.max_retries >= 0:
                 self._give_up(shard_id, records, "RetryAttemptsExhausted")
                 return
+            if self._expired(records):
+                self._give_up(shard_id, records, "RecordAgeExceeded")
+                return
+
+    def _expired(self, records: list[dict[str, Any]]) -> bool:
+        if self.max_age < 0:
+            return False
+        arrival = records[0]["ApproximateArrivalTimestamp"]
+        arrival = arrival if isinstance(arrival, datetime) else datetime.fromtimestamp(arrival, UTC)
+        return (self.clock() - arrival).total_seconds() > self.max_age
 
     def _give_up(self, shard_id: str, records: list[dict[str, Any]], condition: str) -> None:
         self.stats["batches_to_on_failure"] += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from local.aws import LocalAws
@@ -14,15 +15,24 @@ class ScriptedFunction:
 
     logical_id = "IngestFunction"
 
-    def __init__(self, aws: LocalAws, answer: Any) -> None:
+    def __init__(self, aws: LocalAws, answer: Any, takes: timedelta = timedelta(seconds=1)) -> None:
         self.spec = aws.template["Resources"]["IngestFunction"]["Properties"]
         self.answer = answer
         self.batches: list[list[str]] = []
+        self.now, self.takes = datetime.now(UTC), takes  # each invocation moves the clock on by `takes`
+
+    def clock(self) -> datetime:
+        return self.now
 
     def invoke(self, event: dict[str, Any]) -> Any:
         sequence_numbers = [record["kinesis"]["sequenceNumber"] for record in event["Records"]]
         self.batches.append(sequence_numbers)
+        self.now += self.takes
         return self.answer(sequence_numbers)
+
+
+def source_for(aws: LocalAws, function: ScriptedFunction) -> KinesisEventSource:
+    return KinesisEventSource(aws, function, clock=function.clock)  # type: ignore[arg-type]
 
 
 def put(aws: LocalAws, count: int) -> None:
@@ -49,15 +59,38 @@ def test_partial_failure_is_retried_from_the_failed_sequence_number(local_aws: L
     assert retry == first[3:]
 
 
-def test_batch_goes_to_on_failure_destination_after_maximum_retries(local_aws: LocalAws) -> None:
+def test_batch_goes_to_on_failure_destination_once_its_records_are_older_than_the_maximum_age(
+    local_aws: LocalAws,
+) -> None:
     put(local_aws, 3)
-    function = ScriptedFunction(local_aws, lambda batch: {"batchItemFailures": [{"itemIdentifier": batch[0]}]})
-    source = KinesisEventSource(local_aws, function)  # type: ignore[arg-type]
+    failing = lambda batch: {"batchItemFailures": [{"itemIdentifier": batch[0]}]}  # noqa: E731
+    function = ScriptedFunction(local_aws, failing, takes=timedelta(hours=1))
+    source = source_for(local_aws, function)
     source.drain()
-    assert len(function.batches) == 1 + source.max_retries
+    assert source.max_retries == -1 and source.max_age == 6 * 3600  # retried until too old, never counted out
+    assert len(function.batches) == 6  # an hour each: the sixth leaves them over 6 h old
     [message] = on_failure_messages(local_aws)
-    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert message["requestContext"]["condition"] == "RecordAgeExceeded"
     assert message["KinesisBatchInfo"]["batchSize"] == 3
+
+
+def test_a_one_minute_outage_skips_no_batch(local_aws: LocalAws) -> None:
+    # Given a dependency down for the first minute: every invocation fails, each taking 2 s
+    put(local_aws, 5)
+    started = datetime.now(UTC)
+
+    def answer(batch: list[str]) -> dict[str, Any]:
+        if function.now - started < timedelta(minutes=1):
+            raise RuntimeError("DynamoDB unavailable")
+        return {"batchItemFailures": []}
+
+    function = ScriptedFunction(local_aws, answer, takes=timedelta(seconds=2))
+    function.now = started
+    source = source_for(local_aws, function)
+    source.drain()
+    # Then the records are delivered once it is back, and nothing went to the failure destination
+    assert source.stats["function_errors"] >= 29 and on_failure_messages(local_aws) == []
+    assert sorted({n for batch in function.batches[-5:] for n in batch}) == sorted(function.batches[0])
 
 
 def test_function_error_bisects_the_batch(local_aws: LocalAws) -> None:
@@ -71,8 +104,8 @@ def test_function_error_bisects_the_batch(local_aws: LocalAws) -> None:
             raise RuntimeError("poison record")
         return {"batchItemFailures": []}
 
-    function = ScriptedFunction(local_aws, answer)
-    source = KinesisEventSource(local_aws, function)  # type: ignore[arg-type]
+    function = ScriptedFunction(local_aws, answer, takes=timedelta(minutes=30))
+    source = source_for(local_aws, function)
     source.drain()
     assert [len(batch) for batch in function.batches[:3]] == [4, 2, 2]
     assert source.stats["batches_to_on_failure"] == 1

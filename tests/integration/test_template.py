@@ -38,7 +38,11 @@ def test_ingest_event_source_reports_partial_failures_and_has_an_on_failure_dest
     source = RESOURCES["IngestFunction"]["Properties"]["Events"]["SiteEvents"]["Properties"]
     assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert source["BisectBatchOnFunctionError"] is True
-    assert 0 <= source["MaximumRetryAttempts"] <= 10
+    # a dependency outage is retried until it ends (bounded by record age, well inside the stream's
+    # retention so `ops replay` can still re-read what was given up), never skipped after a few tries
+    assert source["MaximumRetryAttempts"] == -1
+    retention = RESOURCES["EventsStream"]["Properties"]["RetentionPeriodHours"] * 3600
+    assert 3600 <= source["MaximumRecordAgeInSeconds"] <= retention - 3 * 86400
     assert source["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["IngestFailureQueue", "Arn"]}
     assert 1 <= source["BatchSize"] <= 1000 and source["MaximumBatchingWindowInSeconds"] <= 5
 

@@ -10,7 +10,6 @@ destination and move on.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import Any
 
 from local.aws import REGION, LocalAws
 from local.lambda_runtime import LocalFunction
+from ops.kinesis_event import kinesis_event
 
 
 class KinesisEventSource:
@@ -135,26 +135,7 @@ class KinesisEventSource:
 
     def event(self, shard_id: str, records: list[dict[str, Any]]) -> dict[str, Any]:
         """The Lambda event for these GetRecords records, as AWS builds it."""
-        return {"Records": [self._record(shard_id, record) for record in records]}
-
-    def _record(self, shard_id: str, record: dict[str, Any]) -> dict[str, Any]:
-        arrival = record["ApproximateArrivalTimestamp"]
-        return {
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": record["PartitionKey"],
-                "sequenceNumber": record["SequenceNumber"],
-                "data": base64.b64encode(record["Data"]).decode(),
-                "approximateArrivalTimestamp": arrival.timestamp() if isinstance(arrival, datetime) else arrival,
-            },
-            "eventSource": "aws:kinesis",
-            "eventVersion": "1.0",
-            "eventID": f"{shard_id}:{record['SequenceNumber']}",
-            "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": f"arn:aws:iam::123456789012:role/{self.function.logical_id}Role",
-            "awsRegion": REGION,
-            "eventSourceARN": self.stream_arn,
-        }
+        return kinesis_event(self.stream_arn, shard_id, records, REGION)
 
 
 def _queue_url(aws: LocalAws, arn: str) -> str:

@@ -1,0 +1,111 @@
+"""Re-read what ingest gave up on from the stream, through the ingest function itself.
+
+When a batch's records grow older than MaximumRecordAgeInSeconds while a dependency is down,
+Lambda sends only the batch's coordinates (shard, first and last sequence number) to
+IngestFailureQueue. While the stream still holds those records (7 days), `replay` reads each
+range back and hands it to the ingest handler in the event shape Lambda uses: ingest is
+idempotent, so a range partly applied before, or replayed twice, changes nothing twice. A
+message is deleted only once its whole range was delivered without a failure; records the
+stream no longer holds are counted as expired (the data lake archive still has them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ops.kinesis_event import kinesis_event
+
+MAX_INVOKE_BYTES = 5 * 1024 * 1024  # Lambda's synchronous payload limit is 6 MB
+Deliver = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+@dataclass
+class ReplayReport:
+    ranges: int = 0
+    records: int = 0  # read back from the stream and delivered
+    failed: int = 0  # the handler reported them failed again: their message stays for the next run
+    expired: int = 0  # no longer in the stream
+    done: int = 0  # messages deleted: their range is fully applied
+
+    def line(self) -> str:
+        return (
+            f"{self.ranges} failed range(s): {self.records} records replayed, {self.failed} failed again, "
+            f"{self.expired} past the stream's retention; {self.done} range(s) done"
+        )
+
+
+def replay(kinesis: Any, sqs: Any, queue_url: str, deliver: Deliver, region: str) -> ReplayReport:
+    report = ReplayReport()
+    seen: set[str] = set()
+    while True:
+        reply = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=900)
+        messages = [m for m in reply.get("Messages", []) if m["MessageId"] not in seen]
+        if not messages:
+            return report
+        for message in messages:
+            seen.add(message["MessageId"])
+            if _replay_range(kinesis, json.loads(message["Body"])["KinesisBatchInfo"], deliver, region, report):
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                report.done += 1
+
+
+def _replay_range(kinesis: Any, info: dict[str, Any], deliver: Deliver, region: str, report: ReplayReport) -> bool:
+    report.ranges += 1
+    records = list(read_range(kinesis, info))
+    missing = int(info.get("batchSize", len(records))) - len(records)
+    report.expired += max(0, missing)
+    clean = missing <= 0
+    for chunk in _chunks(records):
+        reply = deliver(kinesis_event(info["streamArn"], info["shardId"], chunk, region)) or {}
+        failed = len(reply.get("batchItemFailures", [])) if "batchItemFailures" in reply else 0
+        if reply.get("errorMessage"):
+            failed = len(chunk)
+        report.records += len(chunk) - failed
+        report.failed += failed
+        clean = clean and failed == 0
+    return clean
+
+
+def read_range(kinesis: Any, info: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The records of one shard from startSequenceNumber to endSequenceNumber, as GetRecords gives them."""
+    first, last = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
+    try:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=info["streamArn"].rsplit("/", 1)[-1],
+            ShardId=info["shardId"],
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            StartingSequenceNumber=info["startSequenceNumber"],
+        )["ShardIterator"]
+    except ClientError:  # trimmed past retention, or the shard is gone
+        return
+    while iterator:
+        reply = kinesis.get_records(ShardIterator=iterator, Limit=1000)
+        for record in reply["Records"]:
+            number = int(record["SequenceNumber"])
+            if number > last:
+                return
+            if number >= first:
+                yield record
+        if not reply["Records"] and not reply.get("MillisBehindLatest"):
+            return
+        iterator = reply.get("NextShardIterator")
+
+
+def _chunks(records: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """At most 500 records and ~5 MB (base64) an invocation."""
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for record in records:
+        length = len(record["Data"]) * 4 // 3 + 512
+        if chunk and (len(chunk) == 500 or size + length > MAX_INVOKE_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(record)
+        size += length
+    if chunk:
+        yield chunk

@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from microtarget.dead_letters import SqsDeadLetters
+from microtarget.dead_letters import RejectionIndex, SqsDeadLetters
 from microtarget.identity import pseudonymizer_from_secret
 from microtarget.ingest import BatchReport, Decoded, IngestService
 from microtarget.kinesis_batch import CustomerBatchProcessor, raw_record
@@ -56,8 +56,9 @@ def reactions() -> Reactions | None:
 def service() -> IngestService:
     settings = load_settings(IngestSettings)
     table = boto3.resource("dynamodb").Table(settings.profiles_table)
+    index = RejectionIndex(boto3.resource("dynamodb").Table(settings.rejection_index_table))
     dead_letters = SqsDeadLetters(
-        boto3.client("sqs"), settings.rejected_queue_url, boto3.client("s3"), settings.data_lake_bucket
+        boto3.client("sqs"), settings.rejected_queue_url, boto3.client("s3"), settings.data_lake_bucket, index
     )
     return IngestService(
         DynamoProfileStore(table, settings.profile_write_threads),
@@ -76,7 +77,8 @@ def commit(decoded: list[Decoded]) -> BatchReport:
     report = service().commit(decoded)
     metrics.add_metric("EventsAccepted", MetricUnit.Count, report.accepted)
     metrics.add_metric("EventsDuplicate", MetricUnit.Count, report.duplicates)
-    metrics.add_metric("EventsRejected", MetricUnit.Count, sum(report.rejected.values()))
+    # each bad record once: a replay's rejections were dead-lettered (and counted) the first time
+    metrics.add_metric("EventsRejected", MetricUnit.Count, sum(report.rejected.values()) - report.rejected_before)
     metrics.add_metric("ProfilesWritten", MetricUnit.Count, report.profiles_written)
     metrics.add_metric("RecordsFailed", MetricUnit.Count, len(report.failed_sequence_numbers))
     metrics.add_metric("TriggersFired", MetricUnit.Count, sum(report.triggers.values()))
@@ -87,6 +89,7 @@ def commit(decoded: list[Decoded]) -> BatchReport:
         accepted=report.accepted,
         duplicates=report.duplicates,
         rejected=dict(report.rejected),
+        rejected_before=report.rejected_before,
         customers=report.customers,
         profiles_written=report.profiles_written,
         failed_records=len(report.failed_sequence_numbers),

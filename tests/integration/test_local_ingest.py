@@ -106,3 +106,20 @@ def test_a_guest_id_shared_by_a_crowd_loses_no_event_through_the_handler(pipelin
     logs = pipeline.batch_logs()
     assert sum(line["accepted"] for line in logs) == 6_000 and all(line["failed_records"] == 0 for line in logs)
     assert sum(line["compacted"] for line in logs) >= 1
+
+
+def test_a_replayed_stream_dead_letters_each_bad_record_once(pipeline: IngestPipeline) -> None:
+    # Given bad records on the stream, ingested once
+    traffic = generate(5, 1, seed=2, end=NOW)
+    bad = bad_records(traffic.events, per_kind=1, now=NOW)
+    pipeline.send_events(traffic.events)
+    pipeline.send_records((d, k) for _c, d, k in bad)
+    pipeline.run()
+    # When the whole stream is read again three times (a new event source mapping, an operator replay)
+    for _ in range(3):
+        KinesisEventSource(pipeline.aws, pipeline.ingest).drain()
+    # Then each bad record is in the dead letters once, and the alarm's metric counted it once
+    assert sorted(m["reason"]["code"] for m in pipeline.rejected()) == sorted(code for code, _d, _k in bad)
+    logs = pipeline.batch_logs()
+    counted = sum(sum(line["rejected"].values()) - line["rejected_before"] for line in logs)
+    assert counted == len(bad) and sum(line["rejected_before"] for line in logs) == 3 * len(bad)

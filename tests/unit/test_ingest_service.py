@@ -140,7 +140,7 @@ def test_failed_profile_write_reports_that_customers_records_for_retry() -> None
 
 
 class DownDeadLetters(ListDeadLetters):
-    def send(self, rejections: list[Rejection]) -> None:
+    def send(self, rejections: list[Rejection]) -> int:
         raise RetryableError("queue unavailable")
 
 

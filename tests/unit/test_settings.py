@@ -9,6 +9,7 @@ COMPLETE = {
     "REJECTED_QUEUE_URL": "http://q",
     "DATA_LAKE_BUCKET": "b",
     "PSEUDONYM_SECRET_ID": "s",
+    "REJECTION_INDEX_TABLE": "i",
 }
 
 

@@ -38,9 +38,19 @@ class Rejection:
             "data_base64": base64.b64encode(self.data).decode(),
         }
 
+    def key(self) -> str:
+        """The record's identity: where it was read from (a replay reads the same), else its bytes."""
+        where = f"{self.source.get('event_source_arn', '')}|{self.source.get('sequence_number', '')}"
+        return (
+            "rejected#"
+            + hashlib.sha256(where.encode() if self.source.get("sequence_number") else self.data).hexdigest()
+        )
+
 
 class DeadLetterSink(Protocol):
-    def send(self, rejections: list[Rejection]) -> None: ...
+    def send(self, rejections: list[Rejection]) -> int:
+        """Store the rejections; return how many were stored before (a replay), which it skips."""
+        ...
 
 
 class ListDeadLetters:
@@ -49,20 +59,36 @@ class ListDeadLetters:
     def __init__(self) -> None:
         self.rejections: list[Rejection] = []
 
-    def send(self, rejections: list[Rejection]) -> None:
+    def send(self, rejections: list[Rejection]) -> int:
         self.rejections.extend(rejections)
+        return 0
 
 
 class SqsDeadLetters:
-    def __init__(self, sqs: Any, queue_url: str, s3: Any = None, overflow_bucket: str = "") -> None:
+    def __init__(
+        self, sqs: Any, queue_url: str, s3: Any = None, overflow_bucket: str = "", index: RejectionIndex | None = None
+    ) -> None:
         """Without an overflow bucket (dispatch: its messages are SQS messages already) a body
-        too large to inline is a RetryableError rather than a lost record."""
+        too large to inline is a RetryableError rather than a lost record. With an index, a
+        record rejected before (a replayed batch) is not sent again."""
         self._sqs, self._queue_url = sqs, queue_url
         self._s3, self._bucket = s3, overflow_bucket
+        self._index = index
 
-    def send(self, rejections: list[Rejection]) -> None:
+    def send(self, rejections: list[Rejection]) -> int:
         now = datetime.now(UTC)
-        bodies = [self._body(rejection, now) for rejection in rejections]
+        if self._index is None:
+            self._send([self._body(rejection, now) for rejection in rejections])
+            return 0
+        unique = {rejection.key(): rejection for rejection in rejections}
+        known = self._index.known(list(unique))
+        fresh = {key: rejection for key, rejection in unique.items() if key not in known}
+        self._send([self._body(rejection, now) for rejection in fresh.values()])
+        if fresh:  # after the send: a crash in between sends one again, never loses one
+            self._index.add(list(fresh), now)
+        return len(rejections) - len(fresh)
+
+    def _send(self, bodies: list[str]) -> None:
         try:
             for chunk in _batches(bodies):
                 entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
@@ -103,3 +129,33 @@ def _batches(bodies: list[str]) -> list[list[str]]:
         batches[-1].append(body)
         size += length
     return batches
+
+
+class RejectionIndex:
+    """Which records were dead-lettered already, as items `rejected#<sha256>` of a DynamoDB table
+    with a TTL (the idempotency table): kept as long as the queue keeps messages."""
+
+    def __init__(self, table: Any, keep_seconds: int = 14 * 86_400) -> None:
+        self._table, self._keep = table, keep_seconds
+
+    def known(self, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        try:
+            for start in range(0, len(keys), 100):
+                request = {self._table.name: {"Keys": [{"id": k} for k in keys[start : start + 100]]}}
+                while request:
+                    reply = self._table.meta.client.batch_get_item(RequestItems=request)
+                    found.update(item["id"] for item in reply["Responses"].get(self._table.name, []))
+                    request = reply.get("UnprocessedKeys") or {}
+        except (ClientError, BotoCoreError) as exc:
+            raise RetryableError(f"dead-letter index unavailable: {exc}") from exc
+        return found
+
+    def add(self, keys: list[str], now: datetime) -> None:
+        expiration = int(now.timestamp()) + self._keep
+        try:
+            with self._table.batch_writer() as batch:  # 25 items a request, unprocessed ones resent
+                for key in keys:
+                    batch.put_item(Item={"id": key, "expiration": expiration})
+        except (ClientError, BotoCoreError) as exc:
+            raise RetryableError(f"dead-letter index unavailable: {exc}") from exc

@@ -49,6 +49,7 @@ class BatchReport:
     stale_triggers: int = 0
     conversions: int = 0
     compacted: int = 0  # profiles whose bounded detail overflowed and was folded or dropped
+    rejected_before: int = 0  # of the rejected, those already dead-lettered by an earlier delivery
     failures: list[Failure] = field(default_factory=list)  # why records are failed for retry
 
 
@@ -107,7 +108,7 @@ class IngestService:
             report.failures.append(Failure(cause, pid, sequence_numbers))
         if rejections:
             try:
-                self._dead_letters.send(rejections)
+                report.rejected_before = self._dead_letters.send(rejections)
             except RetryableError as error:
                 sequence_numbers = [r.source["sequence_number"] for r in rejections]
                 report.failed_sequence_numbers.update(sequence_numbers)

@@ -32,6 +32,7 @@ class IngestSettings(BaseModel):
     rejected_queue_url: str
     data_lake_bucket: str
     pseudonym_secret_id: str
+    rejection_index_table: str  # which records were dead-lettered already (the idempotency table)
     late_tolerance_hours: int = Field(72, ge=1, le=720)
     profile_write_threads: int = Field(8, ge=1, le=64)
 

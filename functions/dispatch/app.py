@@ -31,6 +31,7 @@ from microtarget.errors import PermanentError
 from microtarget.ledger import Ledger
 from microtarget.profile_store import DynamoProfileStore
 from microtarget.rendering import TemplateStore
+from microtarget.send_guard import SendGuard
 from microtarget.serving import ServingState
 from microtarget.settings import DispatchSettings, load_settings
 from microtarget.trigger_queue import TriggerQueue
@@ -80,6 +81,7 @@ def service() -> DispatchService:
             config.schedule_group,
             config.scheduler_role_arn,
         ),
+        SendGuard(dynamodb.Table(config.ledger_table)),
     )
 
 

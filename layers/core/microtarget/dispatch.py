@@ -3,12 +3,17 @@ offer, render it and send it, recording every outcome in the ledger. No Lambda t
 
 Outcomes: sent, holdout (control arm: exposure recorded, nothing sent), suppressed (consent,
 cap, not eligible, no address), cancelled (the moment passed: purchased, cart changed,
-expired), deferred (quiet hours: re-queued for their end). Exactly-once sending is the
-handler's job (idempotency on the trigger id); everything here is safe to repeat.
+expired), deferred (quiet hours: re-queued for their end), failed (the provider refused it,
+or could not be reached: a retry may still send it), uncertain (a crash during the send).
+At most one message per trigger: the send is claimed in the ledger before the provider is
+called (SendGuard), so no redelivery sends again, whatever crashed where; the handler's
+idempotency only short-cuts repeats. Caps are checked and the message sent under the
+customer's send lock.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,21 +29,34 @@ from microtarget.ledger import Ledger, LedgerEntry
 from microtarget.profile import DAY_MS, Profile
 from microtarget.profile_store import ProfileStore
 from microtarget.rendering import TemplateStore, render
+from microtarget.send_guard import SendGuard
 from microtarget.serving import ServingState
 from microtarget.trigger_queue import TriggerQueue
 from microtarget.triggers import TriggerMessage, still_holds
+
+LOCK_MS = 60_000  # the send lock lapses after twice the function's timeout if its holder crashed
 
 
 class DispatchService:
     def __init__(
         self, state: ServingState, templates: TemplateStore, profiles: ProfileStore, contacts: ContactBook,
-        ledger: Ledger, channels: Channels, requeue: TriggerQueue,
+        ledger: Ledger, channels: Channels, requeue: TriggerQueue, guard: SendGuard,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:  # fmt: skip
         self.state, self.templates, self.profiles, self.contacts = state, templates, profiles, contacts
-        self.ledger, self.channels, self.requeue, self.clock = ledger, channels, requeue, clock
+        self.ledger, self.channels, self.requeue, self.guard, self.clock = ledger, channels, requeue, guard, clock
 
     def handle(self, message: TriggerMessage) -> LedgerEntry:
+        """Decide and send under the customer's lock; another dispatch holding it is a retry."""
+        owner = f"{message.idempotency_key}#{uuid.uuid4().hex}"
+        if not self.guard.lock(message.pid, owner, to_ms(self.clock()), LOCK_MS):
+            raise RetryableError("another message for this customer is being dispatched: retried after it")
+        try:
+            return self._handle(message)
+        finally:
+            self.guard.unlock(message.pid, owner)
+
+    def _handle(self, message: TriggerMessage) -> LedgerEntry:
         now = self.clock()
         entry = LedgerEntry(
             message.pid, message.idempotency_key, to_ms(now), "", trigger=message.rule, channel=message.channel
@@ -78,11 +96,32 @@ class DispatchService:
                   "trigger": message.rule, "recommended": context["recommended"], "experiments": decision.experiments}  # fmt: skip
         try:
             rendered = render(self.templates.environment(), offer.template, message.channel, context)
-            self._close(entry, "sent", "sent", "; ".join(choice.reasons))  # recorded first: caps count it at once
-            entry.message_id = self.channels.send(message.channel, address, rendered, detail)
         except PermanentError as error:  # never going to work: recorded, then dead-lettered by the handler
             self._close(entry, "failed", error.code, error.message)
             raise
+        return self._send(entry, address, rendered, detail, "; ".join(choice.reasons))
+
+    def _send(self, entry: LedgerEntry, address: str | None, rendered: Any, detail: dict, reason: str) -> LedgerEntry:
+        """`sending` before the provider is called, `sent` with its message id only once it accepted."""
+        earlier = self.guard.claim_send(entry)
+        if earlier is not None:  # an earlier delivery sent it, or may have: never again
+            return self._after_earlier(entry, earlier)
+        try:
+            entry.message_id = self.channels.send(entry.channel, address, rendered, detail)
+        except PermanentError as error:  # refused: recorded, then dead-lettered by the handler
+            self._close(entry, "failed", error.code, error.message)
+            raise
+        except RetryableError as error:  # not sent; SQS delivers it again, and the retry may send it
+            self._close(entry, "failed", "send_retrying", str(error))
+            raise
+        return self._close(entry, "sent", "sent", reason)
+
+    def _after_earlier(self, entry: LedgerEntry, earlier: dict[str, Any]) -> LedgerEntry:
+        if earlier["outcome"] == "sending":
+            self.guard.mark_uncertain(entry)
+            earlier = {**earlier, "outcome": "uncertain", "code": "crashed_during_send"}
+        entry.outcome, entry.code = earlier["outcome"], earlier["code"]
+        entry.reason, entry.message_id = earlier.get("reason", ""), earlier.get("message_id", "")
         return entry
 
     def _close(self, entry: LedgerEntry, outcome: str, code: str, reason: str) -> LedgerEntry:

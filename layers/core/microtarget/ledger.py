@@ -1,7 +1,10 @@
 """The decisions ledger: every triggered decision, send, suppression and conversion, per customer.
 
     pid, sk = "d#<decision id>"   one triggered decision: outcome sent | holdout | suppressed
-                                   | cancelled | deferred, its reason, offer, channel, arms, scores
+                                   | cancelled | deferred | failed, its reason, offer, channel,
+                                   arms, scores; `sending` while the provider is called, and
+                                   `uncertain` if a crash left it so (it may have gone out)
+    pid, sk = "lock#send"          held while one message for the customer checks caps and sends
     pid, sk = "d#<decision id>#<offer id or holdout>"
                                    what a campaign tool reported doing with an API decision
     pid, sk = "c#<event digest>"   a purchase or offer_redeemed linked to the decision before it
@@ -32,6 +35,7 @@ if TYPE_CHECKING:  # the event models cost ~15 ms to build: only code that parse
 
 RETENTION_DAYS = 180
 EXPOSED = ("sent", "holdout")  # what a conversion can be attributed to
+MAY_HAVE_SENT = ("sent", "sending", "uncertain")  # what frequency caps count, and no retry sends again
 
 
 @dataclass(slots=True)
@@ -84,7 +88,7 @@ class Ledger:
         self._pool: ThreadPoolExecutor | None = None  # made on the first batch, kept for the next
 
     def record(self, entry: LedgerEntry) -> None:
-        call_aws("decisions ledger", self._table.put_item, Item=_item(entry))
+        call_aws("decisions ledger", self._table.put_item, Item=item_of(entry))
 
     def record_many(self, entries: Sequence[LedgerEntry]) -> None:
         """Batched writes (25 a request, unprocessed items retried); one item per key."""
@@ -93,7 +97,7 @@ class Ledger:
     def _write_batch(self, entries: Sequence[LedgerEntry]) -> None:
         with self._table.batch_writer(overwrite_by_pkeys=["pid", "sk"]) as batch:
             for entry in entries:
-                batch.put_item(Item=_item(entry))
+                batch.put_item(Item=item_of(entry))
 
     def entries(self, pid: str) -> list[dict[str, Any]]:
         """Everything the ledger holds for one customer (small: the TTL bounds it)."""
@@ -112,7 +116,7 @@ class Ledger:
             SentOffer(int(item["at"]), item["offer_id"], item["channel"])
             for item in self.entries(pid)
             if item["sk"].startswith("d#")
-            and item["outcome"] == "sent"
+            and item["outcome"] in MAY_HAVE_SENT
             and int(item["at"]) >= since_ms
             and item["decision_id"] != excluding
         ]
@@ -151,7 +155,7 @@ class Ledger:
         return linked
 
 
-def _item(entry: LedgerEntry) -> dict[str, Any]:
+def item_of(entry: LedgerEntry) -> dict[str, Any]:
     return {
         **{k: v for k, v in asdict(entry).items() if k not in ("at_ms", "experiments", "detail")},
         "sk": entry.key,

@@ -1,0 +1,84 @@
+"""Exactly one message per trigger and caps that hold under concurrency, kept in the ledger table.
+
+A send is claimed (`sending`) before the provider is called and recorded `sent` with the
+provider's message id after; a delivery that finds its decision `sent`, `sending` or
+`uncertain` never calls the provider again, whatever crashed where. Caps are checked and the
+message sent under a per-customer lock, so two dispatches for one customer cannot both pass
+the same cap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from microtarget.errors import RetryableError, call_aws
+from microtarget.ledger import MAY_HAVE_SENT, LedgerEntry, item_of
+
+
+class SendGuard:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def claim_send(self, entry: LedgerEntry) -> dict[str, Any] | None:
+        """Record the decision as `sending` before the provider is called, unless an earlier
+        delivery of it went out or may have; then return that earlier item instead."""
+        item = item_of(entry) | {"outcome": "sending", "code": "sending"}
+        outcomes = {f":o{i}": outcome for i, outcome in enumerate(MAY_HAVE_SENT)}
+        try:
+            self._table.put_item(
+                Item=item,
+                ConditionExpression=f"attribute_not_exists(sk) OR NOT outcome IN ({', '.join(outcomes)})",
+                ExpressionAttributeValues=outcomes,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise RetryableError(f"decisions ledger unavailable: {exc.response['Error']['Code']}") from exc
+            key = {"pid": entry.pid, "sk": entry.key}
+            return dict(call_aws("decisions ledger", self._table.get_item, Key=key, ConsistentRead=True)["Item"])
+        except BotoCoreError as exc:
+            raise RetryableError(f"decisions ledger unavailable: {exc}") from exc
+        return None
+
+    def mark_uncertain(self, entry: LedgerEntry) -> None:
+        """A delivery found its decision still `sending`: an earlier one crashed during the send.
+        Conditional, so a live attempt that records `sent` meanwhile keeps the truth."""
+        item = item_of(entry) | {"outcome": "uncertain", "code": "crashed_during_send"}
+        try:
+            self._table.put_item(
+                Item=item, ConditionExpression="outcome = :sending", ExpressionAttributeValues={":sending": "sending"}
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise RetryableError(f"decisions ledger unavailable: {exc.response['Error']['Code']}") from exc
+
+    def lock(self, pid: str, owner: str, now_ms: int, hold_ms: int) -> bool:
+        """Take the customer's send lock (caps are checked and the message sent under it), or
+        False while another dispatch holds it; it lapses after `hold_ms` if its holder crashed."""
+        item = {"pid": pid, "sk": "lock#send", "owner": owner, "until": now_ms + hold_ms}
+        item["expires_at"] = (now_ms + hold_ms) // 1000 + 86_400
+        try:
+            self._table.put_item(
+                Item=item,
+                ConditionExpression="attribute_not_exists(sk) OR #until < :now OR #owner = :me",
+                ExpressionAttributeNames={"#until": "until", "#owner": "owner"},
+                ExpressionAttributeValues={":now": now_ms, ":me": owner},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise RetryableError(f"decisions ledger unavailable: {exc.response['Error']['Code']}") from exc
+        return True
+
+    def unlock(self, pid: str, owner: str) -> None:
+        try:
+            self._table.delete_item(
+                Key={"pid": pid, "sk": "lock#send"},
+                ConditionExpression="#owner = :me",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":me": owner},
+            )
+        except ClientError as exc:  # taken over after it lapsed: nothing of ours to release
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise RetryableError(f"decisions ledger unavailable: {exc.response['Error']['Code']}") from exc

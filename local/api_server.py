@@ -79,7 +79,8 @@ def serve(function: LocalFunction, api_key: str, port: int) -> ThreadingHTTPServ
                 except Exception:  # what API Gateway answers when the function fails
                     traceback.print_exc()  # where CloudWatch would show it
                     return self._reply(502, {"message": "Internal server error"})
-            self._reply(reply["statusCode"], reply.get("body") or "", reply.get("headers", {}))
+            headers = {key: ", ".join(values) for key, values in (reply.get("multiValueHeaders") or {}).items()}
+            self._reply(reply["statusCode"], reply.get("body") or "", headers | (reply.get("headers") or {}))
 
         def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             payload = body if isinstance(body, str) else json.dumps(body)

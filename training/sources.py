@@ -18,8 +18,6 @@ from microtarget.event_parser import parse_event
 from microtarget.events import Event
 from tqdm import tqdm
 
-FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
-
 
 class SourceError(Exception):
     """The source is missing, empty or has a bad line (and --skip-bad was not given)."""
@@ -63,7 +61,7 @@ def load_events(source: str, skip_bad: bool = False) -> Loaded:
             if not line.strip():
                 continue
             try:
-                loaded.events.append(parse_event(line, FAR_FUTURE))
+                loaded.events.append(parse_event(line, None))
             except PermanentError as exc:
                 where = f"{location}:{number}: {exc.code}{' ' + exc.field if exc.field else ''}: {exc.message}"
                 if not skip_bad:

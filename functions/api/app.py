@@ -6,10 +6,9 @@ import gc
 
 gc.disable()  # init builds only long-lived objects: collection passes during import are wasted cold start
 
-import json
-from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
+from urllib.parse import unquote  # API Gateway delivers path parameters percent-encoded
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
@@ -17,6 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from microtarget import http_errors
 from microtarget.api_models import (
     ApiChannel,
     DecisionOut,
@@ -34,7 +34,8 @@ from microtarget.campaigns import Page
 from microtarget.contacts import Contact, ContactBook
 from microtarget.decision_service import DecisionService, Request
 from microtarget.decisions import Context
-from microtarget.errors import PermanentError, RetryableError
+from microtarget.errors import RetryableError
+from microtarget.http_errors import ERROR_RESPONSES, answers
 from microtarget.identity import pseudonymizer_from_secret
 from microtarget.ledger import Ledger
 from microtarget.profile_store import DynamoProfileStore
@@ -44,6 +45,7 @@ from microtarget.settings import ApiSettings, load_settings
 logger = Logger()
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
+http_errors.register(app, logger, metrics)
 
 
 @cache
@@ -91,7 +93,7 @@ def _decide_many(requests: list[Request], limit: int) -> list[DecisionOut]:
     return outs
 
 
-@app.get("/v1/customers/<customer_id>/offers")
+@app.get("/v1/customers/<customer_id>/offers", responses=answers(DecisionOut))
 def customer_offers(
     customer_id: str,
     channel: Annotated[ApiChannel, Query()] = "web",
@@ -99,36 +101,24 @@ def customer_offers(
     page: Annotated[Page | None, Query(description="the site page the answer is for (web)")] = None,
     product_id: Annotated[str | None, Query(min_length=1, max_length=64, description="the product on it")] = None,
 ) -> DecisionOut:
-    return _decide_many([(customer_id, channel, Context(page, product_id))], limit)[0]
+    return _decide_many([(unquote(customer_id), channel, Context(page, product_id))], limit)[0]
 
 
-@app.post("/v1/decisions")
+@app.post("/v1/decisions", responses=answers(DecisionsResponse))
 def decisions(request: DecisionsRequest) -> DecisionsResponse:
     requests = [(c.customer_id, c.channel, c.context.domain()) for c in request.customers]
     return DecisionsResponse(decisions=_decide_many(requests, request.limit))
 
 
-@app.post("/v1/events")
+@app.post("/v1/events", responses=answers(EventsResponse))
 def server_events(request: EventsRequest) -> EventsResponse:
-    from microtarget.event_parser import parse_event  # the event contract loads for this route only
+    from microtarget.event_intake import publish_events  # the event contract loads for this route only
 
-    now, records, rejected = datetime.now(UTC), [], []
-    for index, raw in enumerate(request.events):
-        data = json.dumps(raw).encode()
-        try:
-            event = parse_event(data, now)
-        except PermanentError as reason:
-            rejected.append(Rejection.of(index, reason))
-            continue
-        records.append({"Data": data, "PartitionKey": event.customer_id})
-    if records:
-        reply = kinesis().put_records(StreamName=settings().events_stream, Records=records)
-        if reply.get("FailedRecordCount"):
-            raise RetryableError(f"{reply['FailedRecordCount']} events were throttled by the stream; retry them")
-    return EventsResponse(accepted=len(records), rejected=rejected)
+    accepted, rejected = publish_events(request.events, service().clock(), kinesis(), settings().events_stream)
+    return EventsResponse(accepted=accepted, rejected=[Rejection.of(index, reason) for index, reason in rejected])
 
 
-@app.post("/v1/exposures")
+@app.post("/v1/exposures", responses=answers(ExposuresResponse))
 def exposures(request: ExposuresRequest) -> ExposuresResponse:
     """What the campaign tool did with decisions: sent an offer (counts toward caps, gets the credit for a
     purchase) or held the customer out (the control side of the lift)."""
@@ -141,20 +131,20 @@ def exposures(request: ExposuresRequest) -> ExposuresResponse:
     )
 
 
-@app.put("/v1/customers/<customer_id>/contact", responses={204: {"description": "Stored (sealed)"}})
+@app.put("/v1/customers/<customer_id>/contact", responses={204: {"description": "Stored (sealed)"}, **ERROR_RESPONSES})
 def put_contact(customer_id: str, contact: Contact):  # type: ignore[no-untyped-def]  # a Response annotation would enter the schema
     """Where dispatch may reach the customer; stored encrypted, readable only by dispatch."""
-    contacts().put(service().pseudonymize(customer_id), contact)
+    contacts().put(service().pseudonymize(unquote(customer_id)), contact)
     return Response(204)
 
 
-@app.delete("/v1/customers/<customer_id>/contact", responses={204: {"description": "Erased"}})
+@app.delete("/v1/customers/<customer_id>/contact", responses={204: {"description": "Erased"}, **ERROR_RESPONSES})
 def delete_contact(customer_id: str):  # type: ignore[no-untyped-def]
-    contacts().erase(service().pseudonymize(customer_id))
+    contacts().erase(service().pseudonymize(unquote(customer_id)))
     return Response(204)
 
 
-@app.get("/v1/models")
+@app.get("/v1/models", responses=answers(ModelsResponse))
 def models() -> ModelsResponse:
     loaded, campaigns = service().state.models(), service().state.campaigns()
     out = {}
@@ -182,23 +172,11 @@ def openapi_document() -> str:
     return app.get_openapi_json_schema(title="microtarget decisions API", version="1.0.0")
 
 
-@app.exception_handler(RetryableError)
-def unavailable(error: RetryableError) -> Response:
-    logger.warning("dependency unavailable", reason=str(error))
-    return Response(503, "application/json", json.dumps({"code": "unavailable", "message": str(error)}))
-
-
-@app.exception_handler(ValueError)
-def unreadable(error: ValueError) -> Response:
-    """Bodies the validation middleware cannot even parse (a multipart type without a boundary …)."""
-    return Response(400, "application/json", json.dumps({"code": "bad_request", "message": str(error)}))
-
-
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric("ApiRequests", MetricUnit.Count, 1)
-    return app.resolve(event, context)
+    return http_errors.unreadable_body(event) or app.resolve(event, context)
 
 
 gc.freeze()  # what init built stays out of every later collection

@@ -1,4 +1,5 @@
-"""schemathesis: requests generated from the committed OpenAPI document never get a server error."""
+"""schemathesis: requests generated from the committed OpenAPI document never get a server error,
+and every answer matches the document (status codes, content types, bodies)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.integration.conftest import KEY, Api
 
@@ -17,5 +19,10 @@ schema = schemathesis.openapi.from_dict(DOCUMENT)
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_request_the_document_allows_causes_a_server_error(case, api: Api) -> None:  # type: ignore[no-untyped-def]
-    response = case.call(base_url=api.base.removesuffix("/v1"), headers={"x-api-key": KEY})
+    # Every answer is one the document declares, in the shape it declares. One check is left out
+    # for PUT contact: the document cannot list the IANA time zones the API rightly insists on.
+    excluded = [positive_data_acceptance] if case.operation.path.endswith("/contact") else []
+    response = case.call_and_validate(
+        base_url=api.base.removesuffix("/v1"), headers={"x-api-key": KEY}, excluded_checks=excluded
+    )
     assert response.status_code < 500, (case.method, case.formatted_path, response.text[:300])

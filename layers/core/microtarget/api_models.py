@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from microtarget.campaigns import Page
 from microtarget.decisions import Context, Decision
@@ -16,7 +16,25 @@ CustomerId = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Strict: a body is refused unless it has the types the document gives (no "3" for 3)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 string with its zone")
+    return value
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+# strict mode would refuse the string itself (the body is validated as Python objects): lax, text only
+Moment = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_text)]
 
 
 class OfferOut(_Model):
@@ -72,7 +90,8 @@ class DecisionRequestItem(_Model):
 
 class DecisionsRequest(_Model):
     customers: Annotated[list[DecisionRequestItem], Field(min_length=1, max_length=100)]
-    limit: Annotated[int, Field(ge=1, le=10)] = 3
+    # JSON Schema's integers include 10.0: lax for numbers, never for text (constraints before the check)
+    limit: Annotated[int, Field(ge=1, le=10, strict=False), BeforeValidator(_number)] = 3
 
 
 class DecisionsResponse(_Model):
@@ -106,7 +125,7 @@ class ExposureIn(_Model):
     offer_id: str | None = Field(
         default=None, description="the offer sent or shown; null: the decision held the customer out (control arm)"
     )
-    exposed_at: AwareDatetime | None = Field(default=None, description="when (ISO 8601 with zone); default now")
+    exposed_at: Moment | None = Field(default=None, description="when (ISO 8601 with zone); default now")
 
 
 class ExposuresRequest(_Model):

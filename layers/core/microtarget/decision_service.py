@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from microtarget.aggregation import to_ms
 from microtarget.decisions import Context, Decision, decide
 from microtarget.errors import PermanentError, RetryableError
-from microtarget.exposures import Exposure, ledger_entry
+from microtarget.exposures import Exposure, check_issued, issued_decision_id, ledger_entry
 from microtarget.identity import Pseudonymizer
 from microtarget.ledger import Ledger
 from microtarget.profile import DAY_MS
@@ -55,6 +55,7 @@ class DecisionService:
             )
             if recommender and context.product_id:
                 decision.recommendations = recommender.recommend([context.product_id], RECOMMENDATIONS)
+            decision.decision_id = issued_decision_id(decision.decision_id, pid, to_ms(now), self._pseudonymizer.seal)
             decisions.append(decision)
         return decisions
 
@@ -70,6 +71,7 @@ class DecisionService:
             pid = self._pseudonymizer.pid(customer)
             exposure = Exposure(pid, decision_id, channel, offer_id, to_ms(at) if at else now_ms)
             try:
+                check_issued(exposure, now_ms, self._pseudonymizer.seal)
                 entries.append(ledger_entry(exposure, campaigns, now_ms))
             except PermanentError as reason:
                 rejected.append((index, reason))

@@ -8,6 +8,8 @@ holdout: that exposure is the control side of the lift comparison, as dispatch r
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from microtarget.campaigns import Arm, Campaigns, Experiment
@@ -17,6 +19,29 @@ from microtarget.ledger import RETENTION_DAYS, LedgerEntry
 from microtarget.profile import DAY_MS
 
 CLOCK_SKEW_MS = 5 * 60_000  # a report from a tool whose clock runs a little ahead is still accepted
+DECISION_VALID_DAYS = 7  # a tool reports what it did with a decision within a week of asking
+
+
+def issued_decision_id(base: str, pid: str, issued_ms: int, seal: Callable[[str], str]) -> str:
+    """The id an API decision carries: its own id, when it was issued and a MAC binding both to
+    the customer, so a report can be checked without storing every decision the API gives."""
+    return f"{base}.{issued_ms:x}.{seal(f'{pid}|{base}|{issued_ms}')}"
+
+
+def check_issued(exposure: Exposure, now_ms: int, seal: Callable[[str], str]) -> None:
+    """A PermanentError unless the decision was issued by this stack to this customer, lately."""
+    base, _, rest = exposure.decision_id.partition(".")
+    issued_hex, _, mac = rest.partition(".")
+    try:
+        issued_ms = int(issued_hex, 16)
+    except ValueError:
+        issued_ms = -1
+    if issued_ms < 0 or not hmac.compare_digest(mac, seal(f"{exposure.pid}|{base}|{issued_ms}")):
+        raise PermanentError("unknown_decision", "was not issued to this customer", "decision_id")
+    if issued_ms < now_ms - DECISION_VALID_DAYS * DAY_MS:
+        raise PermanentError("decision_expired", f"was issued over {DECISION_VALID_DAYS} days ago", "decision_id")
+    if exposure.at_ms < issued_ms - CLOCK_SKEW_MS:
+        raise PermanentError("before_decision", "is earlier than the decision", "exposed_at")
 
 
 @dataclass(frozen=True, slots=True)

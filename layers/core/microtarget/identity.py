@@ -24,6 +24,12 @@ class Pseudonymizer:
         self._key = raw
         self.pid = lru_cache(maxsize=65_536)(self._pid)
 
+    def seal(self, text: str) -> str:
+        """A MAC of `text` under a key derived from the secret (never the pid key itself)."""
+        if not hasattr(self, "_seal_key"):
+            self._seal_key = hmac.new(self._key, b"microtarget decision ids v1", hashlib.sha256).digest()
+        return hmac.new(self._seal_key, text.encode(), hashlib.sha256).hexdigest()[:20]
+
     def _pid(self, customer_id: str) -> str:
         mac = hmac.new(self._key, customer_id.encode(), hashlib.sha256).hexdigest()
         return PID_PREFIX + mac[:32]

@@ -23,6 +23,9 @@ EMULATED = {
     "AWS::Serverless::Api",
     "AWS::IAM::Role",
     "AWS::KinesisFirehose::DeliveryStream",
+    "AWS::Logs::LogGroup",
+    "AWS::S3::BucketPolicy",
+    "AWS::ApiGateway::Account",
 }
 
 

@@ -14,6 +14,13 @@ from local.template import ROOT, load_template, resources_of_type
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
+
+
+def statements(function: str) -> list[dict[str, Any]]:
+    """What the function may do: the statements of its own role."""
+    role = FUNCTIONS[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [s for p in RESOURCES[role]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
 
 
 def tools_bin() -> Path:
@@ -80,32 +87,92 @@ def test_no_policy_grants_wildcard_actions() -> None:
     }
     granted = actions(iam)
     assert granted, "expected policies in the template"
-    assert not [a for a in granted if a == "*" or a.endswith(":*")]
+    denied = [s["Action"] for p in resources_of_type(TEMPLATE, "AWS::S3::BucketPolicy").values()
+              for s in p["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]  # fmt: skip
+    assert not [a for a in granted if a == "*" or (a.endswith(":*") and a not in denied)]
 
 
-def test_key_policies_only_delegate_to_the_account_s_iam() -> None:
-    """The standard key policy: the account administers the key, IAM policies grant its use."""
-    for name, key in resources_of_type(TEMPLATE, "AWS::KMS::Key").items():
-        (statement,) = key["Properties"]["KeyPolicy"]["Statement"]
-        assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}, name
-        assert key["Properties"]["EnableKeyRotation"] is True, name
+def test_functions_have_their_own_roles_with_no_managed_policies_and_their_own_log_groups() -> None:
+    """SAM's generated roles add AWSLambdaSQSQueueExecutionRole / AWSLambdaKinesisExecutionRole,
+    which allow reading every queue (the rejected records' too) and every stream: not here."""
+    for name, function in FUNCTIONS.items():
+        props = function["Properties"]
+        role = RESOURCES[props["Role"]["Fn::GetAtt"][0]]["Properties"]
+        assert "ManagedPolicyArns" not in role and "Policies" not in props, name
+        group = RESOURCES[props["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+        for statement in statements(name):
+            assert "*" not in json.dumps(statement["Resource"]).replace("/*", ""), (name, statement["Sid"])
+    sqs_reads = {
+        name: [s["Resource"] for s in statements(name) if "sqs:ReceiveMessage" in _as_list(s["Action"])]
+        for name in FUNCTIONS
+    }
+    assert sqs_reads == {
+        "IngestFunction": [],
+        "ApiFunction": [],
+        "DispatchFunction": [{"Fn::GetAtt": ["TriggerQueue", "Arn"]}],
+    }
+    stream_reads = [n for n in FUNCTIONS for s in statements(n) if "kinesis:GetRecords" in _as_list(s["Action"])]
+    assert stream_reads == ["IngestFunction"]
+
+
+def test_every_stateful_resource_survives_a_stack_deletion_or_replacement() -> None:
+    stateful = ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::KMS::Key",
+                "AWS::SecretsManager::Secret", "AWS::Kinesis::Stream")  # fmt: skip
+    for name, spec in RESOURCES.items():
+        if spec["Type"] in stateful:
+            assert (spec.get("DeletionPolicy"), spec.get("UpdateReplacePolicy")) == ("Retain", "Retain"), name
+
+
+def test_buckets_refuse_requests_without_tls() -> None:
+    policies = {
+        p["Properties"]["Bucket"]["Ref"]: p for p in resources_of_type(TEMPLATE, "AWS::S3::BucketPolicy").values()
+    }
+    for bucket in resources_of_type(TEMPLATE, "AWS::S3::Bucket"):
+        (statement,) = policies[bucket]["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": False}}
+
+
+def test_the_api_stage_writes_access_logs_without_bodies_or_ids() -> None:
+    setting = RESOURCES["DecisionsApi"]["Properties"]["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert "$context.requestId" in setting["Format"] and "body" not in setting["Format"].lower()
+    assert "$context.path" not in setting["Format"]  # the resource path only: a real path carries the customer id
+
+
+def test_the_contacts_key_itself_lets_only_dispatch_decrypt() -> None:
+    """The key policy, not IAM, decides: the account administers the key but cannot use it, the
+    api role may only encrypt, the dispatch role alone may decrypt."""
+    key = RESOURCES["ContactsKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    uses = {}
+    for statement in key["KeyPolicy"]["Statement"]:
+        principal = json.dumps(statement["Principal"])
+        crypto = [
+            a
+            for a in _as_list(statement["Action"])
+            if a in ("kms:Encrypt", "kms:Decrypt", "kms:*", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+        ]
+        uses[principal] = crypto
+    assert uses == {
+        json.dumps({"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}): [],
+        json.dumps({"AWS": {"Fn::GetAtt": ["ApiRole", "Arn"]}}): ["kms:Encrypt"],
+        json.dumps({"AWS": {"Fn::GetAtt": ["DispatchRole", "Arn"]}}): ["kms:Decrypt"],
+    }
 
 
 def test_contacts_are_readable_only_by_dispatch() -> None:
     """Ingest and api cannot read contact details: no read action on the table, no decrypt."""
     reads = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "kms:Decrypt"}
     readers = set()
-    for name, function in resources_of_type(TEMPLATE, "AWS::Serverless::Function").items():
-        for policy in function["Properties"].get("Policies", []):
-            for statement in policy.get("Statement", []):
-                targets = json.dumps(statement.get("Resource"))
-                if ("ContactsTable" in targets or "ContactsKey" in targets) and reads & set(
-                    _as_list(statement["Action"])
-                ):
-                    readers.add(name)
+    for name in FUNCTIONS:
+        for statement in statements(name):
+            targets = json.dumps(statement.get("Resource"))
+            if ("ContactsTable" in targets or "ContactsKey" in targets) and reads & set(_as_list(statement["Action"])):
+                readers.add(name)
     assert readers == {"DispatchFunction"}
-    api = json.dumps(RESOURCES["ApiFunction"]["Properties"]["Policies"])
-    assert "ContactsTable" in api and "kms:Encrypt" in api  # it writes them, sealed
+    api = json.dumps(statements("ApiFunction"))
+    assert "ContactsTable" in api and "dynamodb:PutItem" in api  # it writes them (sealed: the key policy)
 
 
 def _no_key_policy(spec: dict[str, Any]) -> dict[str, Any]:
@@ -157,9 +224,9 @@ def test_api_gateway_routes_every_operation_of_the_openapi_document() -> None:
 
 
 def test_only_ingest_and_api_may_read_profiles_and_nobody_writes_models() -> None:
-    for name, function in resources_of_type(TEMPLATE, "AWS::Serverless::Function").items():
-        statements = [s for p in function["Properties"].get("Policies", []) for s in p.get("Statement", [])]
-        writes = [a for s in statements for a in _as_list(s["Action"]) if a.startswith("s3:Put")]
+    for name in FUNCTIONS:
+        granted = statements(name)
+        writes = [a for s in granted for a in _as_list(s["Action"]) if a.startswith("s3:Put")]
         assert all(
-            not str(s["Resource"]).count("ModelsBucket") for s in statements if set(_as_list(s["Action"])) & set(writes)
+            not str(s["Resource"]).count("ModelsBucket") for s in granted if set(_as_list(s["Action"])) & set(writes)
         ), name

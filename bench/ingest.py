@@ -22,6 +22,7 @@ from microtarget.ledger import Ledger
 from microtarget.profile import Profile
 from microtarget.reactions import Reactions
 
+from bench import ingest_handler
 from bench.clock import BENCH_END
 from training.synthetic import generate
 
@@ -72,6 +73,8 @@ def run(models: dict[str, Any] | None = None) -> dict[str, float]:
     gc.collect()
     gc.freeze()
     figures = _timed(batch, existing, lambda store: IngestService(store, ListDeadLetters(), key, clock=clock))
+    fresh = lambda: IngestService(_copy(existing), ListDeadLetters(), key, clock=clock)  # noqa: E731
+    figures |= ingest_handler.run(batch, fresh)
     if models is not None:
         campaigns = parse_campaigns((Path(__file__).parents[1] / "campaigns" / "catalog.yaml").read_text())
         reacting = _timed(
@@ -87,6 +90,12 @@ def run(models: dict[str, Any] | None = None) -> dict[str, float]:
         )
         figures |= {f"triggers_{name}": value for name, value in reacting.items()}
     return figures
+
+
+def _copy(existing: CountingStore) -> CountingStore:
+    store = CountingStore()
+    store.items = dict(existing.items)
+    return store
 
 
 def _timed(batch: list[RawRecord], existing: CountingStore, make: Any) -> dict[str, float]:

@@ -42,14 +42,18 @@ def plan_timeline(
     step_days: int = 7,
     min_history_days: int = 14,
 ) -> Timeline:
-    """test = end - H, validation = end - 2H, training cutoffs step back from end - 3H."""
+    """test = end - H, validation = end - 2H, training cutoffs step back from end - 3H.
+
+    History is counted in calendar days, the first event's day and the cutoff's own day
+    included: events come at hours of the day, so a day's traffic ends hours before midnight,
+    and a data set whose last event is at 23:50 has that day as much as one ending at 20:10."""
     horizon = timedelta(days=horizon_days)
     start = start.replace(hour=0, minute=0, second=0, microsecond=0)  # history counts from the first day
     test, valid = end - horizon, end - 2 * horizon
     train = tuple(valid - horizon - timedelta(days=step_days * k) for k in reversed(range(train_cutoffs)))
-    if train[0] < start + timedelta(days=min_history_days):
+    if (train[0].date() - start.date()).days + 1 < min_history_days:
         needed = 3 * horizon_days + step_days * (train_cutoffs - 1) + min_history_days
-        span = (end - start).days
+        span = (end.date() - start.date()).days + 1
         raise ValueError(
             f"{span} days of events is too short: {needed} days are needed for "
             f"horizon {horizon_days} d, {train_cutoffs} training cutoffs and {min_history_days} d of history"

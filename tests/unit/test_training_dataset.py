@@ -58,13 +58,15 @@ def test_timeline_orders_windows_and_refuses_short_history() -> None:
         plan_timeline(T0, T0 + timedelta(days=40))
 
 
-@pytest.mark.parametrize("hour", [0, 6, 16, 17, 20, 23])
+@pytest.mark.parametrize("hour", [0, 3, 6, 7, 16, 17, 20, 23])
 def test_generated_days_are_enough_history_at_any_hour_of_the_end(hour: int) -> None:
     # Given a user's `generate --days 70` ending at any hour (here on a fixed day)
     end = datetime(2026, 11, 1, hour, 37, 12, tzinfo=UTC)
     events = generate(60, 70, seed=4, end=end).events
-    first = min(datetime.fromisoformat(e["occurred_at"]) for e in events)
-    # Then the traffic reaches back to the first day's morning, and `train` can plan 70 days on it
-    assert first.date() == (end - timedelta(days=70)).date()
-    assert max(datetime.fromisoformat(e["occurred_at"]) for e in events) < end
-    plan_timeline(first, end)
+    moments = [datetime.fromisoformat(e["occurred_at"]) for e in events]
+    # Then the traffic reaches back to the first day's morning, and `train` can plan 70 days on
+    # it from its first to its last event (before 07:00 the last one is the evening before)
+    assert min(moments).date() == (end - timedelta(days=70)).date() and max(moments) < end
+    plan_timeline(min(moments), max(moments))
+    with pytest.raises(ValueError, match="days of events is too short: 70 days are needed"):
+        plan_timeline(min(moments) + timedelta(days=2), max(moments))  # two days fewer never do

@@ -8,7 +8,7 @@ export PATH := $(PYBIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv tools test test-fast test-hours demo bench schema lint build validate clean invoke api openapi
+.PHONY: help venv tools test test-fast test-hours demo bench schema lint typecheck check build validate clean invoke api openapi
 
 help:
 	@echo "make demo    the whole flow on the embedded local AWS, with a summary"
@@ -16,7 +16,8 @@ help:
 	@echo "make test-hours  the clock-reading tests at 03:00, 17:30 and 23:58 UTC (faketime)"
 	@echo "make bench   throughput and size figures beside their goals"
 	@echo "make schema  regenerate schemas/event-v1.schema.json from the models"
-	@echo "make lint    ruff;  make validate  sam validate --lint + cfn-lint;  make build  sam build"
+	@echo "make lint    ruff;  make typecheck  mypy;  make check  both (CI runs it)"
+	@echo "make validate  sam validate --lint + cfn-lint;  make build  sam build;  make api  the API on :8080"
 
 $(VENV)/.ready: requirements-dev.txt layers/deps/requirements.txt training/requirements.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +62,11 @@ schema: venv
 
 lint: venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+check: lint typecheck  ## what CI runs besides the tests
 
 validate: tools
 	$(TOOLS)/bin/sam validate --lint && $(TOOLS)/bin/cfn-lint template.yaml

@@ -26,9 +26,9 @@ class LocalClock:
 
     def install(self) -> LocalClock:
         """Make moto's SQS (delays, visibility) follow this clock."""
-        sqs_models.unix_time = lambda dt=None: unix_time(dt) + (0 if dt else self.offset)  # type: ignore[assignment]
-        sqs_models.unix_time_millis = lambda dt=None: unix_time_millis(dt) + (0 if dt else self.offset * 1000)  # type: ignore[assignment]
+        sqs_models.unix_time = lambda dt=None: unix_time(dt) + (0 if dt else self.offset)
+        sqs_models.unix_time_millis = lambda dt=None: unix_time_millis(dt) + (0 if dt else self.offset * 1000)
         return self
 
     def uninstall(self) -> None:
-        sqs_models.unix_time, sqs_models.unix_time_millis = unix_time, unix_time_millis  # type: ignore[assignment]
+        sqs_models.unix_time, sqs_models.unix_time_millis = unix_time, unix_time_millis

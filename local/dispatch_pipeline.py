@@ -42,7 +42,7 @@ class DispatchPipeline:
 
     def dead_letters(self) -> list[dict[str, Any]]:
         sqs, url = self.aws.client("sqs"), self.aws.ref("TriggerDeadLetterQueue")
-        found = []
+        found: list[dict[str, Any]] = []
         while True:
             batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600).get("Messages", [])
             if not batch:

@@ -67,8 +67,8 @@ def _dataset(args: Any) -> tuple[Rows, Any, dict[str, str] | None, list | None]:
             end - timedelta(days=args.days), end, args.horizon_days, args.train_cutoffs, args.step_days
         )
         say(f"generating and replaying {args.synthetic:,} synthetic customers over {args.days} days …")
-        rows, truth = synthetic_rows(args.synthetic, args.days, args.seed, end, timeline.cutoffs, timeline.horizon)
-        return rows, timeline, truth, None
+        rows, planted = synthetic_rows(args.synthetic, args.days, args.seed, end, timeline.cutoffs, timeline.horizon)
+        return rows, timeline, planted, None
     loaded = load_events(args.source, args.skip_bad)
     say(f"{len(loaded.events):,} events from {loaded.files} file(s); {len(loaded.skipped)} bad lines skipped")
     start = min(e.occurred_at for e in loaded.events).astimezone(UTC)
@@ -76,7 +76,7 @@ def _dataset(args: Any) -> tuple[Rows, Any, dict[str, str] | None, list | None]:
     timeline = plan_timeline(start, end, args.horizon_days, args.train_cutoffs, args.step_days)
     groups = group_by_customer(e for e in loaded.events if e.occurred_at <= end)
     say(f"replaying {len(groups):,} customers at {len(timeline.cutoffs)} cutoffs …")
-    truth = None
+    truth: dict[str, str] | None = None
     if args.truth:
         with open(args.truth, newline="") as handle:
             truth = {row["customer_id"]: row["persona"] for row in csv.DictReader(handle)}

@@ -32,9 +32,9 @@ K = 3
 def orders_of(events: Iterable[Event]) -> list[tuple[datetime, list[str]]]:
     """(when, distinct products) for every purchase."""
     return [
-        (e.occurred_at, sorted({line.product_id for line in e.properties.items}))  # type: ignore[union-attr]
+        (e.occurred_at, sorted({line.product_id for line in e.properties.items}))
         for e in events
-        if e.event_type == "purchase" and e.properties.items  # type: ignore[union-attr]
+        if e.event_type == "purchase" and e.properties.items
     ]
 
 

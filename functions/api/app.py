@@ -6,6 +6,7 @@ import gc
 
 gc.disable()  # init builds only long-lived objects: collection passes during import are wasted cold start
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Annotated, Any
 from urllib.parse import unquote  # API Gateway delivers path parameters percent-encoded
@@ -39,7 +40,7 @@ from microtarget.http_errors import ERROR_RESPONSES, answers
 from microtarget.identity import pseudonymizer_from_secret
 from microtarget.ledger import Ledger
 from microtarget.profile_store import DynamoProfileStore
-from microtarget.serving import MODEL_NAMES, ServingState
+from microtarget.serving import MODEL_NAMES, ServingState, problem_reporter
 from microtarget.settings import ApiSettings, load_settings
 
 logger = Logger()
@@ -55,7 +56,7 @@ def settings() -> ApiSettings:
 
 @cache
 def service() -> DecisionService:
-    report = lambda name, detail: (metrics.add_metric(name, MetricUnit.Count, 1), logger.warning(detail))  # noqa: E731
+    report = problem_reporter(metrics, logger)
     config = settings()
     state = ServingState(
         boto3.client("s3"),
@@ -86,7 +87,7 @@ def kinesis() -> Any:
     return boto3.client("kinesis")
 
 
-def _decide_many(requests: list[Request], limit: int) -> list[DecisionOut]:
+def _decide_many(requests: Sequence[Request], limit: int) -> list[DecisionOut]:
     outs = [DecisionOut.of(decision) for decision in service().decide_many(requests, limit)]
     metrics.add_metric("Decisions", MetricUnit.Count, len(outs))
     metrics.add_metric("DecisionsFallback", MetricUnit.Count, sum(bool(o.fallback) for o in outs))
@@ -132,14 +133,14 @@ def exposures(request: ExposuresRequest) -> ExposuresResponse:
 
 
 @app.put("/v1/customers/<customer_id>/contact", responses={204: {"description": "Stored (sealed)"}, **ERROR_RESPONSES})
-def put_contact(customer_id: str, contact: Contact):  # type: ignore[no-untyped-def]  # a Response annotation would enter the schema
+def put_contact(customer_id: str, contact: Contact):  # a Response annotation would enter the schema
     """Where dispatch may reach the customer; stored encrypted, readable only by dispatch."""
     contacts().put(service().pseudonymize(unquote(customer_id)), contact)
     return Response(204)
 
 
 @app.delete("/v1/customers/<customer_id>/contact", responses={204: {"description": "Erased"}, **ERROR_RESPONSES})
-def delete_contact(customer_id: str):  # type: ignore[no-untyped-def]
+def delete_contact(customer_id: str):
     contacts().erase(service().pseudonymize(unquote(customer_id)))
     return Response(204)
 
@@ -164,7 +165,7 @@ def models() -> ModelsResponse:
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)
-def openapi():  # type: ignore[no-untyped-def]  # a Response annotation would enter the schema
+def openapi():  # a Response annotation would enter the schema
     return Response(200, "application/json", openapi_document())
 
 

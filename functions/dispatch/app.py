@@ -16,6 +16,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -32,7 +33,7 @@ from microtarget.ledger import Ledger
 from microtarget.profile_store import DynamoProfileStore
 from microtarget.rendering import TemplateStore
 from microtarget.send_guard import SendGuard
-from microtarget.serving import ServingState
+from microtarget.serving import ServingState, problem_reporter
 from microtarget.settings import DispatchSettings, load_settings
 from microtarget.trigger_queue import TriggerQueue
 from microtarget.triggers import TriggerMessage
@@ -58,7 +59,7 @@ def settings() -> DispatchSettings:
 def service() -> DispatchService:
     config = settings()
     dynamodb = boto3.resource("dynamodb")
-    problem = lambda name, detail: (metrics.add_metric(name, MetricUnit.Count, 1), logger.warning(detail))  # noqa: E731
+    problem = problem_reporter(metrics, logger)
     s3 = boto3.client("s3")
     state = ServingState(
         s3, config.models_bucket, config.campaigns_key, config.model_environment, config.refresh_seconds,
@@ -120,7 +121,7 @@ def _invalid(error: ValidationError) -> PermanentError:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 

@@ -15,6 +15,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from microtarget.dead_letters import RejectionIndex, SqsDeadLetters
@@ -24,7 +25,7 @@ from microtarget.kinesis_batch import CustomerBatchProcessor, raw_record
 from microtarget.ledger import Ledger
 from microtarget.profile_store import DynamoProfileStore
 from microtarget.reactions import Reactions
-from microtarget.serving import ServingState
+from microtarget.serving import ServingState, problem_reporter
 from microtarget.settings import IngestSettings, ReactionSettings, load_settings
 from microtarget.trigger_queue import TriggerQueue
 
@@ -32,9 +33,7 @@ logger = Logger()
 metrics = Metrics()
 
 
-def _problem(name: str, detail: str) -> None:
-    metrics.add_metric(name, MetricUnit.Count, 1)
-    logger.warning(detail)
+_problem = problem_reporter(metrics, logger)
 
 
 def reactions() -> Reactions | None:
@@ -114,7 +113,7 @@ processor = CustomerBatchProcessor(commit)
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
 

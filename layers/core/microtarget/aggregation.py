@@ -145,7 +145,7 @@ def _checkout(profile: Profile, event: Event, ts: int, key: str, bucket: dict[st
 def _purchase(profile: Profile, event: Event, ts: int, key: str, bucket: dict[str, int]) -> None:
     props = event.properties
     revenue = cents(props.revenue) or 0  # type: ignore[union-attr]
-    items = sum(line.quantity for line in props.items)  # type: ignore[union-attr]
+    items: int = sum(line.quantity for line in props.items)  # type: ignore[union-attr,misc]
     _add(bucket, "p")
     _add(bucket, "r", revenue)
     _add(bucket, "i", items)

@@ -89,7 +89,8 @@ def decide(
     current = profile or Profile(pid)
     values = feature_dict(current, now)
     if profile is None:  # an empty profile's scores mean nothing: decide on rules and defaults
-        scores, versions = {"propensity": None, "churn_risk": None, "segment": None}, {}
+        scores: dict[str, float | str | None] = {"propensity": None, "churn_risk": None, "segment": None}
+        versions: dict[str, str] = {}
         fallback = ["cold start: no profile yet, rules only"]
     else:
         scores, versions, fallback = _score(as_vector(values), models)

@@ -148,7 +148,7 @@ class DispatchService:
             for line in cart.values()
         ] or [{"product_id": product, "quantity": 1, "price": None} for product in message.products]  # fmt: skip
         recommender = self.state.recommender()
-        basket = [item["product_id"] for item in items]
+        basket = [str(item["product_id"]) for item in items]
         return {
             "first_name": contact.first_name if contact else None,
             "offer": offer,

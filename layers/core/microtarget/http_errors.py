@@ -15,6 +15,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from microtarget.errors import PermanentError, RetryableError
@@ -40,12 +41,13 @@ def _methods_for(app: Any, path: str) -> list[str]:
     return sorted({route.method for route in routes if route.rule.match(path)})
 
 
-def answers(model: Any, status: int = 200, description: str = "Successful Response") -> dict[int | str, Any]:
+def answers(model: Any, status: int = 200, description: str = "Successful Response") -> dict[int, OpenAPIResponse]:
     """A route's documented responses: its own, then the errors every route may answer."""
-    return {status: {"description": description, "content": {"application/json": {"model": model}}}, **ERROR_RESPONSES}
+    own: OpenAPIResponse = {"description": description, "content": {"application/json": {"model": model}}}
+    return {status: own, **ERROR_RESPONSES}
 
 
-ERROR_RESPONSES: dict[int | str, Any] = {
+ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     400: {"description": "Refused: the reason names the field", "content": {"application/json": {"model": ErrorOut}}},
     503: {"description": "A dependency is unavailable: retry", "content": {"application/json": {"model": ErrorOut}}},
 }

@@ -106,6 +106,8 @@ class DynamoProfileStore:
         futures = {profile.pid: self._pool.submit(self.put, profile) for profile in profiles}
         for pid, future in futures.items():
             error = future.exception()
-            if error is not None:
+            if isinstance(error, Exception):  # put raises nothing else; a BaseException propagates
                 failures[pid] = error
+            elif error is not None:
+                raise error
         return failures

@@ -103,7 +103,7 @@ class Reactions:
         scored = [c for c in changes if c.churn_before is not None and c.profile.last_seen is not None]
         if model is None or not scored:
             return {}
-        before = np.vstack([c.churn_before for c in scored])
+        before = np.vstack([c.churn_before for c in scored if c.churn_before is not None])
         after = np.vstack(
             [feature_vector(c.profile, datetime.fromtimestamp(c.profile.last_seen / 1000, UTC)) for c in scored]  # type: ignore[operator]
         )

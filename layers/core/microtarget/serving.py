@@ -22,6 +22,17 @@ from microtarget.scoring import LoadedModel, load_model
 MODEL_NAMES = ("propensity", "churn", "segments")
 
 
+def problem_reporter(metrics: Any, logger: Any) -> Callable[[str, str], None]:
+    """What ServingState calls on a problem (a campaigns file that stopped validating, a model
+    refused): one metric named for it, and a warning with the detail."""
+
+    def report(name: str, detail: str) -> None:
+        metrics.add_metric(name=name, unit="Count", value=1)
+        logger.warning(detail)
+
+    return report
+
+
 class ServingState:
     def __init__(
         self,

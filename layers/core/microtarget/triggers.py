@@ -108,7 +108,7 @@ def _moments(
         return _cart_left(profile, applied)
     if rule.kind == "post_purchase":
         return [
-            (ts, digest(e.event_id), [line.product_id for line in e.properties.items])  # type: ignore[union-attr]
+            (ts, digest(e.event_id), [line.product_id for line in e.properties.items])
             for e, ts in zip(applied, stamps, strict=True)
             if e.event_type == "purchase"
         ]
@@ -130,7 +130,7 @@ def _repeat_views(
     new: dict[str, list[int]] = {}  # product -> times of its views among the new events
     for event, ts in zip(applied, stamps, strict=True):
         if event.event_type == "product_view":
-            new.setdefault(event.properties.product_id, []).append(ts)  # type: ignore[union-attr]
+            new.setdefault(event.properties.product_id, []).append(ts)
     if not new:
         return []
     viewed: dict[str, list[tuple[int, str]]] = {}  # time-ordered, like recent_views

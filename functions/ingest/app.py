@@ -114,7 +114,11 @@ processor = CustomerBatchProcessor(commit)
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    gc.disable()  # a batch makes short-lived objects that reference counting frees: collections only rescan them
+    try:
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    finally:
+        gc.enable()
 
 
 gc.freeze()  # what init built stays out of every later collection

@@ -116,7 +116,9 @@ processor = CustomerBatchProcessor(commit)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     gc.disable()  # a batch makes short-lived objects that reference counting frees: collections only rescan them
     try:
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
     finally:
         gc.enable()
 

@@ -148,3 +148,18 @@ def test_win_back_targets_churn_risk() -> None:
     assert decision.offers[0].offer_id == "win-back"
     assert "min_churn_risk 0.6" in decision.offers[0].reasons
     assert decision.offers[0].expected_value == round(0.8 * 60 - 8, 4)  # converts_with: churn_risk
+
+
+def test_a_suppression_is_classified_by_its_code_not_by_words_in_its_text() -> None:
+    from microtarget.dispatch import _why_nothing
+    from microtarget.rules import Reason
+
+    # Given reasons whose text would mislead a word match ("capital", "consent form")
+    decision = decide("c_x", None, "email", T0, CATALOG, {})
+    decision.suppressed = {
+        "a": Reason("not_eligible", "not eligible: segments ['capital city'] (segment new)"),
+        "b": Reason("cap", "offer cap per day reached (1/1)"),
+    }
+    assert _why_nothing(decision, ["a", "b"])[:2] == ("suppressed", "not_eligible")
+    decision.suppressed = {"a": Reason("channel", "not offered on email (the consent form is web only)")}
+    assert _why_nothing(decision, ["a"])[:2] == ("suppressed", "channel")

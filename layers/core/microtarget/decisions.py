@@ -14,7 +14,7 @@ from microtarget.aggregation import to_ms
 from microtarget.campaigns import Campaigns, Experiment, Offer
 from microtarget.features import as_vector, feature_dict
 from microtarget.profile import Profile
-from microtarget.rules import CONSENT_FREE_CHANNELS, History, SentOffer, blocked, eligible
+from microtarget.rules import CONSENT_FREE_CHANNELS, History, Reason, SentOffer, blocked, eligible
 from microtarget.scoring import LoadedModel
 
 
@@ -99,20 +99,22 @@ def decide(
     history = History.of(sent, to_ms(now), consented=current.consents().get(channel, False))
     on_site = channel in CONSENT_FREE_CHANNELS
     for offer in campaigns.offers:
-        why_not = "sent only by its trigger" if offer.trigger_only and not triggered else None
+        why_not = Reason("trigger_only", "sent only by its trigger") if offer.trigger_only and not triggered else None
         why_not = why_not or blocked(offer, channel, campaigns, history)
-        matched = None if why_not else eligible(offer.eligibility, values, scores, on_site, context.page)
-        if why_not or isinstance(matched, str):
-            decision.suppressed[offer.id] = why_not or str(matched)
-        else:
-            candidates.append((offer, matched or []))
+        matched = [] if why_not else eligible(offer.eligibility, values, scores, on_site, context.page)
+        if isinstance(matched, Reason):
+            why_not = matched
+        if why_not:
+            decision.suppressed[offer.id] = why_not
+        elif isinstance(matched, list):
+            candidates.append((offer, matched))
     candidates = _experiments(candidates, campaigns, decision)
     ranked = sorted(candidates, key=lambda item: _rank_key(item[0], scores))
     for offer, reasons in ranked[:limit]:
         value = _expected_value(offer, scores)
         decision.offers.append(Choice(offer.id, offer.name, channel, offer.template, value, reasons))
     for offer, _reasons in ranked[limit:]:
-        decision.suppressed[offer.id] = f"ranked below the top {limit}"
+        decision.suppressed[offer.id] = Reason("ranked", f"ranked below the top {limit}")
     return decision
 
 
@@ -133,7 +135,7 @@ def _score(row: np.ndarray, models: Mapping[str, LoadedModel]) -> tuple[dict, di
 def _experiments(candidates: list[tuple[Offer, list[str]]], campaigns: Campaigns, decision: Decision) -> list:
     kept = []
     for offer, reasons in candidates:
-        verdict = None
+        verdict: Reason | None = None
         for experiment in campaigns.experiments:
             if offer.id not in experiment.offers:
                 continue
@@ -141,9 +143,9 @@ def _experiments(candidates: list[tuple[Offer, list[str]]], campaigns: Campaigns
             arm = next(a for a in experiment.arms if a.name == arm_name)
             if arm.control:
                 decision.control = True
-                verdict = f"holdout: control arm of experiment {experiment.id}"
+                verdict = Reason("holdout", f"holdout: control arm of experiment {experiment.id}")
             elif arm.offers is not None and offer.id not in arm.offers:
-                verdict = f"experiment {experiment.id} arm {arm.name} does not show it"
+                verdict = Reason("withheld", f"experiment {experiment.id} arm {arm.name} does not show it")
             else:
                 reasons = [*reasons, f"experiment {experiment.id} arm {arm.name}"]
         if verdict:

@@ -29,6 +29,7 @@ from microtarget.ledger import Ledger, LedgerEntry
 from microtarget.profile import DAY_MS, Profile
 from microtarget.profile_store import ProfileStore
 from microtarget.rendering import TemplateStore, render
+from microtarget.rules import Reason
 from microtarget.send_guard import SendGuard
 from microtarget.serving import ServingState
 from microtarget.trigger_queue import TriggerQueue
@@ -174,12 +175,11 @@ def _gone(message: TriggerMessage, now_ms: int, rule_removed: bool, profile: Pro
 
 
 def _why_nothing(decision: Decision, offers: list[str]) -> tuple[str, str, str]:
-    reasons = [decision.suppressed.get(offer, "not chosen") for offer in offers]
+    reasons = [decision.suppressed.get(offer, Reason("not_eligible", "not chosen")) for offer in offers]
     if decision.control:
         return "holdout", "holdout", reasons[0]
     first = reasons[0]
-    code = "consent" if "consent" in first else "cap" if "cap" in first else "not_eligible"
-    return "suppressed", code, "; ".join(reasons)
+    return "suppressed", first.code if isinstance(first, Reason) else "not_eligible", "; ".join(reasons)
 
 
 def _quiet_until(quiet: QuietHours | None, zone: str | None, now: datetime) -> datetime | None:

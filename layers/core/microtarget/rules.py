@@ -11,6 +11,22 @@ from microtarget.profile import DAY_MS
 CONSENT_FREE_CHANNELS = {"web"}  # on-site placements are not marketing messages: no consent, no message caps
 
 
+class Reason(str):
+    """Why an offer was not chosen: the text people read (answers, the ledger) and a `code`
+    programs branch on (channel, consent, cap, not_eligible, trigger_only, holdout, withheld,
+    ranked), so nothing has to match words in the text."""
+
+    code: str
+
+    def __new__(cls, code: str, text: str) -> Reason:
+        reason = super().__new__(cls, text)
+        reason.code = code
+        return reason
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]  # copies keep the code
+        return self.code, str(self)
+
+
 @dataclass(frozen=True, slots=True)
 class SentOffer:
     at_ms: int
@@ -32,11 +48,11 @@ class History:
         return cls([s for s in week if s.at_ms > now_ms - DAY_MS], week, consented)
 
 
-def blocked(offer: Offer, channel: str, campaigns: Campaigns, history: History) -> str | None:
+def blocked(offer: Offer, channel: str, campaigns: Campaigns, history: History) -> Reason | None:
     if channel not in offer.channels:
-        return f"not offered on {channel}"
+        return Reason("channel", f"not offered on {channel}")
     if channel not in CONSENT_FREE_CHANNELS and not history.consented:
-        return f"no {channel} consent"
+        return Reason("consent", f"no {channel} consent")
     day, week = history.day, history.week
     caps, mine = campaigns.caps, offer.caps
     checks = (  # an offer's own caps count it on every channel; the caps on all offers count messages
@@ -49,14 +65,14 @@ def blocked(offer: Offer, channel: str, campaigns: Campaigns, history: History) 
     )
     for limit, used, label in checks:
         if limit is not None and used >= limit:
-            return f"{label} reached ({used}/{limit})"
+            return Reason("cap", f"{label} reached ({used}/{limit})")
     return None
 
 
 def eligible(
     rules: Eligibility, values: dict[str, float], scores: dict, on_site: bool = False, page: str | None = None
-) -> list[str] | str:
-    """The rules that matched, or the first that did not (as a string). Page rules apply to
+) -> list[str] | Reason:
+    """The rules that matched, or the first that did not (a Reason). Page rules apply to
     on-site decisions only, against the page the request's context names."""
     matched: list[str] = []
     checks = [
@@ -84,15 +100,15 @@ def eligible(
         if threshold is None:
             continue
         if not test(threshold):
-            return f"not eligible: {name} {threshold} ({label})"
+            return Reason("not_eligible", f"not eligible: {name} {threshold} ({label})")
         matched.append(f"{name} {threshold}")
     if rules.cart != "any" and (values["cart_items"] > 0) != (rules.cart == "non_empty"):
-        return f"not eligible: cart {rules.cart}"
+        return Reason("not_eligible", f"not eligible: cart {rules.cart}")
     if rules.customer != "any" and (values["orders_total"] > 0) != (rules.customer == "returning"):
-        return f"not eligible: {rules.customer} customers only"
+        return Reason("not_eligible", f"not eligible: {rules.customer} customers only")
     if rules.pages is not None and on_site:
         if page not in rules.pages:
-            return f"not eligible: pages {rules.pages} (page {page or 'not given'})"
+            return Reason("not_eligible", f"not eligible: pages {rules.pages} (page {page or 'not given'})")
         matched.append(f"page {page}")
     matched += [f"cart {rules.cart}"] if rules.cart != "any" else []
     matched += [f"{rules.customer} customer"] if rules.customer != "any" else []

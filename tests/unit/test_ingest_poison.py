@@ -13,9 +13,9 @@ from microtarget import aggregation
 from microtarget.errors import PermanentError
 from microtarget.events import json_schema
 from microtarget.profile import Profile
-from microtarget.profile_store import InMemoryProfileStore
 
 from tests.helpers.events import event_dict, raw
+from tests.helpers.fakes import InMemoryProfileStore
 from tests.helpers.schema_strategy import from_schema
 from tests.unit.test_ingest_service import KEY, run, service
 

@@ -8,16 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from microtarget.campaigns import parse_campaigns
-from microtarget.dead_letters import ListDeadLetters
 from microtarget.errors import RetryableError
 from microtarget.identity import Pseudonymizer
 from microtarget.ingest import IngestService
 from microtarget.ledger import Ledger
 from microtarget.profile import Profile
-from microtarget.profile_store import InMemoryProfileStore
 from microtarget.reactions import Reactions
 
 from tests.helpers.events import T0, event_dict, raw
+from tests.helpers.fakes import InMemoryProfileStore, ListDeadLetters
 
 KEY = Pseudonymizer("unit-test-key-0123456789")
 CAMPAIGNS = parse_campaigns((Path(__file__).parents[2] / "campaigns/catalog.yaml").read_text())

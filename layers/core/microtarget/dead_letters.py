@@ -53,17 +53,6 @@ class DeadLetterSink(Protocol):
         ...
 
 
-class ListDeadLetters:
-    """In-memory sink for unit tests and the benchmark."""
-
-    def __init__(self) -> None:
-        self.rejections: list[Rejection] = []
-
-    def send(self, rejections: list[Rejection]) -> int:
-        self.rejections.extend(rejections)
-        return 0
-
-
 class SqsDeadLetters:
     def __init__(
         self, sqs: Any, queue_url: str, s3: Any = None, overflow_bucket: str = "", index: RejectionIndex | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
@@ -27,32 +26,6 @@ class ProfileStore(Protocol):
 
     def put_many(self, profiles: list[Profile]) -> dict[str, Exception]:
         """`put` each; return the failures by pid."""
-
-
-class InMemoryProfileStore:
-    def __init__(self) -> None:
-        self.items: dict[str, dict[str, Any]] = {}
-        self.writes = 0
-
-    def get_many(self, pids: Iterable[str]) -> dict[str, Profile]:
-        return {pid: Profile.from_item(copy.deepcopy(self.items[pid])) for pid in pids if pid in self.items}
-
-    def put(self, profile: Profile) -> None:
-        stored = self.items.get(profile.pid, {}).get("version", 0)
-        if stored != profile.version:
-            raise VersionConflict(profile.pid)
-        profile.version += 1
-        self.items[profile.pid] = copy.deepcopy(profile.to_item())
-        self.writes += 1
-
-    def put_many(self, profiles: list[Profile]) -> dict[str, Exception]:
-        failures: dict[str, Exception] = {}
-        for profile in profiles:
-            try:
-                self.put(profile)
-            except VersionConflict as exc:
-                failures[profile.pid] = exc
-        return failures
 
 
 class DynamoProfileStore:

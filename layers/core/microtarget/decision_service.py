@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from microtarget.aggregation import to_ms
-from microtarget.decisions import Context, Decision, decide
+from microtarget.decisions import Context, Decision, decide, score_many
 from microtarget.errors import PermanentError, RetryableError
 from microtarget.exposures import Exposure, check_issued, issued_decision_id, ledger_entry
 from microtarget.identity import Pseudonymizer
@@ -48,11 +48,14 @@ class DecisionService:
         unique = list(dict.fromkeys(pids))  # a visitor with no profile yet may have been sent offers too
         sent = self._ledger.sends_many(unique, to_ms(now) - 7 * DAY_MS) if self._ledger else {}
         recommender = self.state.recommender() if any(c.product_id for _, _, c in requests) else None
+        known = {pid: found[pid] for pid in unique if pid in found}
+        scored = dict(zip(known, score_many(list(known.values()), now, models), strict=True))  # one run per model
         decisions = []
         for pid, (_customer, channel, context) in zip(pids, requests, strict=True):
             decision = decide(
-                pid, found.get(pid), channel, now, campaigns, models, sent.get(pid, ()), limit, context=context
-            )
+                pid, found.get(pid), channel, now, campaigns, models, sent.get(pid, ()), limit, context=context,
+                scored=scored.get(pid),
+            )  # fmt: skip
             if recommender and context.product_id:
                 decision.recommendations = recommender.recommend([context.product_id], RECOMMENDATIONS)
             decision.decision_id = issued_decision_id(decision.decision_id, pid, to_ms(now), self._pseudonymizer.seal)

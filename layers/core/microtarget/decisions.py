@@ -60,6 +60,10 @@ class Decision:
             self.decision_id = hashlib.blake2b(moment.encode(), digest_size=12).hexdigest()
 
 
+# a customer's features, scores, the versions that scored them, and what fell back to rules
+Scored = tuple[dict[str, float], dict[str, float | str | None], dict[str, str], list[str]]
+
+
 def assign_arm(experiment: Experiment, pid: str) -> str:
     """Deterministic: the same experiment and customer give the same arm in every function."""
     point = int(hashlib.sha256(f"{experiment.id}:{pid}".encode()).hexdigest()[:15], 16) / 16**15
@@ -83,17 +87,19 @@ def decide(
     limit: int = 3,
     triggered: bool = False,
     context: Context | None = None,
+    scored: Scored | None = None,
 ) -> Decision:
-    """`triggered`: asked by dispatch for a fired trigger (trigger-only offers may be chosen)."""
+    """`triggered`: asked by dispatch for a fired trigger (trigger-only offers may be chosen).
+    `scored`: the customer's features and scores, already computed for a batch (score_many)."""
     context = context or Context()
     current = profile or Profile(pid)
-    values = feature_dict(current, now)
     if profile is None:  # an empty profile's scores mean nothing: decide on rules and defaults
+        values = feature_dict(current, now)
         scores: dict[str, float | str | None] = {"propensity": None, "churn_risk": None, "segment": None}
         versions: dict[str, str] = {}
         fallback = ["cold start: no profile yet, rules only"]
     else:
-        scores, versions, fallback = _score(as_vector(values), models)
+        values, scores, versions, fallback = scored or score_many([profile], now, models)[0]
     decision = Decision(pid, channel, now, profile is None, scores, versions, fallback, {}, False, context=context)
     candidates: list[tuple[Offer, list[str]]] = []
     history = History.of(sent, to_ms(now), consented=current.consents().get(channel, False))
@@ -118,18 +124,26 @@ def decide(
     return decision
 
 
-def _score(row: np.ndarray, models: Mapping[str, LoadedModel]) -> tuple[dict, dict, list[str]]:
-    scores: dict[str, float | str | None] = {"propensity": None, "churn_risk": None, "segment": None}
-    versions, fallback = {}, []
+def score_many(profiles: Sequence[Profile], now: datetime, models: Mapping[str, LoadedModel]) -> list[Scored]:
+    """Each profile's features and scores, with one ONNX run per model for all of them."""
+    if not profiles:
+        return []
+    values = [feature_dict(profile, now) for profile in profiles]
+    rows = np.vstack([as_vector(v) for v in values])
+    scores: list[dict[str, float | str | None]] = [
+        {"propensity": None, "churn_risk": None, "segment": None} for _ in profiles
+    ]
+    versions: dict[str, str] = {}
+    fallback: list[str] = []
     for name, key in (("propensity", "propensity"), ("churn", "churn_risk"), ("segments", "segment")):
         model = models.get(name)
         if model is None:
             fallback.append(f"{name} model unavailable: rules only")
             continue
-        value = model.predict(row)[0]
-        scores[key] = model.segment_name(int(value)) if name == "segments" else round(float(value), 6)
+        for row_scores, value in zip(scores, model.predict(rows), strict=True):
+            row_scores[key] = model.segment_name(int(value)) if name == "segments" else round(float(value), 6)
         versions[name] = model.version
-    return scores, versions, fallback
+    return [(v, s, dict(versions), list(fallback)) for v, s in zip(values, scores, strict=True)]
 
 
 def _experiments(candidates: list[tuple[Offer, list[str]]], campaigns: Campaigns, decision: Decision) -> list:

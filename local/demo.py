@@ -42,7 +42,7 @@ from training.sources import load_events, write_events
 from training.synthetic import generate
 from training.train import train_all
 
-MODELS_OUT = ROOT / ".local" / "models"
+OUT = ROOT / ".local"
 # the demo's "now": the same traffic, summary and figures at any hour it runs
 DEMO_NOW = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
 DISPATCH_HOURS = 72  # simulated hours after the live traffic: long enough for three-day cross-sells
@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=75, help="days of traffic, live days included (default 75)")
     parser.add_argument("--live-days", type=int, default=4, help="days streamed through Kinesis (default 4)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--out", type=Path, default=OUT, help=f"models, report and logs (default {OUT.relative_to(ROOT)})"
+    )
     args = parser.parse_args(argv)
     if args.customers < 1 or not 1 <= args.live_days < args.days:
         parser.error("need --customers >= 1 and 1 <= --live-days < --days")
@@ -94,12 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         loaded = load_events(f"{lake}/events/", skip_bad=True)
         timeline = plan_timeline(min(e.occurred_at for e in loaded.events), split_at)
         rows = build_rows(group_by_customer(loaded.events), timeline.cutoffs, timeline.horizon)
-        results = train_all(rows, timeline, MODELS_OUT, traffic.truth, orders=orders_of(loaded.events))
-        report_path = write_report(results, MODELS_OUT)
+        models_out = args.out / "models"
+        results = train_all(rows, timeline, models_out, traffic.truth, orders=orders_of(loaded.events))
+        report_path = write_report(results, models_out)
         registry = RegistryWriter(aws.client("s3"), aws.ref("ModelsBucket"))
         stage = aws.resolver.parameters["Stage"]  # the stack serves the <model>/<stage>.json alias
         for name in results:
-            manifest = registry.publish(MODELS_OUT / name, stage)
+            manifest = registry.publish(models_out / name, stage)
             registry.promote(name, manifest["version"], stage)
         print(
             f"{len(loaded.events):,} events from {loaded.files} objects ({len(loaded.skipped)} bad lines skipped) → "
@@ -108,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         print_training_summary(headline(results), registry, stage, Path(report_path))
 
         section("5. Contacts: e-mail addresses and push endpoints, sealed, readable only by dispatch")
-        pipeline = IngestPipeline(aws, clock=clock)
-        dispatch = DispatchPipeline(aws, clock)
+        pipeline = IngestPipeline(aws, log_dir=args.out / "logs", clock=clock)
+        dispatch = DispatchPipeline(aws, clock, args.out / "logs")
         started_at = time.perf_counter()
         stored = register_contacts(aws, sorted(traffic.truth), dispatch, args.seed)
         print(
@@ -156,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
         section("9. Decisions API: what campaign tools get, and what they report back")
         examples = _examples(traffic.truth)
-        show_decisions(aws, examples, clock)
+        show_decisions(aws, examples, clock, args.out / "logs")
 
         section("10. Privacy")
         logs = [pipeline.ingest.log_path, dispatch.function.log_path]
@@ -164,10 +168,14 @@ def main(argv: list[str] | None = None) -> int:
         addresses = contact_leaks(profiles, dispatch.ledger(), logs)
         print(f"raw customer ids found in profiles or logs: {leaks} (profiles are keyed by HMAC pid)")
         print(f"e-mail addresses found in profiles, the ledger or logs: {addresses} (only in the sealed contacts)")
-        print(f"handler logs and EMF metrics: {', '.join(str(p.relative_to(ROOT)) for p in logs)}")
+        print(f"handler logs and EMF metrics: {', '.join(_shown(p) for p in logs)}")
         print(f"\ntotal demo time {time.perf_counter() - started:.1f} s")
     clock.uninstall()
     return 0 if leaks == 0 and addresses == 0 else 1
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _examples(truth: dict[str, str]) -> dict[str, str]:

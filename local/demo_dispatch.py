@@ -22,7 +22,7 @@ ZONES = ("Europe/Berlin", "Europe/London", "Europe/Madrid", "America/New_York")
 def register_contacts(aws: LocalAws, customers: list[str], dispatch: DispatchPipeline, seed: int) -> dict[str, int]:
     """Every customer's e-mail address (and a push endpoint for every other one) through
     PUT /v1/customers/{id}/contact, as a sign-up backend would call it."""
-    api, rng = LocalFunction(aws, "ApiFunction"), random.Random(seed)
+    api, rng = LocalFunction(aws, "ApiFunction", dispatch.function.log_path.parent), random.Random(seed)
     counts: Counter[str] = Counter()
     for customer in customers:
         contact: dict[str, Any] = {"email": f"{customer.lower()}@example.com", "timezone": rng.choice(ZONES)}

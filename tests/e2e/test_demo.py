@@ -3,14 +3,17 @@ moments that matter and leaks no raw id or address."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from local import demo
 
 
 @pytest.mark.slow
-def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    assert demo.main(["--customers", "300", "--days", "74", "--live-days", "2", "--seed", "21"]) == 0
+def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    args = ["--customers", "300", "--days", "74", "--live-days", "2", "--seed", "21", "--out", str(tmp_path)]
+    assert demo.main(args) == 0  # in its own folder: the user's last `make demo` report stays
     out = capsys.readouterr().out
     assert "(nothing lost)" in out
     assert "raw customer ids found in profiles or logs: 0" in out

@@ -11,13 +11,17 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help venv tools test test-fast test-hours demo bench schema lint typecheck check build validate clean invoke api openapi
 
 help:
-	@echo "make demo    the whole flow on the embedded local AWS, with a summary"
-	@echo "make test    every test (sets up .venv and .venv-tools first)"
-	@echo "make test-hours  the clock-reading tests at 03:00, 17:30 and 23:58 UTC (faketime)"
-	@echo "make bench   throughput and size figures beside their goals"
-	@echo "make schema  regenerate schemas/event-v1.schema.json from the models"
-	@echo "make lint    ruff;  make typecheck  mypy;  make check  both (CI runs it)"
-	@echo "make validate  sam validate --lint + cfn-lint;  make build  sam build;  make api  the API on :8080"
+	@echo "make demo        the whole flow on the embedded local AWS, with a summary (.local/)"
+	@echo "make test        every test (sets up .venv and .venv-tools first)"
+	@echo "make test-fast   the tests not marked slow"
+	@echo "make test-hours  the clock-reading tests at 03:00, 17:30 and 23:58 UTC (faketime; root)"
+	@echo "make check       ruff check, ruff format --check and mypy (make lint, make typecheck alone)"
+	@echo "make bench       throughput and size figures beside their goals (runs make build)"
+	@echo "make api         the decisions API over HTTP on 127.0.0.1:8080 (local AWS, example models)"
+	@echo "make invoke      FN=IngestFunction EVENT=events/kinesis-repeat-views.json: a handler, one event"
+	@echo "make validate    sam validate --lint + cfn-lint;  make build  sam build"
+	@echo "make schema      regenerate schemas/event-v1.schema.json;  make openapi  docs/openapi.json"
+	@echo "make venv, make tools  the two virtualenvs;  make clean  remove them, the build and .local"
 
 $(VENV)/.ready: requirements-dev.txt layers/deps/requirements.txt training/requirements.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from microtarget.errors import MicrotargetError
@@ -23,6 +23,12 @@ def _moment(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 date or timestamp") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _as_of(text: str) -> datetime:
+    """A timestamp, or a date meaning the end of that day (UTC unless it names a zone)."""
+    moment = _moment(text)
+    return moment + timedelta(days=1) if len(text.strip()) == 10 else moment
 
 
 def _positive(text: str) -> int:
@@ -97,7 +103,7 @@ def parser() -> argparse.ArgumentParser:
 
     score = sub.add_parser("score", help="score every customer in an event source as of a time")
     score.add_argument("--source", required=True)
-    score.add_argument("--as-of", type=_moment, help="default: now")
+    score.add_argument("--as-of", type=_as_of, help="a timestamp, or a date for the end of that day (default: now)")
     score.add_argument("--out", required=True, help=".csv or .jsonl")
     score.add_argument("--models", help="a train --out folder (instead of the registry)")
     score.add_argument("--bucket")

@@ -161,6 +161,10 @@ def _models(args: Any) -> dict[str, LoadedModel]:
         found = {}
         for name in MODELS:
             folder = Path(args.models) / name
+            if not (folder / "manifest.json").is_file() or not (folder / "model.onnx").is_file():
+                raise ValueError(
+                    f"--models {args.models}: no {name}/manifest.json and model.onnx (a train --out folder)"
+                )
             manifest = json.loads((folder / "manifest.json").read_text())
             found[name] = load_model(name, manifest, (folder / "model.onnx").read_bytes())
         return found
@@ -184,7 +188,9 @@ def _pseudonymizer(args: Any) -> Pseudonymizer:
 def cmd_score(args: Any) -> dict[str, Any]:
     models, pseudonymizer = _models(args), _pseudonymizer(args)
     loaded = load_events(args.source, args.skip_bad)
-    as_of = args.as_of or datetime.now(UTC)
+    as_of = args.as_of or datetime.now(UTC).replace(microsecond=0)
+    if args.as_of is None:
+        say(f"scoring as of now, {as_of.isoformat()} (--as-of to choose)")
     groups = group_by_customer(e for e in loaded.events if e.occurred_at <= as_of)
     rows = build_rows(groups, [as_of], timedelta(0), args.workers)  # the training replay, one cutoff
     customers, matrix = rows.customer, rows.features

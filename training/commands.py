@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from training.dataset import Rows, build_rows, group_by_customer, plan_timeline, synthetic_rows
 from training.recommend import orders_of
-from training.registry import RegistryWriter
+from training.registry import GateRefused, RegistryWriter
 from training.report import write_report
 from training.sources import load_events, read_text, write_events
 from training.synthetic import generate
@@ -134,9 +134,17 @@ def cmd_publish(args: Any) -> dict[str, Any]:
     root = Path(args.path)
     trained = [*MODELS, "recommendations"]  # a train output folder: every model it holds
     folders = [root / m for m in trained if (root / m).is_dir()] if (root / "metrics.json").exists() else [root]
+    checked, refused = [], []
+    for folder in folders:  # every model is checked before any is published: a refusal leaves the registry as it was
+        try:
+            checked.append((folder, *registry.check(folder, args.environment, args.force)))
+        except GateRefused as refusal:
+            refused.append(str(refusal))
+    if refused:
+        raise GateRefused("; ".join(refused) + " (nothing was published)")
     published = {}
-    for folder in folders:
-        manifest = registry.publish(folder, args.environment, args.force)
+    for folder, manifest, reasons in checked:
+        manifest = registry.upload(folder, manifest, reasons if args.force else [])
         published[manifest["model"]] = manifest["version"]
         if args.promote:
             registry.promote(manifest["model"], manifest["version"], args.environment)

@@ -35,6 +35,11 @@ def gate(manifest: dict[str, Any], promoted: dict[str, Any] | None) -> list[str]
 class RegistryWriter(ModelRegistry):
     def publish(self, model_dir: Path, environment: str = "prod", force: bool = False) -> dict[str, Any]:
         """Upload the model file + manifest.json as a new immutable version (the alias does not move)."""
+        manifest, reasons = self.check(model_dir, environment, force)
+        return self.upload(model_dir, manifest, reasons if force else [])
+
+    def check(self, model_dir: Path, environment: str = "prod", force: bool = False) -> tuple[dict, list[str]]:
+        """The manifest and the gate's reasons, or GateRefused: what publish would do, without doing it."""
         manifest = json.loads((model_dir / "manifest.json").read_text())
         name, version = manifest["model"], manifest["version"]
         alias = self.alias(name, environment)
@@ -44,10 +49,14 @@ class RegistryWriter(ModelRegistry):
             raise GateRefused(f"{name} {version} not published: " + "; ".join(reasons) + " (use --force to override)")
         if version in self.versions(name):
             raise GateRefused(f"{name} {version} already exists: versions are immutable")
+        return manifest, reasons
+
+    def upload(self, model_dir: Path, manifest: dict[str, Any], forced_past: list[str]) -> dict[str, Any]:
+        name, version = manifest["model"], manifest["version"]
         artifact = manifest.get("artifact", "model.onnx")
         body = (model_dir / artifact).read_bytes()
         self.s3.put_object(Bucket=self.bucket, Key=model_key(name, version, artifact), Body=body)
-        manifest["published"] = {"at": _now(), "forced_past": reasons if force else []}
+        manifest["published"] = {"at": _now(), "forced_past": forced_past}
         self.s3.put_object(Bucket=self.bucket, Key=manifest_key(name, version), Body=json.dumps(manifest, indent=2))
         return manifest
 

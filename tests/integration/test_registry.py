@@ -70,3 +70,20 @@ def test_serving_refuses_a_tampered_model_or_foreign_feature_names(registry: Reg
     registry.s3.put_object(Bucket=registry.bucket, Key=manifest_key("propensity", "v1"), Body=json.dumps(manifest))
     with pytest.raises(ModelRejected, match="feature names"):
         reader.load("propensity", "prod")
+
+
+def test_publish_checks_every_model_before_publishing_any(
+    registry: RegistryWriter, local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training.cli import main as cli
+
+    # Given a train output whose churn model does not beat its baseline, beside a good propensity one
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metrics.json").write_text("{}")
+    model_folder(tmp_path, "propensity", "v1", auc=0.80).rename(out / "propensity")
+    model_folder(tmp_path, "churn", "v1", auc=0.55, baseline_auc=0.60).rename(out / "churn")
+    # When it is published, Then nothing is: the good model does not go out alone
+    assert cli(["publish", str(out), "--bucket", local_aws.ref("ModelsBucket")]) == 2
+    assert "churn v1 not published" in capsys.readouterr().err
+    assert registry.versions("propensity") == [] and registry.versions("churn") == []

@@ -163,3 +163,15 @@ def test_a_suppression_is_classified_by_its_code_not_by_words_in_its_text() -> N
     assert _why_nothing(decision, ["a", "b"])[:2] == ("suppressed", "not_eligible")
     decision.suppressed = {"a": Reason("channel", "not offered on email (the consent form is web only)")}
     assert _why_nothing(decision, ["a"])[:2] == ("suppressed", "channel")
+
+
+def test_an_offer_expected_to_cost_more_than_it_brings_is_not_returned() -> None:
+    # Given a new customer whose propensity makes the welcome offer (value 25, cost 4) worth less than nothing
+    profile = Profile("c_new")
+    apply_events(profile, [event("consent_updated", consents={"email": True}), event("page_view", minutes=1)])
+    decision = decide("c_new", profile, "email", T0 + timedelta(minutes=5), CATALOG, models(propensity=0.1))
+    assert "welcome" not in [o.offer_id for o in decision.offers]
+    assert decision.suppressed["welcome"] == "expected value -1.50 is below zero"
+    assert decision.suppressed["welcome"].code == "negative_value"  # type: ignore[attr-defined]
+    worth_it = decide("c_new", profile, "email", T0 + timedelta(minutes=5), CATALOG, models(propensity=0.5))
+    assert "welcome" in [o.offer_id for o in worth_it.offers]

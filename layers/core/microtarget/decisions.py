@@ -115,6 +115,11 @@ def decide(
         elif isinstance(matched, list):
             candidates.append((offer, matched))
     candidates = _experiments(candidates, campaigns, decision)
+    for offer, _reasons in candidates:
+        value = _expected_value(offer, scores)
+        if value is not None and value < 0:  # it would cost more than it is expected to bring
+            decision.suppressed[offer.id] = Reason("negative_value", f"expected value {value:.2f} is below zero")
+    candidates = [(o, r) for o, r in candidates if o.id not in decision.suppressed]
     ranked = sorted(candidates, key=lambda item: _rank_key(item[0], scores))
     for offer, reasons in ranked[:limit]:
         value = _expected_value(offer, scores)

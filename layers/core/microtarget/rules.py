@@ -14,7 +14,7 @@ CONSENT_FREE_CHANNELS = {"web"}  # on-site placements are not marketing messages
 class Reason(str):
     """Why an offer was not chosen: the text people read (answers, the ledger) and a `code`
     programs branch on (channel, consent, cap, not_eligible, trigger_only, holdout, withheld,
-    ranked), so nothing has to match words in the text."""
+    negative_value, ranked), so nothing has to match words in the text."""
 
     code: str
 

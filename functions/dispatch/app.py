@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from microtarget.channels import Channels
+from microtarget.channels import SENDER_CONFIG, Channels
 from microtarget.contacts import ContactBook
 from microtarget.dead_letters import Rejection, SqsDeadLetters
 from microtarget.dispatch import DispatchService
@@ -72,7 +72,11 @@ def service() -> DispatchService:
         ContactBook(dynamodb.Table(config.contacts_table), boto3.client("kms")),
         Ledger(dynamodb.Table(config.ledger_table)),
         Channels(
-            boto3.client("ses"), boto3.client("sns"), boto3.client("events"), config.sender_address, config.event_bus
+            boto3.client("ses", config=SENDER_CONFIG),
+            boto3.client("sns", config=SENDER_CONFIG),
+            boto3.client("events", config=SENDER_CONFIG),
+            config.sender_address,
+            config.event_bus,
         ),
         TriggerQueue(
             boto3.client("sqs"),

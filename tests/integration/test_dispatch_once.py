@@ -116,3 +116,50 @@ def test_two_dispatches_for_one_customer_at_once_cannot_both_pass_a_cap(flow: Fl
     # Then one e-mail went out and the twin met the cap
     assert raced and len(flow.outbox.emails()) == 1
     assert codes(flow, name) == [("sent", "sent"), ("suppressed", "cap")]
+
+
+def test_an_answer_lost_after_the_provider_accepted_is_never_sent_again(
+    flow: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given SES accepting the e-mail but the answer never arriving (a read timeout)
+    name = shopper(flow)
+    flow.events(cart(name))
+    ses = service(flow).channels._ses
+    real = ses.send_email
+
+    def accepted_then_lost(**kwargs: Any) -> Any:
+        real(**kwargs)
+        raise botocore.exceptions.ReadTimeoutError(endpoint_url="https://email.local")
+
+    monkeypatch.setattr(ses, "send_email", accepted_then_lost)
+    flow.dispatch.later(minutes=16)
+    monkeypatch.setattr(ses, "send_email", real)
+    flow.dispatch.later(minutes=4)
+    # Then one e-mail, recorded as maybe sent (caps count it), and no retry sends another
+    assert len(flow.outbox.emails()) == 1
+    assert codes(flow, name) == [("uncertain", "send_unconfirmed")]
+    assert service(flow).channels._ses.meta.config.retries["total_max_attempts"] == 1  # botocore retries nothing
+
+
+def test_a_crash_after_the_send_then_quiet_hours_on_redelivery_sends_nothing_more(
+    flow: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a send at 20:56 in Berlin that dies before `sent` is recorded, redelivered at 21:00 (quiet hours)
+    name = shopper(flow)
+    flow.clock.advance(hours=7, minutes=40)
+    flow.events(cart(name))
+    channels = service(flow).channels
+    real = channels.send
+
+    def send_then_crash(*args: Any) -> str:
+        real(*args)
+        raise RuntimeError("the function timed out")
+
+    monkeypatch.setattr(channels, "send", send_then_crash)
+    flow.dispatch.later(minutes=16)
+    monkeypatch.setattr(channels, "send", real)
+    flow.dispatch.later(minutes=4)
+    flow.dispatch.later(hours=12)  # the next morning, when a deferral would have gone out
+    # Then the redelivery neither deferred nor re-sent it: one e-mail, marked uncertain
+    assert len(flow.outbox.emails()) == 1
+    assert codes(flow, name) == [("uncertain", "crashed_during_send")]

@@ -6,10 +6,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from microtarget.errors import PermanentError, RetryableError
 from microtarget.rendering import Rendered
+
+# Senders must not retry inside botocore: a request whose answer was lost may have been
+# accepted, and only dispatch's ledger can tell a retry apart from a second message.
+SENDER_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1})
+
+
+class SendUnconfirmed(RetryableError):
+    """The request left but its answer did not come back: the provider may have accepted it."""
+
 
 # Provider answers that no retry can fix: the address or endpoint itself is refused.
 _PERMANENT = {"MessageRejected", "InvalidParameterValue", "InvalidParameter", "EndpointDisabled", "ValidationException"}
@@ -35,8 +45,12 @@ class Channels:
                     "send_refused", f"{channel} provider refused the message: {code}", channel
                 ) from None
             raise RetryableError(f"{channel} send failed: {code}") from exc
-        except BotoCoreError as exc:
+        except (EndpointConnectionError, ConnectTimeoutError) as exc:  # never reached it: not sent
             raise RetryableError(f"{channel} send failed: {exc}") from exc
+        except (
+            BotoCoreError
+        ) as exc:  # a read timeout, a closed connection …: the answer was lost, maybe not the message
+            raise SendUnconfirmed(f"{channel} send unconfirmed: {type(exc).__name__}") from exc
         raise PermanentError("unknown_channel", f"cannot send on {channel!r}", "channel")
 
     def _email(self, address: str, message: Rendered, detail: dict[str, Any]) -> str:

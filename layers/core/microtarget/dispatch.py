@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from microtarget.aggregation import to_ms
 from microtarget.campaigns import QuietHours
-from microtarget.channels import Channels
+from microtarget.channels import Channels, SendUnconfirmed
 from microtarget.contacts import ContactBook
 from microtarget.decisions import Decision, decide
 from microtarget.errors import PermanentError, RetryableError
@@ -62,6 +62,9 @@ class DispatchService:
         entry = LedgerEntry(
             message.pid, message.idempotency_key, to_ms(now), "", trigger=message.rule, channel=message.channel
         )
+        earlier = self.guard.earlier_send(entry)  # first: no other outcome may overwrite a send (or a maybe)
+        if earlier is not None:
+            return self._after_earlier(entry, earlier)
         campaigns = self.state.campaigns()
         if campaigns is None:
             raise RetryableError("no valid campaigns file has been loaded yet")
@@ -112,14 +115,18 @@ class DispatchService:
         except PermanentError as error:  # refused: recorded, then dead-lettered by the handler
             self._close(entry, "failed", error.code, error.message)
             raise
-        except RetryableError as error:  # not sent; SQS delivers it again, and the retry may send it
+        except SendUnconfirmed as error:  # it may have gone out: never again (caps count it)
+            self.guard.mark_uncertain(entry, "send_unconfirmed", str(error))
+            entry.outcome, entry.code, entry.reason = "uncertain", "send_unconfirmed", str(error)
+            return entry
+        except RetryableError as error:  # the provider said no, or was never reached: a retry may send it
             self._close(entry, "failed", "send_retrying", str(error))
             raise
         return self._close(entry, "sent", "sent", reason)
 
     def _after_earlier(self, entry: LedgerEntry, earlier: dict[str, Any]) -> LedgerEntry:
         if earlier["outcome"] == "sending":
-            self.guard.mark_uncertain(entry)
+            self.guard.mark_uncertain(entry, "crashed_during_send", "a delivery died during the send: not sent again")
             earlier = {**earlier, "outcome": "uncertain", "code": "crashed_during_send"}
         entry.outcome, entry.code = earlier["outcome"], earlier["code"]
         entry.reason, entry.message_id = earlier.get("reason", ""), earlier.get("message_id", "")

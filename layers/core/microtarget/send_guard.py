@@ -41,10 +41,17 @@ class SendGuard:
             raise RetryableError(f"decisions ledger unavailable: {exc}") from exc
         return None
 
-    def mark_uncertain(self, entry: LedgerEntry) -> None:
-        """A delivery found its decision still `sending`: an earlier one crashed during the send.
-        Conditional, so a live attempt that records `sent` meanwhile keeps the truth."""
-        item = item_of(entry) | {"outcome": "uncertain", "code": "crashed_during_send"}
+    def earlier_send(self, entry: LedgerEntry) -> dict[str, Any] | None:
+        """The decision's item if an earlier delivery sent it or may have (read under the
+        customer's lock, so no other dispatch is writing it meanwhile)."""
+        key = {"pid": entry.pid, "sk": entry.key}
+        item = call_aws("decisions ledger", self._table.get_item, Key=key, ConsistentRead=True).get("Item")
+        return dict(item) if item and item.get("outcome") in MAY_HAVE_SENT else None
+
+    def mark_uncertain(self, entry: LedgerEntry, code: str, reason: str) -> None:
+        """The decision may have gone out (a crash during the send, an answer lost): `uncertain`.
+        Conditional on `sending`, so a live attempt that records `sent` meanwhile keeps the truth."""
+        item = item_of(entry) | {"outcome": "uncertain", "code": code, "reason": reason}
         try:
             self._table.put_item(
                 Item=item, ConditionExpression="outcome = :sending", ExpressionAttributeValues={":sending": "sending"}

@@ -105,3 +105,18 @@ def test_a_corrupt_stored_profile_is_a_logged_500_that_tells_nothing(api: Api) -
     table.put_item(Item={"pid": pid, "version": 1, "state": "{not json"})
     status, body = api.call("GET", f"/customers/{customer}/offers?channel=web")
     assert (status, body) == (500, {"code": "internal_error", "message": "internal error", "field": None})
+
+
+def test_a_decision_id_has_one_spelling_so_one_report_is_one_ledger_item(api: Api) -> None:
+    customer = "exp-spelling"
+    issued = api.call("GET", f"/customers/{customer}/offers?channel=web")[1]["decision_id"]
+    base, issued_hex, mac = issued.split(".")
+    spellings = [
+        f"{base}.{issued_hex.upper()}.{mac}",
+        f"{base}.0{issued_hex}.{mac}",
+        f"{base}.{issued_hex}.{mac.upper()}",
+    ]
+    reports = [{"customer_id": customer, "decision_id": d, "channel": "web", "offer_id": "welcome"} for d in spellings]
+    status, body = api.call("POST", "/exposures", {"exposures": reports})
+    assert status == 200 and body["recorded"] == 0
+    assert {r["code"] for r in body["rejected"]} == {"unknown_decision"}

@@ -16,3 +16,17 @@ def test_pid_is_stable_keyed_and_hides_the_raw_id() -> None:
 def test_short_key_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="at least 16 bytes"):
         Pseudonymizer("short")
+
+
+def test_the_decision_seal_key_cannot_be_read_off_any_customers_pid() -> None:
+    import hashlib
+    import hmac
+
+    from microtarget.identity import Pseudonymizer
+
+    key = "unit-test-key-0123456789abcdef"
+    pseudonymizer = Pseudonymizer(key)
+    pseudonymizer.seal("x")
+    label = "microtarget decision ids v1"
+    assert pseudonymizer._seal_key != hmac.new(key.encode(), label.encode(), hashlib.sha256).digest()
+    assert pseudonymizer.pid(label)[2:] not in pseudonymizer._seal_key.hex()

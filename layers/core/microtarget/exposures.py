@@ -9,6 +9,7 @@ holdout: that exposure is the control side of the lift comparison, as dispatch r
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from microtarget.ledger import RETENTION_DAYS, LedgerEntry
 from microtarget.profile import DAY_MS
 
 CLOCK_SKEW_MS = 5 * 60_000  # a report from a tool whose clock runs a little ahead is still accepted
+_LOWER_HEX = re.compile(r"[0-9a-f]{1,16}")
 DECISION_VALID_DAYS = 7  # a tool reports what it did with a decision within a week of asking
 
 
@@ -32,11 +34,9 @@ def check_issued(exposure: Exposure, now_ms: int, seal: Callable[[str], str]) ->
     """A PermanentError unless the decision was issued by this stack to this customer, lately."""
     base, _, rest = exposure.decision_id.partition(".")
     issued_hex, _, mac = rest.partition(".")
-    try:
-        issued_ms = int(issued_hex, 16)
-    except ValueError:
-        issued_ms = -1
-    if issued_ms < 0 or not hmac.compare_digest(mac, seal(f"{exposure.pid}|{base}|{issued_ms}")):
+    issued_ms = int(issued_hex, 16) if _LOWER_HEX.fullmatch(issued_hex) else -1
+    canonical = issued_ms >= 0 and f"{issued_ms:x}" == issued_hex  # one spelling: one ledger item per report
+    if not canonical or not hmac.compare_digest(mac, seal(f"{exposure.pid}|{base}|{issued_ms}")):
         raise PermanentError("unknown_decision", "was not issued to this customer", "decision_id")
     if issued_ms < now_ms - DECISION_VALID_DAYS * DAY_MS:
         raise PermanentError("decision_expired", f"was issued over {DECISION_VALID_DAYS} days ago", "decision_id")

@@ -26,8 +26,8 @@ class Pseudonymizer:
 
     def seal(self, text: str) -> str:
         """A MAC of `text` under a key derived from the secret (never the pid key itself)."""
-        if not hasattr(self, "_seal_key"):
-            self._seal_key = hmac.new(self._key, b"microtarget decision ids v1", hashlib.sha256).digest()
+        if not hasattr(self, "_seal_key"):  # the secret as the message: no customer id can produce this key
+            self._seal_key = hmac.new(b"microtarget decision ids v1", self._key, hashlib.sha256).digest()
         return hmac.new(self._seal_key, text.encode(), hashlib.sha256).hexdigest()[:20]
 
     def _pid(self, customer_id: str) -> str:

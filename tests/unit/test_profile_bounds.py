@@ -43,3 +43,18 @@ def test_a_cart_past_its_log_bound_is_folded_to_the_same_open_lines() -> None:
     cart = profile.cart()
     expected = {f"P{k}": sum(1 for i in range(120) if i % 7 == k) - (1 if k < 3 else 0) for k in range(7)}
     assert {p: line.quantity for p, line in cart.items()} == expected
+
+
+def test_the_cart_change_that_overflows_the_log_still_fires_the_cart_trigger() -> None:
+    from microtarget.triggers import _cart_left
+
+    # Given a cart log at its bound, then one more add
+    profile = Profile("c_cart")
+    adds = [event_dict("add_to_cart", minutes=i, product_id=f"P{i % 9}", quantity=1) for i in range(51)]
+    apply_events(profile, [EVENT_ADAPTER.validate_python(e) for e in adds[:-1]])
+    last = EVENT_ADAPTER.validate_python(adds[-1])
+    outcome = apply_events(profile, [last])
+    # Then the log was folded, the newest change is still there as it came, and the trigger fires on it
+    assert outcome.compacted and len(profile.cart_log) <= 50
+    assert profile.cart_log[-1][2] == last.properties.product_id and profile.cart_log[-1][1] != ""
+    assert len(_cart_left(profile, [last])) == 1

@@ -219,6 +219,11 @@ def _prune(profile: Profile, tolerance_ms: int) -> bool:
 
 
 def _fold_cart_log(profile: Profile) -> None:
-    """Replace the log by one line per open product (the same cart), the newest MAX_CART_LOG kept."""
-    lines = sorted(profile.cart().values(), key=lambda line: line.added_at)[-MAX_CART_LOG:]
+    """Fold all but the newest change into one line per open product (the same cart), keeping
+    the newest lines; the newest change stays as it came, since the cart trigger and its
+    re-check name the cart by it."""
+    *older, newest = profile.cart_log
+    profile.cart_log = older
+    lines = sorted(profile.cart().values(), key=lambda line: line.added_at)[-(MAX_CART_LOG - 1) :]
     profile.cart_log = [[line.added_at, "", line.product_id, line.quantity, line.price_cents] for line in lines]
+    profile.cart_log.append(newest)

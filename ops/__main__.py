@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = root.add_subparsers(dest="command", required=True)
     command = sub.add_parser("replay", help="replay IngestFailureQueue's ranges from the stream")
     command.add_argument("--stack", required=True, help="the CloudFormation stack name (sam deploy's)")
+    command.add_argument("--late-tolerance-hours", type=int, default=72, help="the stack's LateToleranceHours")
     args = root.parse_args(argv)
     function = _deployed(args.stack, "IngestFunction")
     queue = _deployed(args.stack, "IngestFailureQueue")
@@ -33,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         return {"errorMessage": reply["FunctionError"]} if reply.get("FunctionError") else body
 
     kinesis = boto3.client("kinesis")
-    report = replay(kinesis, boto3.client("sqs"), queue, deliver, kinesis.meta.region_name)
+    before = datetime.now(UTC) - timedelta(hours=args.late_tolerance_hours)
+    report = replay(kinesis, boto3.client("sqs"), queue, deliver, kinesis.meta.region_name, before)
     print(report.line())
     return 0 if report.failed == 0 and report.expired == 0 else 1
 

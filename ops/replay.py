@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -30,33 +31,57 @@ class ReplayReport:
     records: int = 0  # read back from the stream and delivered
     failed: int = 0  # the handler reported them failed again: their message stays for the next run
     expired: int = 0  # no longer in the stream
-    done: int = 0  # messages deleted: their range is fully applied
+    beyond_tolerance: int = 0  # arrived longer ago than ingest's late tolerance: may be dead-lettered late
+    done: int = 0  # messages deleted: their range is fully delivered
 
     def line(self) -> str:
+        late = (
+            f"; {self.beyond_tolerance} arrived before the late tolerance: ingest dead-letters those as "
+            "late_event where the customer has newer events (fold them from the data lake instead, see the runbook)"
+            if self.beyond_tolerance
+            else ""
+        )
         return (
             f"{self.ranges} failed range(s): {self.records} records replayed, {self.failed} failed again, "
-            f"{self.expired} past the stream's retention; {self.done} range(s) done"
+            f"{self.expired} past the stream's retention; {self.done} range(s) done{late}"
         )
 
 
-def replay(kinesis: Any, sqs: Any, queue_url: str, deliver: Deliver, region: str) -> ReplayReport:
+def replay(
+    kinesis: Any,
+    sqs: Any,
+    queue_url: str,
+    deliver: Deliver,
+    region: str,
+    tolerance_before: datetime | None = None,
+    wait_seconds: int = 10,
+) -> ReplayReport:
+    """`tolerance_before`: records that arrived earlier are counted as beyond the late tolerance.
+    `wait_seconds`: long polling, since a short poll may answer empty while the queue holds messages."""
     report = ReplayReport()
     seen: set[str] = set()
     while True:
-        reply = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=900)
+        reply = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=900, WaitTimeSeconds=wait_seconds
+        )
         messages = [m for m in reply.get("Messages", []) if m["MessageId"] not in seen]
         if not messages:
             return report
         for message in messages:
             seen.add(message["MessageId"])
-            if _replay_range(kinesis, json.loads(message["Body"])["KinesisBatchInfo"], deliver, region, report):
+            info = json.loads(message["Body"])["KinesisBatchInfo"]
+            if _replay_range(kinesis, info, deliver, region, report, tolerance_before):
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
                 report.done += 1
 
 
-def _replay_range(kinesis: Any, info: dict[str, Any], deliver: Deliver, region: str, report: ReplayReport) -> bool:
+def _replay_range(
+    kinesis: Any, info: dict[str, Any], deliver: Deliver, region: str, report: ReplayReport, before: datetime | None
+) -> bool:
     report.ranges += 1
     records = list(read_range(kinesis, info))
+    if before is not None:
+        report.beyond_tolerance += sum(_arrival(r) < before for r in records)
     missing = int(info.get("batchSize", len(records))) - len(records)
     report.expired += max(0, missing)
     clean = missing <= 0
@@ -69,6 +94,11 @@ def _replay_range(kinesis: Any, info: dict[str, Any], deliver: Deliver, region: 
         report.failed += failed
         clean = clean and failed == 0
     return clean
+
+
+def _arrival(record: dict[str, Any]) -> datetime:
+    arrival = record["ApproximateArrivalTimestamp"]
+    return arrival if isinstance(arrival, datetime) else datetime.fromtimestamp(float(arrival), UTC)
 
 
 def read_range(kinesis: Any, info: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -44,7 +44,7 @@ def test_replay_applies_the_given_up_ranges_once_and_clears_the_queue(pipeline: 
         m["Body"] for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
     ]
     # When the operator replays
-    report = replay(kinesis, sqs, queue, pipeline.ingest.invoke, REGION)
+    report = replay(kinesis, sqs, queue, pipeline.ingest.invoke, REGION, wait_seconds=0)
     # Then every event is applied through the handler, and the queue is empty
     assert (report.records, report.failed, report.expired, report.done) == (30, 0, 0, report.ranges)
     assert sum(sum(b.get("pv", 0) for b in p.days.values()) for p in pipeline.profiles().values()) == 30
@@ -53,7 +53,7 @@ def test_replay_applies_the_given_up_ranges_once_and_clears_the_queue(pipeline: 
     before = profile_items(pipeline)
     for body in given_up:
         sqs.send_message(QueueUrl=queue, MessageBody=body)
-    again = replay(kinesis, sqs, queue, pipeline.ingest.invoke, REGION)
+    again = replay(kinesis, sqs, queue, pipeline.ingest.invoke, REGION, wait_seconds=0)
     assert again.records == 30 and profile_items(pipeline) == before
 
 
@@ -70,5 +70,21 @@ def test_a_range_the_stream_no_longer_holds_is_reported_and_kept(pipeline: Inges
     info = message["KinesisBatchInfo"] | {"batchSize": 5}
     sqs.purge_queue(QueueUrl=queue)
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"KinesisBatchInfo": info}))
-    report = replay(kinesis, sqs, queue, pipeline.ingest.invoke, REGION)
+    report = replay(kinesis, sqs, queue, pipeline.ingest.invoke, REGION, wait_seconds=0)
     assert (report.records, report.expired, report.done) == (1, 4, 0)
+
+
+def test_replay_counts_what_arrived_before_the_late_tolerance(pipeline: IngestPipeline) -> None:
+    from datetime import UTC, datetime
+
+    pipeline.send_events([event_dict("page_view", customer=f"R-{i}", at=NOW) for i in range(4)])
+    give_up_on_everything(pipeline)
+    kinesis, sqs, queue = (
+        pipeline.aws.client("kinesis"),
+        pipeline.aws.client("sqs"),
+        pipeline.aws.ref("IngestFailureQueue"),
+    )
+    # Given a tolerance that every record's arrival is older than (here: a moment after they arrived)
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    report = replay(kinesis, sqs, queue, pipeline.ingest.invoke, REGION, tolerance_before=later, wait_seconds=0)
+    assert report.beyond_tolerance == 4 and "fold them from the data lake instead" in report.line()

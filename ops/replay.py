@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from microtarget.batching import bounded_batches
 
 from ops.kinesis_event import kinesis_event
 
@@ -85,7 +86,7 @@ def _replay_range(
     missing = int(info.get("batchSize", len(records))) - len(records)
     report.expired += max(0, missing)
     clean = missing <= 0
-    for chunk in _chunks(records):
+    for chunk in bounded_batches(records, 500, MAX_INVOKE_BYTES, lambda r: len(r["Data"]) * 4 // 3 + 512):  # base64
         reply = deliver(kinesis_event(info["streamArn"], info["shardId"], chunk, region)) or {}
         failed = len(reply.get("batchItemFailures", [])) if "batchItemFailures" in reply else 0
         if reply.get("errorMessage"):
@@ -124,18 +125,3 @@ def read_range(kinesis: Any, info: dict[str, Any]) -> Iterator[dict[str, Any]]:
         if not reply["Records"] and not reply.get("MillisBehindLatest"):
             return
         iterator = reply.get("NextShardIterator")
-
-
-def _chunks(records: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """At most 500 records and ~5 MB (base64) an invocation."""
-    chunk: list[dict[str, Any]] = []
-    size = 0
-    for record in records:
-        length = len(record["Data"]) * 4 // 3 + 512
-        if chunk and (len(chunk) == 500 or size + length > MAX_INVOKE_BYTES):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(record)
-        size += length
-    if chunk:
-        yield chunk

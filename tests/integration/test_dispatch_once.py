@@ -26,10 +26,8 @@ def service(flow: Flow) -> Any:
     return flow.dispatch.function.module().service()
 
 
-def test_a_crash_after_the_provider_accepted_never_sends_again(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a dispatch that dies right after SES accepted the e-mail (before `sent` is recorded)
-    name = shopper(flow)
-    flow.events(cart(name))
+def crash_after_send(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The provider accepts the message, then the function dies before recording it; returns the real send."""
     channels = service(flow).channels
     real = channels.send
 
@@ -38,8 +36,16 @@ def test_a_crash_after_the_provider_accepted_never_sends_again(flow: Flow, monke
         raise RuntimeError("the function timed out")
 
     monkeypatch.setattr(channels, "send", send_then_crash)
+    return real
+
+
+def test_a_crash_after_the_provider_accepted_never_sends_again(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a dispatch that dies right after SES accepted the e-mail (before `sent` is recorded)
+    name = shopper(flow)
+    flow.events(cart(name))
+    real = crash_after_send(flow, monkeypatch)
     flow.dispatch.later(minutes=16)
-    monkeypatch.setattr(channels, "send", real)
+    monkeypatch.setattr(service(flow).channels, "send", real)
     # When SQS delivers it again, after the visibility timeout, twice
     flow.dispatch.later(minutes=4)
     flow.dispatch.later(minutes=4)
@@ -148,16 +154,9 @@ def test_a_crash_after_the_send_then_quiet_hours_on_redelivery_sends_nothing_mor
     name = shopper(flow)
     flow.clock.advance(hours=7, minutes=40)
     flow.events(cart(name))
-    channels = service(flow).channels
-    real = channels.send
-
-    def send_then_crash(*args: Any) -> str:
-        real(*args)
-        raise RuntimeError("the function timed out")
-
-    monkeypatch.setattr(channels, "send", send_then_crash)
+    real = crash_after_send(flow, monkeypatch)
     flow.dispatch.later(minutes=16)
-    monkeypatch.setattr(channels, "send", real)
+    monkeypatch.setattr(service(flow).channels, "send", real)
     flow.dispatch.later(minutes=4)
     flow.dispatch.later(hours=12)  # the next morning, when a deferral would have gone out
     # Then the redelivery neither deferred nor re-sent it: one e-mail, marked uncertain

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from microtarget.batching import bounded_batches
 from microtarget.errors import PermanentError, RetryableError
 
 SQS_BATCH = 10
@@ -79,7 +80,7 @@ class SqsDeadLetters:
 
     def _send(self, bodies: list[str]) -> None:
         try:
-            for chunk in _batches(bodies):
+            for chunk in bounded_batches(bodies, SQS_BATCH, SQS_BATCH_BYTES, lambda body: len(body.encode())):
                 entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)]
                 reply = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
                 if reply.get("Failed"):
@@ -104,20 +105,6 @@ class SqsDeadLetters:
         message.pop("data_base64")
         message["data_s3"] = f"s3://{self._bucket}/{key}"
         return json.dumps(message)
-
-
-def _batches(bodies: list[str]) -> list[list[str]]:
-    """Consecutive batches within SQS's count and total-size limits (a body is at most 256 KB)."""
-    batches: list[list[str]] = []
-    size = 0
-    for body in bodies:
-        length = len(body.encode())
-        if not batches or len(batches[-1]) == SQS_BATCH or size + length > SQS_BATCH_BYTES:
-            batches.append([])
-            size = 0
-        batches[-1].append(body)
-        size += length
-    return batches
 
 
 class RejectionIndex:

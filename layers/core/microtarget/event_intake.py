@@ -4,10 +4,10 @@ the stream in as many PutRecords calls as its limits need (500 records and 5 MB 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from microtarget.batching import bounded_batches
 from microtarget.errors import PermanentError, RetryableError, call_aws
 from microtarget.event_parser import parse_event
 
@@ -28,22 +28,9 @@ def publish_events(
             rejected.append((index, reason))
             continue
         records.append({"Data": data, "PartitionKey": event.customer_id})
-    for chunk in _chunks(records):
+    sizes = lambda record: len(record["Data"]) + len(record["PartitionKey"].encode())  # noqa: E731
+    for chunk in bounded_batches(records, PUT_RECORDS_COUNT, PUT_RECORDS_BYTES, sizes):
         reply = call_aws("events stream", kinesis.put_records, StreamName=stream, Records=chunk)
         if reply.get("FailedRecordCount"):  # ingest de-duplicates by event_id: resending all is safe
             raise RetryableError(f"{reply['FailedRecordCount']} events were throttled by the stream; retry them")
     return len(records), rejected
-
-
-def _chunks(records: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    size = 0
-    for record in records:
-        length = len(record["Data"]) + len(record["PartitionKey"].encode())
-        if chunk and (len(chunk) == PUT_RECORDS_COUNT or size + length > PUT_RECORDS_BYTES):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(record)
-        size += length
-    if chunk:
-        yield chunk

@@ -9,6 +9,7 @@ the same cap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,75 +18,75 @@ from microtarget.errors import RetryableError, call_aws
 from microtarget.ledger import MAY_HAVE_SENT, LedgerEntry, item_of
 
 
+def _conditional(write: Callable[..., Any], **kwargs: Any) -> bool:
+    """A conditional write: True when done, False when its condition did not hold."""
+    try:
+        write(**kwargs)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise RetryableError(f"decisions ledger unavailable: {exc.response['Error']['Code']}") from exc
+    except BotoCoreError as exc:
+        raise RetryableError(f"decisions ledger unavailable: {exc}") from exc
+    return True
+
+
 class SendGuard:
     def __init__(self, table: Any) -> None:
         self._table = table
 
+    def _item(self, entry: LedgerEntry) -> dict[str, Any] | None:
+        key = {"pid": entry.pid, "sk": entry.key}
+        item = call_aws("decisions ledger", self._table.get_item, Key=key, ConsistentRead=True).get("Item")
+        return dict(item) if item else None
+
     def claim_send(self, entry: LedgerEntry) -> dict[str, Any] | None:
         """Record the decision as `sending` before the provider is called, unless an earlier
         delivery of it went out or may have; then return that earlier item instead."""
-        item = item_of(entry) | {"outcome": "sending", "code": "sending"}
         outcomes = {f":o{i}": outcome for i, outcome in enumerate(MAY_HAVE_SENT)}
-        try:
-            self._table.put_item(
-                Item=item,
-                ConditionExpression=f"attribute_not_exists(sk) OR NOT outcome IN ({', '.join(outcomes)})",
-                ExpressionAttributeValues=outcomes,
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise RetryableError(f"decisions ledger unavailable: {exc.response['Error']['Code']}") from exc
-            key = {"pid": entry.pid, "sk": entry.key}
-            return dict(call_aws("decisions ledger", self._table.get_item, Key=key, ConsistentRead=True)["Item"])
-        except BotoCoreError as exc:
-            raise RetryableError(f"decisions ledger unavailable: {exc}") from exc
-        return None
+        claimed = _conditional(
+            self._table.put_item,
+            Item=item_of(entry) | {"outcome": "sending", "code": "sending"},
+            ConditionExpression=f"attribute_not_exists(sk) OR NOT outcome IN ({', '.join(outcomes)})",
+            ExpressionAttributeValues=outcomes,
+        )
+        return None if claimed else self._item(entry)
 
     def earlier_send(self, entry: LedgerEntry) -> dict[str, Any] | None:
         """The decision's item if an earlier delivery sent it or may have (read under the
         customer's lock, so no other dispatch is writing it meanwhile)."""
-        key = {"pid": entry.pid, "sk": entry.key}
-        item = call_aws("decisions ledger", self._table.get_item, Key=key, ConsistentRead=True).get("Item")
-        return dict(item) if item and item.get("outcome") in MAY_HAVE_SENT else None
+        item = self._item(entry)
+        return item if item and item.get("outcome") in MAY_HAVE_SENT else None
 
     def mark_uncertain(self, entry: LedgerEntry, code: str, reason: str) -> None:
         """The decision may have gone out (a crash during the send, an answer lost): `uncertain`.
         Conditional on `sending`, so a live attempt that records `sent` meanwhile keeps the truth."""
-        item = item_of(entry) | {"outcome": "uncertain", "code": code, "reason": reason}
-        try:
-            self._table.put_item(
-                Item=item, ConditionExpression="outcome = :sending", ExpressionAttributeValues={":sending": "sending"}
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise RetryableError(f"decisions ledger unavailable: {exc.response['Error']['Code']}") from exc
+        _conditional(
+            self._table.put_item,
+            Item=item_of(entry) | {"outcome": "uncertain", "code": code, "reason": reason},
+            ConditionExpression="outcome = :sending",
+            ExpressionAttributeValues={":sending": "sending"},
+        )
 
     def lock(self, pid: str, owner: str, now_ms: int, hold_ms: int) -> bool:
         """Take the customer's send lock (caps are checked and the message sent under it), or
         False while another dispatch holds it; it lapses after `hold_ms` if its holder crashed."""
         item = {"pid": pid, "sk": "lock#send", "owner": owner, "until": now_ms + hold_ms}
         item["expires_at"] = (now_ms + hold_ms) // 1000 + 86_400
-        try:
-            self._table.put_item(
-                Item=item,
-                ConditionExpression="attribute_not_exists(sk) OR #until < :now OR #owner = :me",
-                ExpressionAttributeNames={"#until": "until", "#owner": "owner"},
-                ExpressionAttributeValues={":now": now_ms, ":me": owner},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise RetryableError(f"decisions ledger unavailable: {exc.response['Error']['Code']}") from exc
-        return True
+        return _conditional(
+            self._table.put_item,
+            Item=item,
+            ConditionExpression="attribute_not_exists(sk) OR #until < :now OR #owner = :me",
+            ExpressionAttributeNames={"#until": "until", "#owner": "owner"},
+            ExpressionAttributeValues={":now": now_ms, ":me": owner},
+        )
 
     def unlock(self, pid: str, owner: str) -> None:
-        try:
-            self._table.delete_item(
-                Key={"pid": pid, "sk": "lock#send"},
-                ConditionExpression="#owner = :me",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":me": owner},
-            )
-        except ClientError as exc:  # taken over after it lapsed: nothing of ours to release
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise RetryableError(f"decisions ledger unavailable: {exc.response['Error']['Code']}") from exc
+        """Release the lock if still ours (taken over after it lapsed: nothing of ours to release)."""
+        _conditional(
+            self._table.delete_item,
+            Key={"pid": pid, "sk": "lock#send"},
+            ConditionExpression="#owner = :me",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":me": owner},
+        )

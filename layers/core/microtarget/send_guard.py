@@ -60,12 +60,19 @@ class SendGuard:
 
     def mark_uncertain(self, entry: LedgerEntry, code: str, reason: str) -> None:
         """The decision may have gone out (a crash during the send, an answer lost): `uncertain`.
-        Conditional on `sending`, so a live attempt that records `sent` meanwhile keeps the truth."""
+        Only the outcome changes: the offer, channel and time stay the claimed send's (caps count
+        it as that offer). Conditional on `sending`, so an attempt that records `sent` keeps the truth."""
         _conditional(
-            self._table.put_item,
-            Item=item_of(entry) | {"outcome": "uncertain", "code": code, "reason": reason},
+            self._table.update_item,
+            Key={"pid": entry.pid, "sk": entry.key},
+            UpdateExpression="SET outcome = :uncertain, code = :code, reason = :reason",
             ConditionExpression="outcome = :sending",
-            ExpressionAttributeValues={":sending": "sending"},
+            ExpressionAttributeValues={
+                ":sending": "sending",
+                ":uncertain": "uncertain",
+                ":code": code,
+                ":reason": reason,
+            },
         )
 
     def lock(self, pid: str, owner: str, now_ms: int, hold_ms: int) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from microtarget.batching import bounded_batches
-from microtarget.errors import PermanentError, RetryableError
+from microtarget.errors import PermanentError, RetryableError, call_aws
 
 SQS_BATCH = 10
 SQS_BATCH_BYTES = 256 * 1024
@@ -116,22 +116,18 @@ class RejectionIndex:
 
     def known(self, keys: list[str]) -> set[str]:
         found: set[str] = set()
-        try:
-            for start in range(0, len(keys), 100):
-                request = {self._table.name: {"Keys": [{"id": k} for k in keys[start : start + 100]]}}
-                while request:
-                    reply = self._table.meta.client.batch_get_item(RequestItems=request)
-                    found.update(item["id"] for item in reply["Responses"].get(self._table.name, []))
-                    request = reply.get("UnprocessedKeys") or {}
-        except (ClientError, BotoCoreError) as exc:
-            raise RetryableError(f"dead-letter index unavailable: {exc}") from exc
+        for start in range(0, len(keys), 100):
+            request = {self._table.name: {"Keys": [{"id": k} for k in keys[start : start + 100]]}}
+            while request:
+                reply = call_aws("dead-letter index", self._table.meta.client.batch_get_item, RequestItems=request)
+                found.update(item["id"] for item in reply["Responses"].get(self._table.name, []))
+                request = reply.get("UnprocessedKeys") or {}
         return found
 
     def add(self, keys: list[str], now: datetime) -> None:
-        expiration = int(now.timestamp()) + self._keep
-        try:
-            with self._table.batch_writer() as batch:  # 25 items a request, unprocessed ones resent
-                for key in keys:
-                    batch.put_item(Item={"id": key, "expiration": expiration})
-        except (ClientError, BotoCoreError) as exc:
-            raise RetryableError(f"dead-letter index unavailable: {exc}") from exc
+        call_aws("dead-letter index", self._write, keys=keys, expiration=int(now.timestamp()) + self._keep)
+
+    def _write(self, keys: list[str], expiration: int) -> None:
+        with self._table.batch_writer() as batch:  # 25 items a request, unprocessed ones resent
+            for key in keys:
+                batch.put_item(Item={"id": key, "expiration": expiration})

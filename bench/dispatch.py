@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from microtarget.aggregation import digest, to_ms
-from microtarget.contacts import Contact, ContactBook
-from microtarget.identity import pseudonymizer_from_secret
-from microtarget.trigger_queue import TriggerQueue
-from microtarget.triggers import MINUTE_MS, TriggerMessage, trigger_id
+from microtarget.aggregation import digest
+from microtarget.aws.contacts import ContactBook
+from microtarget.aws.secrets import pseudonymizer_from_secret
+from microtarget.aws.trigger_queue import TriggerQueue
+from microtarget.clock import MINUTE_MS, to_ms
+from microtarget.contacts import Contact
+from microtarget.triggers import TriggerMessage, trigger_id
 
 from local.aws import LocalAws
 from local.backfill import backfill

@@ -14,11 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from microtarget.aws.ledger import Ledger
 from microtarget.campaigns import parse_campaigns
-from microtarget.dead_letters import Rejection
 from microtarget.identity import Pseudonymizer
 from microtarget.ingest import IngestService, RawRecord
-from microtarget.ledger import Ledger
+from microtarget.ports import Rejection
 from microtarget.profile import Profile
 from microtarget.reactions import Reactions
 

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import boto3
-from microtarget.dead_letters import SqsDeadLetters
-from microtarget.identity import pseudonymizer_from_secret
+from microtarget.aws.dead_letters import SqsDeadLetters
+from microtarget.aws.profile_store import DynamoProfileStore
+from microtarget.aws.secrets import pseudonymizer_from_secret
 from microtarget.ingest import BatchReport, IngestService, RawRecord
-from microtarget.profile_store import DynamoProfileStore
 
 from local.aws import LocalAws
 

@@ -7,9 +7,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from microtarget.aws.secrets import pseudonymizer_from_secret
 from microtarget.campaigns import parse_campaigns
 from microtarget.decisions import assign_arm
-from microtarget.identity import pseudonymizer_from_secret
 from microtarget.profile import Profile
 
 from local.aws import LocalAws

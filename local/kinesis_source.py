@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+from microtarget.clock import Clock, utc_now
 
 from local.aws import REGION, LocalAws
 from local.lambda_runtime import LocalFunction
@@ -27,7 +28,7 @@ class KinesisEventSource:
         aws: LocalAws,
         function: LocalFunction,
         event_name: str | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         events = {name: spec for name, spec in function.spec.get("Events", {}).items() if spec["Type"] == "Kinesis"}
         name = event_name or next(iter(events))

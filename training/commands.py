@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from microtarget.identity import Pseudonymizer, pseudonymizer_from_secret
-from microtarget.model_registry import ModelRegistry
+from microtarget.aws.model_registry import ModelRegistry
+from microtarget.aws.secrets import pseudonymizer_from_secret
+from microtarget.identity import Pseudonymizer
 from microtarget.scoring import LoadedModel, load_model
 from tqdm import tqdm
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from microtarget.model_registry import ModelRegistry, alias_key, manifest_key, model_key
+from microtarget.aws.model_registry import ModelRegistry, alias_key, manifest_key, model_key
 
 # The metric each kind of model is gated on, read from manifest["metrics"]["validation"].
 GATE_METRIC = {"classifier": "roc_auc", "segmenter": "silhouette", "recommender": "hit_rate"}

@@ -17,8 +17,17 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from microtarget import http_errors
-from microtarget.api_models import (
+from microtarget.aws.contacts import ContactBook
+from microtarget.aws.ledger import Ledger
+from microtarget.aws.profile_store import DynamoProfileStore
+from microtarget.aws.secrets import pseudonymizer_from_secret
+from microtarget.aws.serving import ServingState
+from microtarget.campaigns import Page
+from microtarget.contacts import Contact
+from microtarget.decision_service import DecisionService, Request
+from microtarget.decisions import Context
+from microtarget.edge import http_errors
+from microtarget.edge.api_models import (
     ApiChannel,
     DecisionOut,
     DecisionsRequest,
@@ -31,17 +40,11 @@ from microtarget.api_models import (
     ModelsResponse,
     Rejection,
 )
-from microtarget.campaigns import Page
-from microtarget.contacts import Contact, ContactBook
-from microtarget.decision_service import DecisionService, Request
-from microtarget.decisions import Context
+from microtarget.edge.http_errors import ERROR_RESPONSES, answers
+from microtarget.edge.reporting import problem_reporter
+from microtarget.edge.settings import ApiSettings, load_settings
 from microtarget.errors import RetryableError
-from microtarget.http_errors import ERROR_RESPONSES, answers
-from microtarget.identity import pseudonymizer_from_secret
-from microtarget.ledger import Ledger
-from microtarget.profile_store import DynamoProfileStore
-from microtarget.serving import MODEL_NAMES, ServingState, problem_reporter
-from microtarget.settings import ApiSettings, load_settings
+from microtarget.scoring import MODEL_NAMES
 
 logger = Logger()
 metrics = Metrics()
@@ -113,7 +116,7 @@ def decisions(request: DecisionsRequest) -> DecisionsResponse:
 
 @app.post("/v1/events", responses=answers(EventsResponse))
 def server_events(request: EventsRequest) -> EventsResponse:
-    from microtarget.event_intake import publish_events  # the event contract loads for this route only
+    from microtarget.aws.event_intake import publish_events  # the event contract loads for this route only
 
     accepted, rejected = publish_events(request.events, service().clock(), kinesis(), settings().events_stream)
     return EventsResponse(accepted=accepted, rejected=[Rejection.of(index, reason) for index, reason in rejected])

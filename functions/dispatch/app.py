@@ -24,18 +24,20 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from microtarget.channels import SENDER_CONFIG, Channels
-from microtarget.contacts import ContactBook
-from microtarget.dead_letters import Rejection, SqsDeadLetters
+from microtarget.aws.channels import SENDER_CONFIG, Channels
+from microtarget.aws.contacts import ContactBook
+from microtarget.aws.dead_letters import SqsDeadLetters
+from microtarget.aws.ledger import Ledger
+from microtarget.aws.profile_store import DynamoProfileStore
+from microtarget.aws.send_guard import SendGuard
+from microtarget.aws.serving import ServingState
+from microtarget.aws.templates import TemplateStore
+from microtarget.aws.trigger_queue import TriggerQueue
 from microtarget.dispatch import DispatchService
+from microtarget.edge.reporting import problem_reporter
+from microtarget.edge.settings import DispatchSettings, load_settings
 from microtarget.errors import PermanentError
-from microtarget.ledger import Ledger
-from microtarget.profile_store import DynamoProfileStore
-from microtarget.rendering import TemplateStore
-from microtarget.send_guard import SendGuard
-from microtarget.serving import ServingState, problem_reporter
-from microtarget.settings import DispatchSettings, load_settings
-from microtarget.trigger_queue import TriggerQueue
+from microtarget.ports import Rejection
 from microtarget.triggers import TriggerMessage
 from pydantic import ValidationError
 

@@ -18,16 +18,17 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from microtarget.dead_letters import RejectionIndex, SqsDeadLetters
-from microtarget.identity import pseudonymizer_from_secret
+from microtarget.aws.dead_letters import RejectionIndex, SqsDeadLetters
+from microtarget.aws.ledger import Ledger
+from microtarget.aws.profile_store import DynamoProfileStore
+from microtarget.aws.secrets import pseudonymizer_from_secret
+from microtarget.aws.serving import ServingState
+from microtarget.aws.trigger_queue import TriggerQueue
+from microtarget.edge.kinesis_batch import CustomerBatchProcessor, raw_record
+from microtarget.edge.reporting import problem_reporter
+from microtarget.edge.settings import IngestSettings, ReactionSettings, load_settings
 from microtarget.ingest import BatchReport, Decoded, IngestService
-from microtarget.kinesis_batch import CustomerBatchProcessor, raw_record
-from microtarget.ledger import Ledger
-from microtarget.profile_store import DynamoProfileStore
 from microtarget.reactions import Reactions
-from microtarget.serving import ServingState, problem_reporter
-from microtarget.settings import IngestSettings, ReactionSettings, load_settings
-from microtarget.trigger_queue import TriggerQueue
 
 logger = Logger()
 metrics = Metrics()

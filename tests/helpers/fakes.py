@@ -6,9 +6,8 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from microtarget.dead_letters import Rejection
+from microtarget.ports import Rejection, VersionConflict
 from microtarget.profile import Profile
-from microtarget.profile_store import VersionConflict
 
 
 class InMemoryProfileStore:

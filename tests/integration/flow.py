@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from microtarget.contacts import Contact, ContactBook
+from microtarget.aws.contacts import ContactBook
+from microtarget.aws.secrets import pseudonymizer_from_secret
+from microtarget.contacts import Contact
 from microtarget.decisions import assign_arm
-from microtarget.identity import Pseudonymizer, pseudonymizer_from_secret
+from microtarget.identity import Pseudonymizer
 
 from local.aws import LocalAws
 from local.clock import LocalClock

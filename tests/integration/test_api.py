@@ -8,9 +8,11 @@ from pathlib import Path
 
 import boto3
 import pytest
-from microtarget.contacts import Contact, ContactBook
-from microtarget.identity import pseudonymizer_from_secret
-from microtarget.ledger import Ledger, LedgerEntry
+from microtarget.aws.contacts import ContactBook
+from microtarget.aws.ledger import Ledger
+from microtarget.aws.secrets import pseudonymizer_from_secret
+from microtarget.contacts import Contact
+from microtarget.outcomes import LedgerEntry
 
 from tests.integration.conftest import Api
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import boto3
 import pytest
-from microtarget.identity import pseudonymizer_from_secret
+from microtarget.aws.secrets import pseudonymizer_from_secret
 
 from tests.integration.conftest import KEY, Api
 

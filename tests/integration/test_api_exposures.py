@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
+from microtarget.aws.ledger import Ledger
+from microtarget.aws.secrets import pseudonymizer_from_secret
 from microtarget.campaigns import parse_campaigns
 from microtarget.decisions import assign_arm
-from microtarget.identity import pseudonymizer_from_secret
-from microtarget.ledger import Ledger
 
 from tests.helpers.events import event
 from tests.integration.conftest import Api

@@ -3,8 +3,9 @@ from __future__ import annotations
 import base64
 import json
 
-from microtarget.dead_letters import MAX_INLINE_BYTES, Rejection, SqsDeadLetters
+from microtarget.aws.dead_letters import MAX_INLINE_BYTES, SqsDeadLetters
 from microtarget.errors import PermanentError
+from microtarget.ports import Rejection
 
 from local.aws import LocalAws
 

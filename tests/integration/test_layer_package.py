@@ -15,7 +15,7 @@ from local.template import ROOT
 IMPORT = """
 import sys
 sys.path.insert(0, sys.argv[1])
-import microtarget, microtarget.decisions, microtarget.api_models, microtarget.dispatch, microtarget.ingest
+import microtarget, microtarget.decisions, microtarget.edge.api_models, microtarget.dispatch, microtarget.ingest
 assert microtarget.__file__.startswith(sys.argv[1]), microtarget.__file__
 """
 

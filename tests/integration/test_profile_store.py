@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from microtarget.aws.profile_store import DynamoProfileStore
 from microtarget.errors import PermanentError
 from microtarget.profile import Profile
-from microtarget.profile_store import DynamoProfileStore
 
 from local.aws import LocalAws
 

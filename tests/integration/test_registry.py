@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from microtarget.model_registry import ModelRegistry, manifest_key, model_key
+from microtarget.aws.model_registry import ModelRegistry, manifest_key, model_key
 from microtarget.scoring import ModelRejected
 
 from local.aws import LocalAws

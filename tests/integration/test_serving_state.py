@@ -6,8 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from microtarget.aws.serving import ServingState
 from microtarget.campaigns import parse_campaigns
-from microtarget.serving import ServingState
 
 from local.aws import LocalAws
 from tests.helpers.models import model_folder

@@ -6,9 +6,9 @@ from collections import defaultdict
 from datetime import timedelta
 
 import numpy as np
+from microtarget.aws.secrets import pseudonymizer_from_secret
 from microtarget.events import EVENT_ADAPTER
 from microtarget.features import FEATURE_NAMES, feature_vector
-from microtarget.identity import pseudonymizer_from_secret
 
 from local.pipeline import IngestPipeline
 from tests.helpers.events import NOW

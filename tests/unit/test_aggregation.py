@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from microtarget.aggregation import DEFAULT_TOLERANCE_MS, apply_events, day_of, to_ms
+from microtarget.aggregation import DEFAULT_TOLERANCE_MS, apply_events, day_of
+from microtarget.clock import to_ms
 from microtarget.profile import BUCKET_DAYS, MAX_RECENT_VIEWS, Profile
 
 from tests.helpers.events import T0, event

@@ -7,8 +7,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from microtarget.aggregation import apply_events, to_ms
+from microtarget.aggregation import apply_events
 from microtarget.campaigns import Experiment, parse_campaigns
+from microtarget.clock import to_ms
 from microtarget.decisions import Context, assign_arm, decide
 from microtarget.profile import Profile
 from microtarget.rules import SentOffer

@@ -7,11 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from microtarget.aws.ledger import Ledger
 from microtarget.campaigns import parse_campaigns
 from microtarget.errors import RetryableError
 from microtarget.identity import Pseudonymizer
 from microtarget.ingest import IngestService
-from microtarget.ledger import Ledger
 from microtarget.profile import Profile
 from microtarget.reactions import Reactions
 

@@ -7,12 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from microtarget.dead_letters import Rejection
 from microtarget.errors import RetryableError
 from microtarget.identity import Pseudonymizer
 from microtarget.ingest import IngestService, RawRecord
+from microtarget.ports import Rejection, VersionConflict
 from microtarget.profile import Profile
-from microtarget.profile_store import VersionConflict
 
 from tests.helpers.events import T0, event_dict, raw
 from tests.helpers.fakes import InMemoryProfileStore, ListDeadLetters

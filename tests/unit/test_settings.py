@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from microtarget.edge.settings import IngestSettings, load_settings
 from microtarget.errors import ConfigurationError
-from microtarget.settings import IngestSettings, load_settings
 
 COMPLETE = {
     "PROFILES_TABLE": "t",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from microtarget.aggregation import apply_events, to_ms
+from microtarget.aggregation import apply_events
 from microtarget.campaigns import Trigger, parse_campaigns
+from microtarget.clock import MINUTE_MS, to_ms
 from microtarget.profile import Profile
-from microtarget.triggers import MINUTE_MS, evaluate, still_holds
+from microtarget.triggers import evaluate, still_holds
 
 from tests.helpers.events import T0, event
 

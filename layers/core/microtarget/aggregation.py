@@ -16,16 +16,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from microtarget.clock import DAY_MS, to_ms
 from microtarget.errors import PermanentError
-from microtarget.profile import (
-    BUCKET_DAYS,
-    DAY_MS,
-    MAX_CART_LOG,
-    MAX_RECENT_VIEWS,
-    MAX_SEEN,
-    MAX_SESSIONS,
-    Profile,
-)
+from microtarget.profile import BUCKET_DAYS, MAX_CART_LOG, MAX_RECENT_VIEWS, MAX_SEEN, MAX_SESSIONS, Profile
 
 if TYPE_CHECKING:  # the event models cost ~15 ms to build: only code that parses events loads them
     from microtarget.events import Event
@@ -45,10 +38,6 @@ class Outcome:
 def digest(text: str) -> str:
     """A short stable digest of an id (64 bits: collisions are negligible per customer)."""
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-
-def to_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def day_of(ts: int) -> str:

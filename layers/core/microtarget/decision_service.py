@@ -3,18 +3,15 @@ record what campaign tools report doing with them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 
-from microtarget.aggregation import to_ms
+from microtarget.clock import DAY_MS, Clock, to_ms, utc_now
 from microtarget.decisions import Context, Decision, decide, score_many
 from microtarget.errors import PermanentError, RetryableError
 from microtarget.exposures import Exposure, check_issued, issued_decision_id, ledger_entry
 from microtarget.identity import Pseudonymizer
-from microtarget.ledger import Ledger
-from microtarget.profile import DAY_MS
-from microtarget.profile_store import ProfileStore
-from microtarget.serving import ServingState
+from microtarget.ports import DecisionLog, ProfileStore, Serving
 
 Request = tuple[str, str, Context]  # customer, channel, where the answer will be used
 Report = tuple[str, str, str, str | None, datetime | None]  # customer, decision, channel, offer, when
@@ -24,11 +21,11 @@ RECOMMENDATIONS = 3
 class DecisionService:
     def __init__(
         self,
-        state: ServingState,
+        state: Serving,
         profiles: ProfileStore,
         pseudonymizer: Pseudonymizer,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        ledger: Ledger | None = None,
+        clock: Clock = utc_now,
+        ledger: DecisionLog | None = None,
     ) -> None:
         """`ledger`: what was sent in the last week, for frequency caps (None: no send history)."""
         self.state, self._profiles, self._pseudonymizer, self.clock = state, profiles, pseudonymizer, clock

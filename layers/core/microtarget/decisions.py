@@ -10,8 +10,8 @@ from datetime import datetime
 
 import numpy as np
 
-from microtarget.aggregation import to_ms
 from microtarget.campaigns import Campaigns, Experiment, Offer
+from microtarget.clock import to_ms
 from microtarget.features import as_vector, feature_dict
 from microtarget.profile import Profile
 from microtarget.rules import CONSENT_FREE_CHANNELS, History, Reason, SentOffer, blocked, eligible

@@ -14,25 +14,28 @@ customer's send lock.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from microtarget.aggregation import to_ms
 from microtarget.campaigns import QuietHours
-from microtarget.channels import Channels, SendUnconfirmed
-from microtarget.contacts import ContactBook
+from microtarget.clock import DAY_MS, Clock, to_ms, utc_now
 from microtarget.decisions import Decision, decide
-from microtarget.errors import PermanentError, RetryableError
-from microtarget.ledger import Ledger, LedgerEntry
-from microtarget.profile import DAY_MS, Profile
-from microtarget.profile_store import ProfileStore
-from microtarget.rendering import TemplateStore, render
+from microtarget.errors import PermanentError, RetryableError, SendUnconfirmed
+from microtarget.outcomes import LedgerEntry
+from microtarget.ports import (
+    ContactDirectory,
+    DecisionLog,
+    ProfileStore,
+    SendClaims,
+    Sender,
+    Serving,
+    TemplateSource,
+    TriggerSink,
+)
+from microtarget.profile import Profile
+from microtarget.rendering import render
 from microtarget.rules import Reason
-from microtarget.send_guard import SendGuard
-from microtarget.serving import ServingState
-from microtarget.trigger_queue import TriggerQueue
 from microtarget.triggers import TriggerMessage, still_holds
 
 LOCK_MS = 60_000  # the send lock lapses after twice the function's timeout if its holder crashed
@@ -40,9 +43,9 @@ LOCK_MS = 60_000  # the send lock lapses after twice the function's timeout if i
 
 class DispatchService:
     def __init__(
-        self, state: ServingState, templates: TemplateStore, profiles: ProfileStore, contacts: ContactBook,
-        ledger: Ledger, channels: Channels, requeue: TriggerQueue, guard: SendGuard,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        self, state: Serving, templates: TemplateSource, profiles: ProfileStore, contacts: ContactDirectory,
+        ledger: DecisionLog, channels: Sender, requeue: TriggerSink, guard: SendClaims,
+        clock: Clock = utc_now,
     ) -> None:  # fmt: skip
         self.state, self.templates, self.profiles, self.contacts = state, templates, profiles, contacts
         self.ledger, self.channels, self.requeue, self.guard, self.clock = ledger, channels, requeue, guard, clock

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
-
 
 class MicrotargetError(Exception):
     """Base of every error the domain raises on purpose."""
@@ -32,9 +28,5 @@ class ConfigurationError(MicrotargetError):
     """A setting is missing or malformed; names the setting."""
 
 
-def call_aws(what: str, method: Any, **kwargs: Any) -> Any:
-    """Call a boto3 method; a service or connection error becomes a RetryableError naming `what`."""
-    try:
-        return method(**kwargs)
-    except (ClientError, BotoCoreError) as exc:
-        raise RetryableError(f"{what} unavailable: {exc}") from exc
+class SendUnconfirmed(RetryableError):
+    """The request left but its answer did not come back: the provider may have accepted it."""

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from microtarget.campaigns import Arm, Campaigns, Experiment
+from microtarget.clock import DAY_MS
 from microtarget.decisions import assign_arm
 from microtarget.errors import PermanentError
-from microtarget.ledger import RETENTION_DAYS, LedgerEntry
-from microtarget.profile import DAY_MS
+from microtarget.outcomes import RETENTION_DAYS, LedgerEntry
 
 CLOCK_SKEW_MS = 5 * 60_000  # a report from a tool whose clock runs a little ahead is still accepted
 _LOWER_HEX = re.compile(r"[0-9a-f]{1,16}")

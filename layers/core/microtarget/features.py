@@ -11,8 +11,9 @@ from datetime import datetime
 
 import numpy as np
 
-from microtarget.aggregation import day_of, to_ms
-from microtarget.profile import DAY_MS, Profile
+from microtarget.aggregation import day_of
+from microtarget.clock import DAY_MS, to_ms
+from microtarget.profile import Profile
 
 FEATURE_SPEC_VERSION = "1"
 MAX_DAYS = 365.0

@@ -4,19 +4,17 @@ events in order and write the profile once. Knows nothing of Lambda or Kinesis s
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from microtarget.aggregation import DEFAULT_TOLERANCE_MS, apply_events
-from microtarget.dead_letters import DeadLetterSink, Rejection
+from microtarget.clock import Clock, utc_now
 from microtarget.errors import PermanentError, RetryableError
 from microtarget.event_parser import parse_event
 from microtarget.events import Event
 from microtarget.identity import Pseudonymizer
+from microtarget.ports import DeadLetterSink, ProfileStore, Rejection, VersionConflict
 from microtarget.profile import Profile
-from microtarget.profile_store import ProfileStore, VersionConflict
 from microtarget.reactions import Change, ReactionReport, Reactions
 
 CONFLICT_RETRIES = 3
@@ -69,7 +67,7 @@ class IngestService:
         dead_letters: DeadLetterSink,
         pseudonymizer: Pseudonymizer,
         tolerance_ms: int = DEFAULT_TOLERANCE_MS,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
         reactions: Reactions | None = None,
     ) -> None:
         """`reactions` (triggers, attribution) run before each profile write; None: profiles only."""

@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 
-DAY_MS = 86_400_000
 BUCKET_DAYS = 90
 # Every collection is bounded by count as well as time, so one customer id shared by a crowd (a
 # "guest" id, a bot) cannot grow the item past DynamoDB's 400 KB: with every string at its

@@ -10,20 +10,17 @@ ledger (deterministic keys) absorb. Writing the profile first would lose them on
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import numpy as np
 
-from microtarget.aggregation import to_ms
+from microtarget.clock import DAY_MS, Clock, from_ms, to_ms, utc_now
 from microtarget.errors import RetryableError
 from microtarget.events import Event
 from microtarget.features import feature_vector
-from microtarget.ledger import Ledger
-from microtarget.profile import DAY_MS, Profile
-from microtarget.serving import ServingState
-from microtarget.trigger_queue import TriggerQueue
+from microtarget.ports import DecisionLog, Serving, TriggerSink
+from microtarget.profile import Profile
 from microtarget.triggers import TriggerMessage, evaluate
 
 
@@ -46,10 +43,10 @@ class ReactionReport:
 class Reactions:
     def __init__(
         self,
-        state: ServingState,
-        queue: TriggerQueue,
-        ledger: Ledger,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        state: Serving,
+        queue: TriggerSink,
+        ledger: DecisionLog,
+        clock: Clock = utc_now,
     ) -> None:
         self.state, self.queue, self.ledger, self.clock = state, queue, ledger, clock
         self._absence_for: object = object()  # the campaigns file _absence_ms was worked out from
@@ -63,7 +60,7 @@ class Reactions:
             return None
         if to_ms(max(e.occurred_at for e in events)) - profile.last_seen < absence:
             return None
-        return feature_vector(profile, datetime.fromtimestamp(profile.last_seen / 1000, UTC))
+        return feature_vector(profile, from_ms(profile.last_seen))
 
     def react(self, changes: Sequence[Change]) -> ReactionReport:
         report = ReactionReport()
@@ -104,8 +101,6 @@ class Reactions:
         if model is None or not scored:
             return {}
         before = np.vstack([c.churn_before for c in scored if c.churn_before is not None])
-        after = np.vstack(
-            [feature_vector(c.profile, datetime.fromtimestamp(c.profile.last_seen / 1000, UTC)) for c in scored]  # type: ignore[operator]
-        )
+        after = np.vstack([feature_vector(c.profile, from_ms(c.profile.last_seen or 0)) for c in scored])
         p_before, p_after = model.predict(before), model.predict(after)
         return {c.profile.pid: (float(b), float(a)) for c, b, a in zip(scored, p_before, p_after, strict=True)}

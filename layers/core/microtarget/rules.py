@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from microtarget.campaigns import Campaigns, Eligibility, Offer
-from microtarget.profile import DAY_MS
+from microtarget.clock import DAY_MS
 
 CONSENT_FREE_CHANNELS = {"web"}  # on-site placements are not marketing messages: no consent, no message caps
 

@@ -12,6 +12,8 @@ import onnxruntime as ort
 from microtarget.errors import MicrotargetError
 from microtarget.features import FEATURE_NAMES
 
+MODEL_NAMES = ("propensity", "churn", "segments")  # the ONNX models serving loads
+
 
 class ModelRejected(MicrotargetError):
     """The model file or its manifest cannot be trusted for this code."""

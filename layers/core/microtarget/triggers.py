@@ -17,12 +17,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from microtarget.aggregation import day_of, digest, to_ms
+from microtarget.aggregation import day_of, digest
 from microtarget.campaigns import Trigger, TriggerKind
+from microtarget.clock import MINUTE_MS, to_ms
 from microtarget.events import Event
 from microtarget.profile import Profile
 
-MINUTE_MS = 60_000
 CART_EVENTS = ("add_to_cart", "remove_from_cart")
 
 

@@ -7,66 +7,37 @@ by bytes as well as count, since SQS refuses a batch over 256 KB in total.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from microtarget.aws.calls import call_aws
 from microtarget.batching import bounded_batches
-from microtarget.errors import PermanentError, RetryableError, call_aws
+from microtarget.clock import Clock, utc_now
+from microtarget.errors import RetryableError
+from microtarget.ports import Rejection
 
 SQS_BATCH = 10
 SQS_BATCH_BYTES = 256 * 1024
 MAX_INLINE_BYTES = 64 * 1024
 
 
-@dataclass(slots=True, frozen=True)
-class Rejection:
-    reason: PermanentError
-    data: bytes
-    source: dict[str, str]  # sequence_number, shard/event source, arrival time: never the partition key
-
-    def message(self, rejected_at: datetime) -> dict[str, Any]:
-        return {
-            "reason": self.reason.as_reason(),
-            "source": self.source,
-            "rejected_at": rejected_at.isoformat(),
-            "sha256": hashlib.sha256(self.data).hexdigest(),
-            "data_base64": base64.b64encode(self.data).decode(),
-        }
-
-    def key(self) -> str:
-        """The record's identity: where it was read from (a replay reads the same), else its bytes."""
-        where = f"{self.source.get('event_source_arn', '')}|{self.source.get('sequence_number', '')}"
-        return (
-            "rejected#"
-            + hashlib.sha256(where.encode() if self.source.get("sequence_number") else self.data).hexdigest()
-        )
-
-
-class DeadLetterSink(Protocol):
-    def send(self, rejections: list[Rejection]) -> int:
-        """Store the rejections; return how many were stored before (a replay), which it skips."""
-        ...
-
-
 class SqsDeadLetters:
     def __init__(
-        self, sqs: Any, queue_url: str, s3: Any = None, overflow_bucket: str = "", index: RejectionIndex | None = None
-    ) -> None:
+        self, sqs: Any, queue_url: str, s3: Any = None, overflow_bucket: str = "", index: RejectionIndex | None = None,
+        clock: Clock = utc_now,
+    ) -> None:  # fmt: skip
         """Without an overflow bucket (dispatch: its messages are SQS messages already) a body
         too large to inline is a RetryableError rather than a lost record. With an index, a
         record rejected before (a replayed batch) is not sent again."""
         self._sqs, self._queue_url = sqs, queue_url
         self._s3, self._bucket = s3, overflow_bucket
-        self._index = index
+        self._index, self._clock = index, clock
 
     def send(self, rejections: list[Rejection]) -> int:
-        now = datetime.now(UTC)
+        now = self._clock()
         if self._index is None:
             self._send([self._body(rejection, now) for rejection in rejections])
             return 0

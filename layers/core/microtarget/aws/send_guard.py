@@ -14,8 +14,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from microtarget.errors import RetryableError, call_aws
-from microtarget.ledger import MAY_HAVE_SENT, LedgerEntry, item_of
+from microtarget.aws.calls import call_aws
+from microtarget.aws.ledger import item_of
+from microtarget.errors import RetryableError
+from microtarget.outcomes import MAY_HAVE_SENT, LedgerEntry
 
 
 def _conditional(write: Callable[..., Any], **kwargs: Any) -> bool:

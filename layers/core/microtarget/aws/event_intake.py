@@ -7,8 +7,9 @@ import json
 from datetime import datetime
 from typing import Any
 
+from microtarget.aws.calls import call_aws
 from microtarget.batching import bounded_batches
-from microtarget.errors import PermanentError, RetryableError, call_aws
+from microtarget.errors import PermanentError, RetryableError
 from microtarget.event_parser import parse_event
 
 PUT_RECORDS_COUNT = 500

@@ -20,66 +20,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
-from microtarget.aggregation import cents, digest, to_ms
-from microtarget.errors import call_aws
-from microtarget.profile import DAY_MS
+from microtarget.aggregation import cents, digest
+from microtarget.aws.calls import call_aws
+from microtarget.clock import to_ms
+from microtarget.outcomes import EXPOSED, MAY_HAVE_SENT, RETENTION_DAYS, Conversion, LedgerEntry, preceding
 from microtarget.rules import SentOffer
 
-if TYPE_CHECKING:  # the event models cost ~15 ms to build: only code that parses events loads them
+if TYPE_CHECKING:
     from microtarget.events import Event
-
-RETENTION_DAYS = 180
-EXPOSED = ("sent", "holdout")  # what a conversion can be attributed to
-MAY_HAVE_SENT = ("sent", "sending", "uncertain")  # what frequency caps count, and no retry sends again
-
-
-@dataclass(slots=True)
-class LedgerEntry:
-    pid: str
-    decision_id: str
-    at_ms: int
-    outcome: str
-    code: str = ""  # the reason's category: sent, consent, cap, holdout, quiet_hours, condition_gone …
-    reason: str = ""
-    trigger: str = ""
-    channel: str = ""
-    offer_id: str = ""
-    message_id: str = ""
-    experiments: dict[str, str] = field(default_factory=dict)
-    detail: dict[str, Any] = field(default_factory=dict)  # scores, model versions, campaigns version
-    source: str = "trigger"  # or "api": reported by a campaign tool (POST /v1/exposures)
-
-    @property
-    def key(self) -> str:
-        """One item per triggered decision; per offer of an API decision (a tool may send several)."""
-        return (
-            f"d#{self.decision_id}"
-            if self.source == "trigger"
-            else f"d#{self.decision_id}#{self.offer_id or 'holdout'}"
-        )
-
-    def summary(self) -> dict[str, str]:
-        """What the handler logs and the idempotency record keeps (no scores, no personal data)."""
-        keys = ("decision_id", "outcome", "code", "reason", "offer_id", "message_id")
-        return {key: str(getattr(self, key)) for key in keys}
-
-
-@dataclass(slots=True)
-class Conversion:
-    pid: str
-    event_id_digest: str
-    at_ms: int
-    event_type: str
-    decision_id: str
-    offer_id: str
-    outcome: str  # of the decision: sent (treated) or holdout (control)
-    experiments: dict[str, str]
-    revenue_cents: int
 
 
 class Ledger:
@@ -136,7 +89,7 @@ class Ledger:
         decisions = [i for i in self.entries(pid) if i["sk"].startswith("d#") and i["outcome"] in EXPOSED]
         linked = []
         for event in conversions:
-            decision = _preceding(decisions, event, window_days)
+            decision = preceding(decisions, event, window_days)
             if decision is None:
                 continue
             props = event.properties
@@ -164,17 +117,3 @@ def item_of(entry: LedgerEntry) -> dict[str, Any]:
         "detail": json.dumps(entry.detail, sort_keys=True, default=str),
         "expires_at": entry.at_ms // 1000 + RETENTION_DAYS * 86_400,
     }
-
-
-def _preceding(decisions: list[dict[str, Any]], event: Event, window_days: int) -> dict[str, Any] | None:
-    ts = to_ms(event.occurred_at)
-    wanted = getattr(event.properties, "decision_id", None)
-    offer = getattr(event.properties, "offer_id", None)
-    if wanted:  # the redemption names its decision (the link in the message carries it), and maybe its offer
-        named = [d for d in decisions if d["decision_id"] == wanted]
-        if offer:
-            named = [d for d in named if d.get("offer_id") == offer] or named
-        return max(named, key=lambda d: int(d["at"]), default=None)
-    window = [d for d in decisions if ts - window_days * DAY_MS <= int(d["at"]) <= ts]
-    window = [d for d in window if offer is None or d.get("offer_id") == offer] or ([] if offer else window)
-    return max(window, key=lambda d: int(d["at"]), default=None)

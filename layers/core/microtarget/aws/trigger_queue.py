@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from microtarget.clock import from_ms
 from microtarget.triggers import TriggerMessage
 
 MAX_SQS_DELAY_S = 900
@@ -63,7 +63,7 @@ class TriggerQueue:
     def _schedule(self, message: TriggerMessage) -> bool:
         if self._scheduler is None:
             return False
-        at = datetime.fromtimestamp(message.due_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        at = from_ms(message.due_ms).strftime("%Y-%m-%dT%H:%M:%S")
         try:
             self._scheduler.create_schedule(
                 Name=message.idempotency_key.replace(".", "-"),

@@ -13,24 +13,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from microtarget.aws.model_registry import ModelRegistry
 from microtarget.campaigns import Campaigns, parse_campaigns
 from microtarget.errors import MicrotargetError
-from microtarget.model_registry import ModelRegistry
 from microtarget.recommendations import ARTIFACT, RECOMMENDER, Recommender, load_recommender
-from microtarget.scoring import LoadedModel, load_model
-
-MODEL_NAMES = ("propensity", "churn", "segments")
-
-
-def problem_reporter(metrics: Any, logger: Any) -> Callable[[str, str], None]:
-    """What ServingState calls on a problem (a campaigns file that stopped validating, a model
-    refused): one metric named for it, and a warning with the detail."""
-
-    def report(name: str, detail: str) -> None:
-        metrics.add_metric(name=name, unit="Count", value=1)
-        logger.warning(detail)
-
-    return report
+from microtarget.scoring import MODEL_NAMES, LoadedModel, load_model
 
 
 class ServingState:

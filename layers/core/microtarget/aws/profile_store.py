@@ -1,31 +1,18 @@
-"""Where profiles live: a port, an in-memory fake and the DynamoDB adapter."""
+"""Profiles in DynamoDB: one item per pid, optimistic locking on `version`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from microtarget.errors import PermanentError, RetryableError
+from microtarget.ports import VersionConflict
 from microtarget.profile import Profile
 
 BATCH_GET_LIMIT = 100
-
-
-class VersionConflict(Exception):
-    """Someone else wrote the profile since it was read."""
-
-
-class ProfileStore(Protocol):
-    def get_many(self, pids: Iterable[str]) -> dict[str, Profile]: ...
-
-    def put(self, profile: Profile) -> None:
-        """Write `profile` as version+1, only if the stored version is still `profile.version`."""
-
-    def put_many(self, profiles: list[Profile]) -> dict[str, Exception]:
-        """`put` each; return the failures by pid."""
 
 
 class DynamoProfileStore:

@@ -9,16 +9,12 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
-from microtarget.errors import PermanentError, RetryableError
+from microtarget.errors import PermanentError, RetryableError, SendUnconfirmed
 from microtarget.rendering import Rendered
 
 # Senders must not retry inside botocore: a request whose answer was lost may have been
 # accepted, and only dispatch's ledger can tell a retry apart from a second message.
 SENDER_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1})
-
-
-class SendUnconfirmed(RetryableError):
-    """The request left but its answer did not come back: the provider may have accepted it."""
 
 
 # Provider answers that no retry can fix: the address or endpoint itself is refused.

@@ -1,0 +1,41 @@
+"""Contact details (e-mail address, push endpoint, time zone), kept apart from profiles.
+
+One item per pseudonymized id in the contacts table, the details encrypted with a KMS key
+under an encryption context naming the pid, so an item copied to another customer does not
+decrypt. The api function may only encrypt and write (and erase); dispatch may only read and
+decrypt: the template's policies say so and a test checks them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from microtarget.aws.calls import call_aws
+from microtarget.contacts import Contact
+
+
+class ContactBook:
+    def __init__(self, table: Any, kms: Any, key_id: str = "") -> None:
+        self._table, self._kms, self._key_id = table, kms, key_id
+
+    def put(self, pid: str, contact: Contact) -> None:
+        plaintext = contact.model_dump_json(exclude_none=True).encode()
+        reply = call_aws(
+            "contacts", self._kms.encrypt, KeyId=self._key_id, Plaintext=plaintext, EncryptionContext={"pid": pid}
+        )
+        item = {"pid": pid, "sealed": reply["CiphertextBlob"], "updated_at": int(time.time())}
+        call_aws("contacts", self._table.put_item, Item=item)
+
+    def erase(self, pid: str) -> None:
+        call_aws("contacts", self._table.delete_item, Key={"pid": pid})
+
+    def get(self, pid: str) -> Contact | None:
+        item = call_aws("contacts", self._table.get_item, Key={"pid": pid}, ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        reply = call_aws(
+            "contacts", self._kms.decrypt, CiphertextBlob=bytes(item["sealed"]), EncryptionContext={"pid": pid}
+        )
+        return Contact.model_validate(json.loads(reply["Plaintext"]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import moto.sqs.models as sqs_models
+from microtarget import clock
 from moto.core.utils import unix_time, unix_time_millis
 
 
@@ -25,10 +26,12 @@ class LocalClock:
         return self.now()
 
     def install(self) -> LocalClock:
-        """Make moto's SQS (delays, visibility) follow this clock."""
+        """Make moto's SQS (delays, visibility) and the functions' time follow this clock."""
+        clock.emulate(self.now)
         sqs_models.unix_time = lambda dt=None: unix_time(dt) + (0 if dt else self.offset)
         sqs_models.unix_time_millis = lambda dt=None: unix_time_millis(dt) + (0 if dt else self.offset * 1000)
         return self
 
     def uninstall(self) -> None:
+        clock.emulate(None)
         sqs_models.unix_time, sqs_models.unix_time_millis = unix_time, unix_time_millis

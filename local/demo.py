@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print_training_summary(headline(results), registry, stage, Path(report_path))
 
         section("5. Contacts: e-mail addresses and push endpoints, sealed, readable only by dispatch")
-        pipeline = IngestPipeline(aws, log_dir=args.out / "logs", clock=clock)
+        pipeline = IngestPipeline(aws, log_dir=args.out / "logs")
         dispatch = DispatchPipeline(aws, clock, args.out / "logs")
         started_at = time.perf_counter()
         stored = register_contacts(aws, sorted(traffic.truth), dispatch, args.seed)
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
         section("9. Decisions API: what campaign tools get, and what they report back")
         examples = _examples(traffic.truth)
-        show_decisions(aws, examples, clock, args.out / "logs")
+        show_decisions(aws, examples, args.out / "logs")
 
         section("10. Privacy")
         logs = [pipeline.ingest.log_path, dispatch.function.log_path]

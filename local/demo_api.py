@@ -11,20 +11,18 @@ from typing import Any
 
 from local.api_server import serve
 from local.aws import LocalAws, free_port
-from local.clock import LocalClock
 from local.config import upload_config
 from local.lambda_runtime import LocalFunction
 
 PRODUCT = "P00007"  # the product the unknown visitor is looking at
 
 
-def show_decisions(aws: LocalAws, examples: dict[str, str], clock: LocalClock, log_dir: Path | None = None) -> None:
+def show_decisions(aws: LocalAws, examples: dict[str, str], log_dir: Path | None = None) -> None:
     """`examples`: label -> raw customer id (an unknown id gives the cold-start path)."""
     upload_config(aws)
     key = secrets.token_urlsafe(16)
     port = free_port()
     function = LocalFunction(aws, "ApiFunction", log_dir)
-    function.module().service().clock = clock.now  # decisions at the demo's moment, not the wall clock's
     server = serve(function, key, port)
     base = f"http://127.0.0.1:{port}/v1"
     try:

@@ -20,7 +20,6 @@ class DispatchPipeline:
         self.aws, self.clock = aws, clock
         self.outbox = Outbox(aws)
         self.function = LocalFunction(aws, "DispatchFunction", log_dir)
-        self.function.module().service().clock = clock.now
         self.source = SqsEventSource(aws, self.function, clock, aws.ref("TriggerSchedules"))
 
     def run(self) -> int:

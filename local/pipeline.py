@@ -11,7 +11,6 @@ from microtarget.profile import Profile
 
 from local.archive import FirehoseArchive
 from local.aws import LocalAws
-from local.clock import LocalClock
 from local.kinesis_source import KinesisEventSource
 from local.lambda_runtime import LocalFunction
 
@@ -19,14 +18,9 @@ PUT_RECORDS_LIMIT = 500
 
 
 class IngestPipeline:
-    def __init__(self, aws: LocalAws, log_dir: Path | None = None, clock: LocalClock | None = None) -> None:
+    def __init__(self, aws: LocalAws, log_dir: Path | None = None) -> None:
         self.aws = aws
         self.ingest = LocalFunction(aws, "IngestFunction", log_dir)
-        if clock is not None:  # ingest's "now" (future-event check, trigger delays) follows the local clock
-            service = self.ingest.module().service()
-            service.clock = clock.now
-            if service.reactions is not None:
-                service.reactions.clock = clock.now
         self.source = KinesisEventSource(aws, self.ingest)
         self.archive = FirehoseArchive(aws)
         self.kinesis = aws.client("kinesis")

@@ -26,6 +26,10 @@ def local_aws(moto_endpoint: str) -> LocalAws:
 
 
 @pytest.fixture
-def pipeline(local_aws: LocalAws, tmp_path: Path) -> IngestPipeline:
+def pipeline(local_aws: LocalAws, tmp_path: Path) -> Iterator[IngestPipeline]:
     """Ingest on the local AWS with its clock at NOW: fixtures end there, whatever the hour."""
-    return IngestPipeline(local_aws, log_dir=tmp_path / "logs", clock=LocalClock(start=NOW))
+    clock = LocalClock(start=NOW).install()
+    try:
+        yield IngestPipeline(local_aws, log_dir=tmp_path / "logs")
+    finally:
+        clock.uninstall()

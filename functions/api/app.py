@@ -11,17 +11,13 @@ from functools import cache
 from typing import Annotated, Any
 from urllib.parse import unquote  # API Gateway delivers path parameters percent-encoded
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from microtarget.aws.contacts import ContactBook
-from microtarget.aws.ledger import Ledger
-from microtarget.aws.profile_store import DynamoProfileStore
-from microtarget.aws.secrets import pseudonymizer_from_secret
-from microtarget.aws.serving import ServingState
+from microtarget.aws.event_intake import EventIntake
 from microtarget.campaigns import Page
 from microtarget.contacts import Contact
 from microtarget.decision_service import DecisionService, Request
@@ -36,15 +32,13 @@ from microtarget.edge.api_models import (
     EventsResponse,
     ExposuresRequest,
     ExposuresResponse,
-    ModelOut,
     ModelsResponse,
     Rejection,
 )
+from microtarget.edge.api_root import contact_book, decision_service, event_intake
 from microtarget.edge.http_errors import ERROR_RESPONSES, answers
 from microtarget.edge.reporting import problem_reporter
 from microtarget.edge.settings import ApiSettings, load_settings
-from microtarget.errors import RetryableError
-from microtarget.scoring import MODEL_NAMES
 
 logger = Logger()
 metrics = Metrics()
@@ -59,35 +53,17 @@ def settings() -> ApiSettings:
 
 @cache
 def service() -> DecisionService:
-    report = problem_reporter(metrics, logger)
-    config = settings()
-    state = ServingState(
-        boto3.client("s3"),
-        config.models_bucket,
-        config.campaigns_key,
-        config.model_environment,
-        config.refresh_seconds,
-        on_problem=report,
-    )
-    dynamodb = boto3.resource("dynamodb")
-    profiles = DynamoProfileStore(dynamodb.Table(config.profiles_table))
-    ledger = Ledger(dynamodb.Table(config.ledger_table)) if config.ledger_table else None
-    return DecisionService(state, profiles, pseudonymizer_from_secret(config.pseudonym_secret_id), ledger=ledger)
+    return decision_service(settings(), problem_reporter(metrics, logger))
 
 
 @cache
 def contacts() -> ContactBook:
-    config = settings()
-    if not config.contacts_table or not config.contacts_key_id:
-        raise RetryableError("contacts are not configured for this stack")
-    return ContactBook(
-        boto3.resource("dynamodb").Table(config.contacts_table), boto3.client("kms"), config.contacts_key_id
-    )
+    return contact_book(settings())
 
 
 @cache
-def kinesis() -> Any:
-    return boto3.client("kinesis")
+def intake() -> EventIntake:
+    return event_intake(settings())
 
 
 def _decide_many(requests: Sequence[Request], limit: int) -> list[DecisionOut]:
@@ -116,9 +92,7 @@ def decisions(request: DecisionsRequest) -> DecisionsResponse:
 
 @app.post("/v1/events", responses=answers(EventsResponse))
 def server_events(request: EventsRequest) -> EventsResponse:
-    from microtarget.aws.event_intake import publish_events  # the event contract loads for this route only
-
-    accepted, rejected = publish_events(request.events, service().clock(), kinesis(), settings().events_stream)
+    accepted, rejected = intake().publish(request.events)
     return EventsResponse(accepted=accepted, rejected=[Rejection.of(index, reason) for index, reason in rejected])
 
 
@@ -150,21 +124,7 @@ def delete_contact(customer_id: str):
 
 @app.get("/v1/models", responses=answers(ModelsResponse))
 def models() -> ModelsResponse:
-    loaded, campaigns = service().state.models(), service().state.campaigns()
-    out = {}
-    for name in MODEL_NAMES:
-        model = loaded.get(name)
-        out[name] = (
-            ModelOut(version=model.version, status="live", metrics=model.manifest.get("metrics", {}))
-            if model
-            else ModelOut(version=None, status=service().state.problems.get(name, "not loaded"))
-        )
-    return ModelsResponse(
-        environment=settings().model_environment,
-        models=out,
-        campaigns_version=campaigns.version if campaigns else None,
-        problems=service().state.problems,
-    )
+    return ModelsResponse.of(service().state)
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)

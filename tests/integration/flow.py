@@ -29,7 +29,7 @@ class Flow:
         self.aws = aws
         self.clock = LocalClock(start=NOON).install()
         upload_config(aws, campaigns)
-        self.ingest = IngestPipeline(aws, logs, clock=self.clock)
+        self.ingest = IngestPipeline(aws, logs)
         self.dispatch = DispatchPipeline(aws, self.clock, logs)
         self.outbox = self.dispatch.outbox
         dynamodb = boto3.resource("dynamodb", endpoint_url=aws.endpoint)

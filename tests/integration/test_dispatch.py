@@ -201,7 +201,7 @@ def test_a_refused_send_is_dead_lettered_with_its_reason_and_recorded(flow: Flow
 def test_a_retry_after_a_failed_send_is_not_blocked_by_its_own_first_attempt(flow: Flow) -> None:
     name = shopper(flow)
     flow.events(cart(name))
-    channels = flow.dispatch.function.module().service().channels
+    channels = flow.dispatch.function.module().root().service.channels
     send = channels._ses.send_email
     calls = []
 

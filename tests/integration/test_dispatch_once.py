@@ -23,7 +23,7 @@ def flow(local_aws: LocalAws, tmp_path: Path) -> Iterator[Flow]:
 
 
 def service(flow: Flow) -> Any:
-    return flow.dispatch.function.module().service()
+    return flow.dispatch.function.module().root().service
 
 
 def crash_after_send(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> Any:

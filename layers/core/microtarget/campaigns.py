@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from datetime import time
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from microtarget.errors import PermanentError
+from microtarget.validation import TimeZoneName, first_problem
 
-Channel = Literal["email", "push", "webhook", "web"]
+MessageChannel = Literal["email", "push", "webhook"]  # what dispatch sends through
+Channel = Literal[MessageChannel, "web"]  # and what the site asks the API about
 Probability = Annotated[float, Field(ge=0, le=1)]
 Count = Annotated[int, Field(ge=0, le=1000)]
 Page = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]  # a site page type: home, product, cart …
@@ -102,7 +103,7 @@ class Trigger(_Strict):
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
     kind: TriggerKind
-    channel: Literal["email", "push", "webhook"]
+    channel: MessageChannel
     offers: Annotated[list[str], Field(min_length=1)]
     after_minutes: Minutes = 0  # wait this long after the moment, then re-check and send
     expires_after_minutes: Minutes = 24 * 60  # a message that could not go out by then is dropped
@@ -129,16 +130,7 @@ class QuietHours(_Strict):
 
     start: time
     end: time
-    timezone: str = "UTC"  # for customers whose contact record names no time zone
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+    timezone: TimeZoneName = "UTC"  # for customers whose contact record names no time zone
 
 
 class Campaigns(_Strict):
@@ -194,8 +186,8 @@ def parse_campaigns(text: str | bytes) -> Campaigns:
     try:
         return Campaigns.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        raise PermanentError("invalid_campaigns", str(first["msg"]), _where(raw, first["loc"])) from None
+        _type, message, loc = first_problem(exc)
+        raise PermanentError("invalid_campaigns", message, _where(raw, loc)) from None
 
 
 def _where(raw: dict[str, Any], loc: tuple[Any, ...]) -> str:

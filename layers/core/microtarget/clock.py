@@ -15,8 +15,20 @@ DAY_MS = 86_400_000
 Clock = Callable[[], datetime]
 
 
+_emulated: Clock | None = None
+
+
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """The system's time, or the emulated one while a local AWS sets it (see `emulate`)."""
+    return datetime.now(UTC) if _emulated is None else _emulated()
+
+
+def emulate(source: Clock | None) -> None:
+    """For the local AWS emulation only (local.clock.LocalClock.install): the time the functions
+    see, as the machine's clock would be on Lambda; None gives back the system's. Services take
+    a `Clock` of their own in unit tests; this is what the deployed handlers' roots use."""
+    global _emulated
+    _emulated = source
 
 
 def to_ms(moment: datetime) -> int:

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from microtarget.errors import PermanentError
 from microtarget.events import EVENT_ADAPTER, EVENT_TYPES, SCHEMA_VERSION, Event
+from microtarget.validation import dotted, first_problem
 
 MAX_EVENT_BYTES = 32 * 1024
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -43,9 +44,9 @@ def parse_event(data: bytes, now: datetime | None) -> Event:
 
 def _explain(data: bytes, exc: ValidationError) -> PermanentError:
     """Turn pydantic's errors into the one reason a person needs first."""
-    first = exc.errors(include_url=False)[0]
-    if first["type"] == "json_invalid":
-        return PermanentError("invalid_json", str(first["msg"]))
+    kind, message, loc = first_problem(exc)
+    if kind == "json_invalid":
+        return PermanentError("invalid_json", message)
     raw = json.loads(data)
     if not isinstance(raw, dict):
         return PermanentError("invalid_json", f"expected a JSON object, got {type(raw).__name__}")
@@ -53,12 +54,10 @@ def _explain(data: bytes, exc: ValidationError) -> PermanentError:
     if version != SCHEMA_VERSION:
         message = f"{version!r} is not supported (expected {SCHEMA_VERSION})"
         return PermanentError("unsupported_schema_version", message, "schema_version")
-    if first["type"] == "union_tag_not_found":
+    if kind == "union_tag_not_found":
         return PermanentError("missing_field", "field required", "event_type")
-    if first["type"] == "union_tag_invalid":
+    if kind == "union_tag_invalid":
         known = ", ".join(EVENT_TYPES)
         return PermanentError("unknown_event_type", f"{raw.get('event_type')!r} is not one of {known}", "event_type")
-    loc = [str(part) for part in first["loc"][1:]]  # drop the union tag
-    field = ".".join(loc) or None
-    code = "missing_field" if first["type"] == "missing" else "invalid_field"
-    return PermanentError(code, str(first["msg"]), field)
+    field = dotted(loc[1:]) or None  # drop the union tag
+    return PermanentError("missing_field" if kind == "missing" else "invalid_field", message, field)

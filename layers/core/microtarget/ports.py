@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from microtarget.recommendations import Recommender
     from microtarget.rendering import Rendered
     from microtarget.rules import SentOffer
-    from microtarget.scoring import LoadedModel
+    from microtarget.scoring import LoadedModel, ModelStatus
     from microtarget.triggers import TriggerMessage
 
 
@@ -80,9 +80,12 @@ class DeadLetterSink(Protocol):
 class Serving(Protocol):
     """The campaigns file and the promoted models, as of now (refreshed behind the port)."""
 
+    environment: str  # which promoted versions: prod, staging …
     problems: dict[str, str]
 
     def campaigns(self) -> Campaigns | None: ...
+
+    def model_status(self) -> dict[str, ModelStatus]: ...
 
     def models(self) -> dict[str, LoadedModel]: ...
 

@@ -7,13 +7,13 @@ the same order, with a lift-style score. Verified by sha256 like every other mod
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from microtarget.scoring import ModelRejected
+from microtarget.validation import sha256_mismatch
 
 RECOMMENDER = "recommendations"
 ARTIFACT = "model.json"
@@ -42,9 +42,9 @@ class Recommender:
 
 
 def load_recommender(manifest: dict[str, Any], body: bytes) -> Recommender:
-    digest = hashlib.sha256(body).hexdigest()
-    if digest != manifest.get("sha256"):
-        raise ModelRejected(f"{RECOMMENDER}: sha256 {digest[:12]}… does not match the manifest")
+    mismatch = sha256_mismatch(body, manifest)
+    if mismatch:
+        raise ModelRejected(f"{RECOMMENDER}: {mismatch}")
     try:
         data = json.loads(body)
         neighbours = {p: [(o, float(s)) for o, s in pairs] for p, pairs in data["neighbours"].items()}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +10,16 @@ import onnxruntime as ort
 
 from microtarget.errors import MicrotargetError
 from microtarget.features import FEATURE_NAMES
+from microtarget.validation import sha256_mismatch
 
 MODEL_NAMES = ("propensity", "churn", "segments")  # the ONNX models serving loads
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStatus:
+    version: str | None
+    status: str  # "live", or the problem that keeps it out
+    metrics: dict[str, Any]
 
 
 class ModelRejected(MicrotargetError):
@@ -57,9 +64,9 @@ def session_options(threads: int = 1) -> ort.SessionOptions:
 
 def load_model(name: str, manifest: dict[str, Any], model_bytes: bytes, threads: int = 1) -> LoadedModel:
     """Verify sha256 and feature names against this code, then build one session."""
-    digest = hashlib.sha256(model_bytes).hexdigest()
-    if digest != manifest.get("sha256"):
-        raise ModelRejected(f"{name}: sha256 {digest[:12]}… does not match the manifest")
+    mismatch = sha256_mismatch(model_bytes, manifest)
+    if mismatch:
+        raise ModelRejected(f"{name}: {mismatch}")
     if tuple(manifest.get("feature_names", ())) != FEATURE_NAMES:
         raise ModelRejected(f"{name}: manifest feature names differ from this code's FEATURE_NAMES")
     try:

@@ -17,7 +17,7 @@ from microtarget.aws.model_registry import ModelRegistry
 from microtarget.campaigns import Campaigns, parse_campaigns
 from microtarget.errors import MicrotargetError
 from microtarget.recommendations import ARTIFACT, RECOMMENDER, Recommender, load_recommender
-from microtarget.scoring import MODEL_NAMES, LoadedModel, load_model
+from microtarget.scoring import MODEL_NAMES, LoadedModel, ModelStatus, load_model
 
 
 class ServingState:
@@ -61,6 +61,16 @@ class ServingState:
             for name in MODEL_NAMES:
                 self._refresh(name)
         return dict(self._models)
+
+    def model_status(self) -> dict[str, ModelStatus]:
+        """Each serving model: the live version and its metrics, or why none is live."""
+        loaded = self.models()
+        return {
+            name: ModelStatus(loaded[name].version, "live", loaded[name].manifest.get("metrics", {}))
+            if name in loaded
+            else ModelStatus(None, self.problems.get(name, "not loaded"), {})
+            for name in MODEL_NAMES
+        }
 
     def recommender(self) -> Recommender | None:
         """The promoted co-occurrence model; None (messages go without recommendations) if missing."""

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
-from microtarget.campaigns import Page
+from microtarget.campaigns import Channel, Page
 from microtarget.decisions import Context, Decision
 from microtarget.errors import PermanentError
 
-ApiChannel = Literal["email", "push", "webhook", "web"]
+if TYPE_CHECKING:
+    from microtarget.ports import Serving
+
+ApiChannel = Channel  # the channels an offer can be decided for
 CustomerId = Annotated[str, Field(min_length=1, max_length=256)]
 
 
@@ -148,3 +151,13 @@ class ModelsResponse(_Model):
     models: dict[str, ModelOut]
     campaigns_version: str | None
     problems: dict[str, str]
+
+    @classmethod
+    def of(cls, state: Serving) -> ModelsResponse:
+        campaigns = state.campaigns()
+        return cls(
+            environment=state.environment,
+            models={name: ModelOut(**asdict(status)) for name, status in state.model_status().items()},
+            campaigns_version=campaigns.version if campaigns else None,
+            problems=state.problems,
+        )

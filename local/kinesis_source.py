@@ -21,6 +21,8 @@ from local.aws import REGION, LocalAws
 from local.lambda_runtime import LocalFunction
 from ops.kinesis_event import kinesis_event
 
+STUCK_AFTER = 200  # retries of one batch before the emulation stops and says so
+
 
 class KinesisEventSource:
     def __init__(
@@ -80,6 +82,8 @@ class KinesisEventSource:
 
     def _deliver(self, shard_id: str, records: list[dict[str, Any]], attempt: int = 0) -> None:
         while records:
+            if attempt >= STUCK_AFTER:  # Lambda would go on until the records age out: hours, not a hang here
+                raise RuntimeError(f"{shard_id}: the same records failed {attempt} times; see {self.function.log_path}")
             self.stats["invocations"] += 1
             try:
                 reply = self.function.invoke(self.event(shard_id, records))

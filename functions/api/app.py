@@ -36,14 +36,17 @@ from microtarget.edge.api_models import (
     Rejection,
 )
 from microtarget.edge.api_root import contact_book, decision_service, event_intake
+from microtarget.edge.event_source import check_api
 from microtarget.edge.http_errors import ERROR_RESPONSES, answers
 from microtarget.edge.reporting import problem_reporter
 from microtarget.edge.settings import ApiSettings, load_settings
+from microtarget.edge.wiring import Aws
 
 logger = Logger()
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 http_errors.register(app, logger, metrics)
+aws = Aws()  # this function's clients, made on first use
 
 
 @cache
@@ -53,17 +56,17 @@ def settings() -> ApiSettings:
 
 @cache
 def service() -> DecisionService:
-    return decision_service(settings(), problem_reporter(metrics, logger))
+    return decision_service(settings(), aws, problem_reporter(metrics, logger))
 
 
 @cache
 def contacts() -> ContactBook:
-    return contact_book(settings())
+    return contact_book(settings(), aws)
 
 
 @cache
 def intake() -> EventIntake:
-    return event_intake(settings())
+    return event_intake(settings(), aws)
 
 
 def _decide_many(requests: Sequence[Request], limit: int) -> list[DecisionOut]:
@@ -139,6 +142,7 @@ def openapi_document() -> str:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    check_api(event)
     metrics.add_metric("ApiRequests", MetricUnit.Count, 1)
     return http_errors.unreadable_body(event) or app.resolve(event, context)
 

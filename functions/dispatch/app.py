@@ -19,8 +19,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from microtarget.edge.dispatch_root import DispatchRoot, dispatch_root
+from microtarget.edge.event_source import check_source
 from microtarget.edge.reporting import problem_reporter
 from microtarget.edge.settings import DispatchSettings, load_settings
+from microtarget.edge.wiring import Aws
 from microtarget.errors import PermanentError
 from microtarget.ports import Rejection
 from microtarget.triggers import TriggerMessage
@@ -38,7 +40,7 @@ persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
 
 @cache
 def root() -> DispatchRoot:
-    return dispatch_root(settings, problem_reporter(metrics, logger))
+    return dispatch_root(settings, Aws(), problem_reporter(metrics, logger))
 
 
 @idempotent_function(data_keyword_argument="job", persistence_store=persistence, config=idempotency)
@@ -66,6 +68,7 @@ def record_handler(record: SQSRecord) -> dict[str, str]:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    check_source(event, "aws:sqs", "the dispatch function")
     idempotency.register_lambda_context(context)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 

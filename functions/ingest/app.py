@@ -1,5 +1,5 @@
 """Kinesis → profiles (→ triggers, attribution). Thin adapter: decode each record, commit the
-batch, report partial failures."""
+batch once, report partial failures."""
 
 from __future__ import annotations
 
@@ -11,15 +11,13 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from microtarget.edge import kinesis_batch
 from microtarget.edge.ingest_root import ingest_service, reaction_settings
-from microtarget.edge.kinesis_batch import CustomerBatchProcessor, raw_record
 from microtarget.edge.reporting import problem_reporter, report_batch
 from microtarget.edge.settings import IngestSettings, load_settings
-from microtarget.ingest import BatchReport, Decoded, IngestService
+from microtarget.edge.wiring import Aws
+from microtarget.ingest import BatchReport, IngestService
 
 logger = Logger()
 metrics = Metrics()
@@ -27,30 +25,20 @@ metrics = Metrics()
 
 @cache
 def service() -> IngestService:
-    return ingest_service(load_settings(IngestSettings), reaction_settings(), problem_reporter(metrics, logger))
+    settings, reactions = load_settings(IngestSettings), reaction_settings()
+    return ingest_service(settings, reactions, Aws(), problem_reporter(metrics, logger))
 
 
-def record_handler(record: KinesisStreamRecord) -> Decoded:
-    return service().decode(raw_record(record))
-
-
-def commit(decoded: list[Decoded]) -> BatchReport:
-    report = service().commit(decoded)
-    report_batch(report, metrics, logger)
-    return report
-
-
-processor = CustomerBatchProcessor(commit)
+def report(result: BatchReport) -> None:
+    report_batch(result, metrics, logger)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     gc.disable()  # a batch makes short-lived objects that reference counting frees: collections only rescan them
     try:
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
+        return kinesis_batch.process(event, service(), report)
     finally:
         gc.enable()
 

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from local.aws import LocalAws
+from local.clock import LocalClock
+from local.config import upload_config
+from local.lambda_runtime import LocalFunction
 from local.pipeline import IngestPipeline
+from tests.helpers.events import NOW
 from tests.integration.flow import Flow, flow_of
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -50,3 +56,36 @@ def test_the_sqs_sample_through_the_dispatch_handler(flow: Flow) -> None:
     assert (dead["reason"]["code"], dead["reason"]["field"]) == ("invalid_message", "trigger_id")
     [decision] = [i for i in flow.dispatch.ledger() if i["sk"].startswith("d#")]
     assert (decision["outcome"], decision["code"]) == ("cancelled", "no_profile")
+
+
+@pytest.fixture
+def api(local_aws: LocalAws, tmp_path: Path) -> Iterator[LocalFunction]:
+    """The api function on a stack with the shipped campaigns and no models (rules only), at NOW."""
+    upload_config(local_aws)
+    clock = LocalClock(start=NOW).install()
+    try:
+        yield LocalFunction(local_aws, "ApiFunction", tmp_path / "logs")
+    finally:
+        clock.uninstall()
+
+
+def answer(function: LocalFunction, name: str) -> tuple[int, Any]:
+    reply = function.invoke(load(name))
+    return reply["statusCode"], json.loads(reply["body"]) if reply.get("body") else None
+
+
+def test_the_api_samples_through_the_api_handler(api: LocalFunction) -> None:
+    status, body = answer(api, "api-put-contact.json")
+    assert (status, body) == (204, None)
+    status, body = answer(api, "api-customer-offers.json")  # an unknown visitor on a product page
+    assert status == 200 and body["pid"].startswith("c_") and "C-1042" not in json.dumps(body)
+    assert [o["offer_id"] for o in body["offers"]] == ["welcome"] and body["context"]["product_id"] == "P00007"
+    assert body["fallback"] and abs(datetime.fromisoformat(body["decided_at"]) - NOW) < timedelta(minutes=1)
+    status, body = answer(api, "api-decisions.json")
+    assert status == 200 and [d["channel"] for d in body["decisions"]] == ["email", "web"]
+    status, body = answer(api, "api-invalid-decisions.json")
+    assert status == 422
+    assert {(tuple(d["loc"]), d["type"]) for d in body["detail"]} == {
+        (("body", "customers"), "too_short"),
+        (("body", "limit"), "value_error"),  # "3" is text, not the integer the document asks for
+    }

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import boto3
-
 from microtarget.aws.contacts import ContactBook
 from microtarget.aws.event_intake import EventIntake
 from microtarget.aws.ledger import Ledger
@@ -11,24 +9,24 @@ from microtarget.aws.profile_store import DynamoProfileStore
 from microtarget.aws.secrets import pseudonymizer_from_secret
 from microtarget.decision_service import DecisionService
 from microtarget.edge.settings import ApiSettings
-from microtarget.edge.wiring import Report, serving_state, table
+from microtarget.edge.wiring import Aws, Report, serving_state
 from microtarget.errors import RetryableError
 
 
-def decision_service(config: ApiSettings, report: Report) -> DecisionService:
+def decision_service(config: ApiSettings, aws: Aws, report: Report) -> DecisionService:
     return DecisionService(
-        serving_state(config, report),
-        DynamoProfileStore(table(config.profiles_table)),
+        serving_state(config, aws, report),
+        DynamoProfileStore(aws.table(config.profiles_table)),
         pseudonymizer_from_secret(config.pseudonym_secret_id),
-        ledger=Ledger(table(config.ledger_table)) if config.ledger_table else None,
+        ledger=Ledger(aws.table(config.ledger_table)) if config.ledger_table else None,
     )
 
 
-def contact_book(config: ApiSettings) -> ContactBook:
+def contact_book(config: ApiSettings, aws: Aws) -> ContactBook:
     if not config.contacts_table or not config.contacts_key_id:
         raise RetryableError("contacts are not configured for this stack")
-    return ContactBook(table(config.contacts_table), boto3.client("kms"), config.contacts_key_id)
+    return ContactBook(aws.table(config.contacts_table), aws.client("kms"), config.contacts_key_id)
 
 
-def event_intake(config: ApiSettings) -> EventIntake:
-    return EventIntake(boto3.client("kinesis"), config.events_stream)
+def event_intake(config: ApiSettings, aws: Aws) -> EventIntake:
+    return EventIntake(aws.client("kinesis"), config.events_stream)

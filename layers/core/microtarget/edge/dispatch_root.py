@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import boto3
-
 from microtarget.aws.channels import SENDER_CONFIG, Channels
 from microtarget.aws.contacts import ContactBook
 from microtarget.aws.dead_letters import SqsDeadLetters
@@ -15,7 +13,7 @@ from microtarget.aws.send_guard import SendGuard
 from microtarget.aws.templates import TemplateStore
 from microtarget.dispatch import DispatchService
 from microtarget.edge.settings import DispatchSettings
-from microtarget.edge.wiring import Report, serving_state, table, trigger_queue
+from microtarget.edge.wiring import Aws, Report, serving_state, trigger_queue
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,22 +22,22 @@ class DispatchRoot:
     dead_letters: SqsDeadLetters  # messages that can never succeed, with their reason
 
 
-def dispatch_root(config: DispatchSettings, report: Report) -> DispatchRoot:
-    return DispatchRoot(_service(config, report), SqsDeadLetters(boto3.client("sqs"), config.dead_letter_queue_url))
+def dispatch_root(config: DispatchSettings, aws: Aws, report: Report) -> DispatchRoot:
+    return DispatchRoot(_service(config, aws, report), SqsDeadLetters(aws.client("sqs"), config.dead_letter_queue_url))
 
 
-def _service(config: DispatchSettings, report: Report) -> DispatchService:
+def _service(config: DispatchSettings, aws: Aws, report: Report) -> DispatchService:
     channels = Channels(
-        boto3.client("ses", config=SENDER_CONFIG), boto3.client("sns", config=SENDER_CONFIG),
-        boto3.client("events", config=SENDER_CONFIG), config.sender_address, config.event_bus,
+        aws.client("ses", config=SENDER_CONFIG), aws.client("sns", config=SENDER_CONFIG),
+        aws.client("events", config=SENDER_CONFIG), config.sender_address, config.event_bus,
     )  # fmt: skip
     return DispatchService(
-        serving_state(config, report),
-        TemplateStore(boto3.client("s3"), config.models_bucket, config.templates_prefix, config.refresh_seconds),
-        DynamoProfileStore(table(config.profiles_table)),
-        ContactBook(table(config.contacts_table), boto3.client("kms")),
-        Ledger(table(config.ledger_table)),
+        serving_state(config, aws, report),
+        TemplateStore(aws.client("s3"), config.models_bucket, config.templates_prefix, config.refresh_seconds),
+        DynamoProfileStore(aws.table(config.profiles_table)),
+        ContactBook(aws.table(config.contacts_table), aws.client("kms")),
+        Ledger(aws.table(config.ledger_table)),
         channels,
-        trigger_queue(config),
-        SendGuard(table(config.ledger_table)),
+        trigger_queue(config, aws),
+        SendGuard(aws.table(config.ledger_table)),
     )

@@ -1,51 +1,51 @@
-"""Powertools batch processing, extended with a batch-level commit step.
+"""A Kinesis batch as Lambda delivers it → the ingest service → the partial-batch response.
 
-Powertools' BatchProcessor handles one record at a time; ingest must see the whole batch to
-write each customer's profile once. The record handler only decodes (a bad record becomes a
-rejection, not a failure, so it never blocks the shard); `process` then commits the decoded
-batch and reports the records whose customer could not be written as failures, in the
-partial-response shape Lambda expects (retry from the lowest failed sequence number).
+Ingest must see the whole batch to write each customer's profile once, so it does not go
+through Powertools' per-record processor: one loop decodes every record (a bad one becomes a
+rejection, never a failure, so it cannot block the shard), one commit writes the batch, and
+the records whose customer could not be written come back as `batchItemFailures` (Lambda
+retries from the lowest one). Same contract as Powertools' BatchProcessor, a quarter of the
+time per record (make bench).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
+from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
-
-from microtarget.errors import RetryableError
-from microtarget.ingest import BatchReport, Decoded, RawRecord
+from microtarget.edge.event_source import check_source
+from microtarget.ingest import BatchReport, Decoded, IngestService, RawRecord
 
 
-def raw_record(record: KinesisStreamRecord) -> RawRecord:
-    payload = record.kinesis
+def raw_record(record: dict[str, Any]) -> RawRecord:
+    payload = record["kinesis"]
+    sequence = payload["sequenceNumber"]
+    try:
+        data = base64.b64decode(payload["data"], validate=True)
+    except (binascii.Error, ValueError):
+        data = str(payload["data"]).encode()  # not base64: kept as it came, and rejected as invalid JSON
     return RawRecord(
-        data=payload.data_as_bytes(),
-        sequence_number=payload.sequence_number,
+        data=data,
+        sequence_number=sequence,
         source={
-            "sequence_number": payload.sequence_number,
-            "event_id": record.event_id,
-            "event_source_arn": record.event_source_arn,
-            "approximate_arrival": str(payload.approximate_arrival_timestamp),
+            "sequence_number": sequence,
+            "event_id": record.get("eventID", ""),
+            "event_source_arn": record.get("eventSourceARN", ""),
+            "approximate_arrival": str(payload.get("approximateArrivalTimestamp", "")),
         },
     )
 
 
-class CustomerBatchProcessor(BatchProcessor):
-    def __init__(self, commit: Callable[[list[Decoded]], BatchReport]) -> None:
-        super().__init__(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
-        self._commit = commit
-        self.report = BatchReport()
-
-    def process(self) -> list[tuple]:
-        results = super().process()
-        decoded = [result for status, result, _record in results if status == "success"]
-        self.report = self._commit(decoded)
-        failed = self.report.failed_sequence_numbers
-        for raw in self.records:
-            if raw["kinesis"]["sequenceNumber"] in failed:
-                error = RetryableError("profile or dead-letter write failed; Lambda retries from here")
-                self.fail_messages.append(KinesisStreamRecord(raw))
-                self.exceptions.append((RetryableError, error, None))
-        return results
+def process(event: Any, service: IngestService, report: Callable[[BatchReport], None]) -> dict[str, Any]:
+    records = check_source(event, "aws:kinesis", "the ingest function")
+    decoded: list[Decoded] = [service.decode(raw_record(record)) for record in records]
+    result = service.commit(decoded)
+    report(result)
+    failed = result.failed_sequence_numbers
+    return {
+        "batchItemFailures": [
+            {"itemIdentifier": item.record.sequence_number} for item in decoded if item.record.sequence_number in failed
+        ]
+    }

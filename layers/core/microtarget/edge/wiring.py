@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import boto3
@@ -15,24 +14,30 @@ from microtarget.edge.settings import ServingConfig, TriggerQueueConfig
 Report = Callable[[str, str], None]  # (metric name, detail): see edge.reporting.problem_reporter
 
 
-@cache
-def dynamodb() -> Any:
-    return boto3.resource("dynamodb")
+class Aws:
+    """The boto3 clients and tables of one function's root, from the environment it runs in."""
+
+    def __init__(self) -> None:
+        self._dynamodb: Any = None
+
+    def table(self, name: str) -> Any:
+        if self._dynamodb is None:  # one resource for all of a root's tables
+            self._dynamodb = boto3.resource("dynamodb")
+        return self._dynamodb.Table(name)
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return boto3.client(service, **kwargs)
 
 
-def table(name: str) -> Any:
-    return dynamodb().Table(name)
-
-
-def serving_state(config: ServingConfig, report: Report) -> ServingState:
+def serving_state(config: ServingConfig, aws: Aws, report: Report) -> ServingState:
     return ServingState(
-        boto3.client("s3"), config.models_bucket, config.campaigns_key, config.model_environment,
+        aws.client("s3"), config.models_bucket, config.campaigns_key, config.model_environment,
         config.refresh_seconds, on_problem=report,
     )  # fmt: skip
 
 
-def trigger_queue(config: TriggerQueueConfig) -> TriggerQueue:
+def trigger_queue(config: TriggerQueueConfig, aws: Aws) -> TriggerQueue:
     return TriggerQueue(
-        boto3.client("sqs"), config.trigger_queue_url, config.trigger_queue_arn,
-        boto3.client("scheduler"), config.schedule_group, config.scheduler_role_arn,
+        aws.client("sqs"), config.trigger_queue_url, config.trigger_queue_arn,
+        aws.client("scheduler"), config.schedule_group, config.scheduler_role_arn,
     )  # fmt: skip

@@ -30,4 +30,4 @@ def backfill(aws: LocalAws, events: Iterable[dict[str, Any]]) -> BatchReport:
         RawRecord(json.dumps(event).encode(), f"backfill-{i}", {"sequence_number": f"backfill-{i}"})
         for i, event in enumerate(events)
     )
-    return service.commit([service.decode(record) for record in records])
+    return service.commit(service.decode(records))

@@ -83,18 +83,18 @@ def cart_batch() -> list:
 def test_a_retried_batch_fires_the_same_trigger_ids() -> None:
     store, queue = FailsOnce(), Queue()
     service, batch = ingest(store, queue), cart_batch()
-    first = service.commit([service.decode(r) for r in batch])
+    first = service.commit(service.decode(batch))
     assert first.failed_sequence_numbers == {"00000000000000000001", "00000000000000000002"}
-    second = service.commit([service.decode(r) for r in batch])  # Lambda retries the records
+    second = service.commit(service.decode(batch))  # Lambda retries the records
     assert not second.failed_sequence_numbers and store.writes == 1
     assert [m.trigger_id for m in queue.sent[:1]] == [m.trigger_id for m in queue.sent[1:]]
-    third = service.commit([service.decode(r) for r in batch])  # a replay after success: all duplicates
+    third = service.commit(service.decode(batch))  # a replay after success: all duplicates
     assert third.duplicates == 2 and len(queue.sent) == 2
 
 
 def test_a_refused_hand_over_leaves_the_profile_unwritten_for_the_retry() -> None:
     store = InMemoryProfileStore()
-    report = ingest(store, Queue(refuse=True)).commit([ingest(store, Queue()).decode(r) for r in cart_batch()])
+    report = ingest(store, Queue(refuse=True)).commit(ingest(store, Queue()).decode(cart_batch()))
     assert report.failed_sequence_numbers and store.writes == 0
 
 
@@ -114,6 +114,6 @@ def test_conversions_are_linked_once_however_often_the_purchase_is_replayed() ->
     purchase = raw(event_dict("purchase", customer="C-1", revenue=30.0), 1)
     for _attempt in range(3):
         service = ingest(store, Queue(), table)
-        service.commit([service.decode(purchase)])
+        service.commit(service.decode([purchase]))
     conversions = [i for i in table.items if i["sk"].startswith("c#")]
     assert len(conversions) == 1 and conversions[0]["decision_id"] == "t1.0" and conversions[0]["revenue_cents"] == 3000

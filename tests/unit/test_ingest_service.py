@@ -26,7 +26,7 @@ def service(store: Any = None, dead_letters: Any = None) -> tuple[IngestService,
 
 
 def run(ingest: IngestService, records: list[RawRecord]) -> Any:
-    return ingest.commit([ingest.decode(record) for record in records])
+    return ingest.commit(ingest.decode(records))
 
 
 def mixed_batch() -> list[RawRecord]:

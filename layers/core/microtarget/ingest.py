@@ -4,6 +4,7 @@ events in order and write the profile once. Knows nothing of Lambda or Kinesis s
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,13 +75,18 @@ class IngestService:
         self._store, self._dead_letters, self._pseudonymizer = store, dead_letters, pseudonymizer
         self._tolerance_ms, self.clock, self.reactions = tolerance_ms, clock, reactions
 
-    def decode(self, record: RawRecord) -> Decoded:
-        """Validate one record; a bad one becomes a rejection with its reason, never an exception."""
-        try:
-            event = parse_event(record.data, self.clock())
-        except PermanentError as reason:
-            return Decoded(record, rejection=Rejection(reason, record.data, record.source))
-        return Decoded(record, pid=self._pseudonymizer.pid(event.customer_id), event=event)
+    def decode(self, records: Iterable[RawRecord]) -> list[Decoded]:
+        """Validate each record against one reading of the clock; a bad one becomes a rejection
+        with its reason, never an exception."""
+        now, pid, decoded = self.clock(), self._pseudonymizer.pid, []
+        for record in records:
+            try:
+                event = parse_event(record.data, now)
+            except PermanentError as reason:
+                decoded.append(Decoded(record, rejection=Rejection(reason, record.data, record.source)))
+                continue
+            decoded.append(Decoded(record, pid=pid(event.customer_id), event=event))
+        return decoded
 
     def commit(self, decoded: list[Decoded]) -> BatchReport:
         """Apply the valid events per customer (one write each) and dead-letter the rest."""

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from microtarget.edge.event_source import check_source
-from microtarget.ingest import BatchReport, Decoded, IngestService, RawRecord
+from microtarget.ingest import BatchReport, IngestService, RawRecord
 
 
 def raw_record(record: dict[str, Any]) -> RawRecord:
@@ -40,7 +40,7 @@ def raw_record(record: dict[str, Any]) -> RawRecord:
 
 def process(event: Any, service: IngestService, report: Callable[[BatchReport], None]) -> dict[str, Any]:
     records = check_source(event, "aws:kinesis", "the ingest function")
-    decoded: list[Decoded] = [service.decode(raw_record(record)) for record in records]
+    decoded = service.decode(raw_record(record) for record in records)
     result = service.commit(decoded)
     report(result)
     failed = result.failed_sequence_numbers

@@ -8,7 +8,7 @@ export PATH := $(PYBIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv tools test test-fast test-hours demo bench schema lint typecheck check build validate clean invoke api openapi
+.PHONY: help venv tools test test-fast test-hours demo bench schema lint typecheck check build validate clean invoke api openapi sam-local
 
 help:
 	@echo "make demo        the whole flow on the embedded local AWS, with a summary (.local/)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench       throughput and size figures beside their goals (runs make build)"
 	@echo "make api         the decisions API over HTTP on 127.0.0.1:8080 (local AWS, example models)"
 	@echo "make invoke      FN=IngestFunction EVENT=events/kinesis-repeat-views.json: a handler, one event"
+	@echo "make sam-local   each function under sam local invoke with every events/ file (Docker; root for the stand-in image)"
 	@echo "make validate    sam validate --lint + cfn-lint;  make build  sam build"
 	@echo "make schema      regenerate schemas/event-v1.schema.json;  make openapi  docs/openapi.json"
 	@echo "make venv, make tools  the two virtualenvs;  make clean  remove them, the build and .local"
@@ -79,6 +80,13 @@ validate: tools
 
 build: tools
 	$(TOOLS)/bin/sam build
+
+# Docker as it is when it answers; otherwise the stand-in base image and its own dockerd (root).
+STAND_IN_DOCKER := unix://$(HOME)/.cache/lambda-base-image/docker.sock
+sam-local: venv build
+	@if docker info > /dev/null 2>&1; then $(BIN)/python -m local.sam_local; else \
+	  mkdir -p .local; bash ../shared/tools/lambda-base-image.sh > .local/sam-image.log 2>&1 || { tail -20 .local/sam-image.log; exit 1; }; \
+	  DOCKER_HOST=$(STAND_IN_DOCKER) $(BIN)/python -m local.sam_local; fi
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .local

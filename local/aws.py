@@ -37,16 +37,18 @@ def free_port() -> int:
 
 class LocalAws:
     def __init__(
-        self, stack_name: str = "microtarget-local", parameters: dict[str, str] | None = None, endpoint: str = ""
-    ) -> None:
-        """`endpoint` reuses a running moto server (tests give each case its own stack on one server)."""
+        self, stack_name: str = "microtarget-local", parameters: dict[str, str] | None = None, endpoint: str = "",
+        bind: str = "127.0.0.1",
+    ) -> None:  # fmt: skip
+        """`endpoint` reuses a running moto server (tests give each case its own stack on one server);
+        `bind` 0.0.0.0 lets containers reach a new one (`make sam-local`)."""
         self.stack_name = stack_name
         self.template = load_template()
         self.resolver = Resolver(self.template, parameters=dict(parameters or {}))
         self.resolver.pseudo.update(
             {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": stack_name, "AWS::Partition": "aws"}
         )
-        self.endpoint = endpoint
+        self.endpoint, self.bind = endpoint, bind
         self._server: ThreadedMotoServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -54,7 +56,7 @@ class LocalAws:
         if not self.endpoint:
             port = free_port()
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the terminal
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            self._server = ThreadedMotoServer(ip_address=self.bind, port=port, verbose=False)
             self._server.start()
             self.endpoint = f"http://127.0.0.1:{port}"
         os.environ.update(

@@ -45,6 +45,7 @@ class LocalFunction:
         self.spec = aws.template["Resources"][logical_id]["Properties"]
         environment = aws.resolver.resolve(function_environment(aws.template, logical_id))
         self.environment = {key: str(value) for key, value in environment.items()}
+        self.environment["AWS_ENDPOINT_URL"] = aws.endpoint  # as `sam local --env-vars` sets it
         log_dir = log_dir or LOG_DIR
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{logical_id}.log"

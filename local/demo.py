@@ -48,6 +48,11 @@ DEMO_NOW = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
 DISPATCH_HOURS = 72  # simulated hours after the live traffic: long enough for three-day cross-sells
 
 
+def step(what: str) -> None:
+    """A long step says what it is doing before it starts (minutes, on a slow machine)."""
+    print(f"  … {what}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=2000, help="synthetic customers (default 2000)")
@@ -86,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         lake = f"s3://{aws.ref('DataLakeBucket')}"
         files = write_events(history, lake, name="history")
         started_at = time.perf_counter()
+        step(f"folding {len(history):,} events into profiles (one batch, one write per customer) …")
         report = backfill(aws, history)
         print(
             f"{len(files)} daily objects under {lake}/events/; {report.accepted:,} events → "
@@ -94,14 +100,20 @@ def main(argv: list[str] | None = None) -> int:
 
         section("4. Training from the data lake, published to the model registry")
         started_at = time.perf_counter()
+        step("reading the data lake …")
         loaded = load_events(f"{lake}/events/", skip_bad=True)
         timeline = plan_timeline(min(e.occurred_at for e in loaded.events), split_at)
+        step(f"replaying {len(loaded.events):,} events at {len(timeline.cutoffs)} cutoffs into point-in-time rows …")
         rows = build_rows(group_by_customer(loaded.events), timeline.cutoffs, timeline.horizon)
         models_out = args.out / "models"
-        results = train_all(rows, timeline, models_out, traffic.truth, orders=orders_of(loaded.events))
+        results = train_all(
+            rows, timeline, models_out, traffic.truth, step=lambda name: step(f"training {name} …"),
+            orders=orders_of(loaded.events),
+        )  # fmt: skip
         report_path = write_report(results, models_out)
         registry = RegistryWriter(aws.client("s3"), aws.ref("ModelsBucket"))
         stage = aws.resolver.parameters["Stage"]  # the stack serves the <model>/<stage>.json alias
+        step("checking each model against the gate, publishing and promoting …")
         for name in results:
             manifest = registry.publish(models_out / name, stage)
             registry.promote(name, manifest["version"], stage)

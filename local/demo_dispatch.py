@@ -15,6 +15,7 @@ from local.aws import LocalAws
 from local.dispatch_pipeline import DispatchPipeline
 from local.lambda_runtime import LocalFunction
 from local.pipeline import IngestPipeline
+from local.progress import Progress
 
 ZONES = ("Europe/Berlin", "Europe/London", "Europe/Madrid", "America/New_York")
 
@@ -24,7 +25,8 @@ def register_contacts(aws: LocalAws, customers: list[str], dispatch: DispatchPip
     PUT /v1/customers/{id}/contact, as a sign-up backend would call it."""
     api, rng = LocalFunction(aws, "ApiFunction", dispatch.function.log_path.parent), random.Random(seed)
     counts: Counter[str] = Counter()
-    for customer in customers:
+    progress = Progress("contacts", len(customers))
+    for done, customer in enumerate(customers, 1):
         contact: dict[str, Any] = {"email": f"{customer.lower()}@example.com", "timezone": rng.choice(ZONES)}
         contact["first_name"] = rng.choice(("Ana", "Ben", "Chloé", "Dev", "Emma", "Farid", "Grace", "Hugo"))
         if rng.random() < 0.5:
@@ -32,6 +34,9 @@ def register_contacts(aws: LocalAws, customers: list[str], dispatch: DispatchPip
             counts["push"] += 1
         reply = api.invoke(put_contact(customer, contact))
         counts["stored" if reply["statusCode"] == 204 else f"HTTP {reply['statusCode']}"] += 1
+        if done % 100 == 0 or done == len(customers):
+            progress.to(done)
+    progress.close()
     return dict(counts)
 
 
@@ -53,9 +58,12 @@ def put_contact(customer: str, contact: dict[str, Any]) -> dict[str, Any]:
 def run_dispatch(dispatch: DispatchPipeline, hours: int) -> float:
     """Deliver what is due now, then hour by hour for `hours` simulated hours."""
     clock = time.perf_counter()
+    progress = Progress("sim. hours", hours, rate=False)
     dispatch.run()
-    for _hour in range(hours):
+    for hour in range(1, hours + 1):
         dispatch.later(hours=1)
+        progress.to(hour)
+    progress.close()
     return time.perf_counter() - clock
 
 

@@ -7,8 +7,9 @@ import time
 
 
 class Progress:
-    def __init__(self, label: str, total: int) -> None:
-        self.label, self.total, self.done = label, max(1, total), 0
+    def __init__(self, label: str, total: int, rate: bool = True) -> None:
+        """`rate` False: a count of steps whose speed means nothing (simulated hours)."""
+        self.label, self.total, self.done, self._rate = label, max(1, total), 0, rate
         self._tty = sys.stdout.isatty()
         self._started = time.perf_counter()
         self._next_quarter = 1
@@ -16,7 +17,8 @@ class Progress:
     def to(self, done: int) -> None:
         self.done = done
         rate = done / max(1e-9, time.perf_counter() - self._started)
-        text = f"{self.label:<12} {done:>9,}/{self.total:,} ({100 * done / self.total:5.1f} %, {rate:,.0f}/s)"
+        speed = f", {rate:,.0f}/s" if self._rate else ""
+        text = f"{self.label:<12} {done:>9,}/{self.total:,} ({100 * done / self.total:5.1f} %{speed})"
         if self._tty:
             print("\r" + text, end="", flush=True)
         elif done * 4 >= self._next_quarter * self.total:

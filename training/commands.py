@@ -95,6 +95,9 @@ def cmd_train(args: Any) -> dict[str, Any]:
         )
         bar.update(models)
     report = write_report(results, Path(args.out))
+    for name, result in results.items():
+        for warning in result["manifest"].get("warnings", []):
+            say(f"warning: {name}: {warning}")
     say(f"report: {report}")
     return {"headline": headline(results), "models": str(Path(args.out)), "report": str(report)}
 

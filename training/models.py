@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from microtarget.features import FEATURE_NAMES
+from microtarget.features import FEATURE_NAMES, MAX_DAYS
 from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.compose import ColumnTransformer
@@ -122,29 +123,63 @@ def fit_segments(features: np.ndarray, k_range: range = range(2, 9), sample: int
         int(s): {name: float(np.median(features[labels == s, FEATURE_NAMES.index(name)])) for name in FEATURE_NAMES}
         for s in np.unique(labels)
     }
-    return Segmentation(fitted[best], best, silhouette, inertia, labels, name_segments(centroids), centroids)
+    medians = {name: float(np.median(features[:, FEATURE_NAMES.index(name)])) for name in FEATURE_NAMES}
+    names = name_segments(centroids, medians)
+    return Segmentation(fitted[best], best, silhouette, inertia, labels, names, centroids)
 
 
-# Each name scores a centroid; names are handed out greedily, best match first.
-_NAME_SCORES = {
-    "new": lambda c: -c["days_since_first_seen"],
-    "lapsing": lambda c: c["days_since_last_purchase"] if c["orders_90d"] > 0 else -1e9,
-    "loyal high-value": lambda c: c["avg_order_value"] * (1 + c["orders_90d"]),
-    "bargain hunter": lambda c: c["offers_redeemed_90d"] * 10 + c["searches_30d"] - c["avg_order_value"] / 100,
-    "window shopper": lambda c: c["product_views_30d"] / (1 + c["orders_90d"]) * 3 - c["days_since_last_purchase"] / 30,
+# Each name is earned by what the centroid shows against the population's medians (m), then
+# handed out greedily, best score first; a segment that earns none is named by its strongest trait.
+Centroid = dict[str, float]
+_NAMES: dict[str, tuple[Callable[[Centroid, Centroid], bool], Callable[[Centroid], float]]] = {
+    "new": (
+        lambda c, m: c["days_since_first_seen"] <= 0.5 * m["days_since_first_seen"],
+        lambda c: -c["days_since_first_seen"],
+    ),
+    "lapsing": (
+        lambda c, m: (
+            c["days_since_last_purchase"] < MAX_DAYS  # has bought, longer ago than most
+            and c["days_since_last_purchase"] > m["days_since_last_purchase"]
+            and c["product_views_30d"] <= 0.5 * m["product_views_30d"]
+        ),
+        lambda c: c["days_since_last_purchase"],
+    ),
+    "loyal high-value": (
+        lambda c, m: c["orders_90d"] > m["orders_90d"] and c["avg_order_value"] >= m["avg_order_value"],
+        lambda c: c["avg_order_value"] * (1 + c["orders_90d"]),
+    ),
+    "bargain hunter": (
+        lambda c, m: (
+            c["offers_redeemed_90d"] > m["offers_redeemed_90d"] or c["searches_30d"] >= 2 * max(m["searches_30d"], 1)
+        ),
+        lambda c: c["offers_redeemed_90d"] * 10 + c["searches_30d"] - c["avg_order_value"] / 100,
+    ),
+    "window shopper": (
+        lambda c, m: c["product_views_30d"] > m["product_views_30d"] and c["orders_90d"] <= m["orders_90d"],
+        lambda c: c["product_views_30d"] / (1 + c["orders_90d"]),
+    ),
 }
 
 
-def name_segments(centroids: dict[int, dict[str, float]]) -> dict[int, str]:
-    ranks: dict[str, dict[int, int]] = {}
-    for name, score in _NAME_SCORES.items():
-        order = sorted(centroids, key=lambda s: score(centroids[s]), reverse=True)
-        ranks[name] = {segment: rank for rank, segment in enumerate(order)}
+def name_segments(centroids: dict[int, Centroid], medians: Centroid) -> dict[int, str]:
+    earned = sorted(
+        (-score(centroid), name, segment)
+        for name, (qualifies, score) in _NAMES.items()
+        for segment, centroid in centroids.items()
+        if qualifies(centroid, medians)
+    )
     names: dict[int, str] = {}
-    pairs = sorted((rank, name, segment) for name, by_segment in ranks.items() for segment, rank in by_segment.items())
-    for _rank, name, segment in pairs:
+    for _score, name, segment in earned:
         if segment not in names and name not in names.values():
             names[segment] = name
-    for segment in centroids:
-        names.setdefault(segment, f"segment {segment}")
+    for segment, centroid in sorted(centroids.items()):
+        if segment not in names:
+            trait = _strongest_trait(centroid, medians)
+            names[segment] = trait if trait not in names.values() else f"{trait} ({segment})"
     return names
+
+
+def _strongest_trait(centroid: Centroid, medians: Centroid) -> str:
+    """'high orders 90d', 'low avg order value' …: the feature furthest from the population's median."""
+    feature = max(SEGMENT_FEATURES, key=lambda f: abs(centroid[f] - medians[f]) / (abs(medians[f]) + 1))
+    return f"{'high' if centroid[feature] >= medians[feature] else 'low'} {feature.replace('_', ' ')}"

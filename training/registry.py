@@ -25,11 +25,22 @@ def gate(manifest: dict[str, Any], promoted: dict[str, Any] | None) -> list[str]
     baseline = manifest.get("baseline_metrics", {}).get("validation", {}).get(metric)
     if baseline is not None and value <= baseline:
         reasons.append(f"validation {metric} {value:.4f} does not beat the baseline's {baseline:.4f}")
-    if promoted is not None:
+    if promoted is not None and not unlike(manifest, promoted):
         current = promoted["metrics"]["validation"][metric]
         if value < current:
             reasons.append(f"validation {metric} {value:.4f} is below promoted {promoted['version']} ({current:.4f})")
     return reasons
+
+
+def unlike(manifest: dict[str, Any], promoted: dict[str, Any]) -> str | None:
+    """Why the two models' validation figures cannot be compared (None when they can): a 28-day
+    propensity is not worse than a 14-day one for scoring lower on a different question."""
+    mine, theirs = manifest.get("label", {}), promoted.get("label", {})
+    if mine.get("horizon_days") != theirs.get("horizon_days"):
+        return f"promoted {promoted['version']} answers a {theirs.get('horizon_days')}-day question, this a {mine.get('horizon_days')}-day one"
+    if mine.get("definition") != theirs.get("definition"):
+        return f"promoted {promoted['version']} has another label ({theirs.get('definition')})"
+    return None
 
 
 class RegistryWriter(ModelRegistry):
@@ -45,6 +56,8 @@ class RegistryWriter(ModelRegistry):
         alias = self.alias(name, environment)
         promoted = self.manifest(name, alias["version"]) if alias else None
         reasons = gate(manifest, promoted)
+        if promoted is not None:  # what the gate compared, for whoever reads the manifest later
+            manifest["gate"] = {"promoted": promoted["version"], "not_compared": unlike(manifest, promoted)}
         if reasons and not force:
             raise GateRefused(f"{name} {version} not published: " + "; ".join(reasons) + " (use --force to override)")
         if version in self.versions(name):

@@ -84,7 +84,7 @@ def write_report(results: dict[str, dict[str, Any]], out: Path) -> Path:
         images = classifier_plots(name, results[name]["curves"], manifest["calibration_test"], out)
         rows = "".join(
             f"<tr><td>{w}</td><td>{scope}</td>"
-            + "".join(f"<td>{m.get(k, float('nan')):.4f}</td>" for k in ("roc_auc", "pr_auc", "lift_top10", "brier"))
+            + "".join(f"<td>{_figure(m.get(k))}</td>" for k in ("roc_auc", "pr_auc", "lift_top10", "brier"))
             + "</tr>"
             for w in ("validation", "test")
             for scope, m in (("model", manifest["metrics"][w]), ("RFM baseline", manifest["baseline_metrics"][w]))
@@ -92,11 +92,14 @@ def write_report(results: dict[str, dict[str, Any]], out: Path) -> Path:
         top = list(manifest["importance_test"].items())[:8]
         importance = ", ".join(f"{html.escape(k)} {v:.3f}" for k, v in top)
         sections.append(
-            f"<h2>{name}</h2><p>{html.escape(manifest['label']['definition'])}. Selected "
+            f"<h2>{name}</h2>"
+            + "".join(f"<p class='warn'>⚠ {html.escape(w)}</p>" for w in manifest.get("warnings", []))
+            + f"<p>{html.escape(manifest['label']['definition'])}. Selected "
             f"<b>{manifest['selection']['family']}</b> {html.escape(str(manifest['selection']['params']))}; "
             f"ONNX parity max |Δ| {manifest['parity']['max_abs_diff']:.1e} on {manifest['parity']['rows']} rows.</p>"
             "<table><tr><th>window</th><th>scorer</th><th>ROC-AUC</th><th>PR-AUC</th><th>lift@10%</th><th>Brier</th></tr>"
-            f"{rows}</table><p>Permutation importance (ROC-AUC drop, test): {importance}</p>"
+            f"{rows}</table><p class='note'>The RFM baseline ranks customers; it gives no probability, so it has no Brier score.</p>"
+            f"<p>Permutation importance (ROC-AUC drop, test): {importance}</p>"
             + "".join(f'<img src="{image}" width="100%">' for image in images)
         )
     segments = results["segments"]["manifest"]
@@ -108,7 +111,7 @@ def write_report(results: dict[str, dict[str, Any]], out: Path) -> Path:
         + "</tr>"
         for name, profile in segments["segment_profiles"].items()
     )
-    header = "".join(f"<th>{html.escape(f)}</th>" for f in segments["segment_features"])
+    header = "".join(f"<th>{html.escape(f.replace('_', ' '))}</th>" for f in segments["segment_features"])
     ari = (
         f", adjusted Rand index vs planted types {metrics['adjusted_rand_index']:.3f}"
         if "adjusted_rand_index" in metrics
@@ -116,15 +119,20 @@ def write_report(results: dict[str, dict[str, Any]], out: Path) -> Path:
     )
     sections.append(
         f"<h2>segments</h2><p>k = {metrics['k']} by silhouette ({metrics['silhouette']:.3f}){ari}.</p>"
-        f"<table><tr><th>segment</th><th>customers</th>{header}</tr>{profile_rows}</table>"
+        f"<div class='wide'><table><tr><th>segment</th><th>customers</th>{header}</tr>{profile_rows}</table></div>"
         + "".join(f'<img src="{image}" width="90%">' for image in images)
     )
     page = (
         "<!doctype html><meta charset='utf-8'><title>microtarget training report</title>"
         "<style>body{font-family:sans-serif;max-width:1200px;margin:auto}"
-        "td,th{padding:2px 8px;text-align:right}</style>"
+        "table{border-collapse:collapse;font-size:0.9em}td,th{padding:2px 6px;text-align:right}"
+        "th{vertical-align:bottom;max-width:7em;overflow-wrap:break-word}.wide{overflow-x:auto}.note{color:#555}.warn{color:#a40}</style>"
         "<h1>microtarget training report</h1>" + "".join(sections)
     )
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _figure(value: float | None) -> str:
+    return "—" if value is None or value != value else f"{value:.4f}"  # value != value: nan

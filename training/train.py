@@ -64,11 +64,22 @@ def train_classifier(model: str, rows: Rows, timeline: Timeline, out: Path) -> d
         "calibration_test": evaluate.calibration(labels[test], scores["test"]),
         "importance_test": evaluate.importance(selected.estimator, x[test], labels[test]),
         "rows": {"train": int(train.sum()), "validation": int(valid.sum()), "test": int(test.sum())},
+        "warnings": _warnings(model, population),
     }
     manifest = _manifest(model, "classifier", onnx_bytes, timeline, metrics, baseline, parity, x[train], extra)
     _write(out / model, onnx_bytes, manifest)
     curves = {"labels": labels[test], "model": scores["test"], "baseline": evaluate.baseline_scores(model, x[test])}
     return {"manifest": manifest, "curves": curves, "estimator": selected.estimator, "onnx": onnx_bytes}
+
+
+def _warnings(model: str, population: np.ndarray) -> list[str]:
+    """What a reader of the figures must know before trusting them."""
+    if model == "churn" and population.mean() >= 0.99:  # churn's population is the customers who have bought
+        return [
+            f"{population.mean():.0%} of the rows are customers who have bought already, so churn is "
+            "1 - propensity on the same rows: it adds nothing until the history has first-time visitors"
+        ]
+    return []
 
 
 def train_segments(rows: Rows, timeline: Timeline, out: Path, truth: dict[str, str] | None) -> dict[str, Any]:

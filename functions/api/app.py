@@ -22,7 +22,7 @@ from microtarget.campaigns import Page
 from microtarget.contacts import Contact
 from microtarget.decision_service import DecisionService, Request
 from microtarget.decisions import Context
-from microtarget.edge import http_errors
+from microtarget.edge import http_errors, snapstart
 from microtarget.edge.api_models import (
     ApiChannel,
     DecisionOut,
@@ -147,5 +147,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return http_errors.unreadable_body(event) or app.resolve(event, context)
 
 
+def warm() -> None:
+    service().state.campaigns()
+    service().state.models()
+
+
+snapstart.prepare(warm, lambda: service().state.expire())  # SnapStart: load into the snapshot
 gc.freeze()  # what init built stays out of every later collection
 gc.enable()

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from microtarget.edge import snapstart
 from microtarget.edge.dispatch_root import DispatchRoot, dispatch_root
 from microtarget.edge.event_source import check_source
 from microtarget.edge.reporting import problem_reporter
@@ -73,5 +74,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
 
+def warm() -> None:
+    root().service.state.campaigns()
+    root().service.state.models()
+    root().service.templates.environment()
+
+
+def expire() -> None:
+    root().service.state.expire()
+    root().service.templates.expire()
+
+
+snapstart.prepare(warm, expire)  # SnapStart: load into the snapshot, re-read after each restore
 gc.freeze()  # what init built stays out of every later collection
 gc.enable()

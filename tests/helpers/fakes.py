@@ -60,7 +60,7 @@ class FakeServing:
 
     def __init__(self, campaigns: Campaigns | None, models: dict[str, Any] | None = None) -> None:
         self._campaigns, self._models = campaigns, models or {}
-        self.environment, self.problems = "test", {}
+        self.environment, self.problems, self.expired = "test", {}, False
 
     def campaigns(self) -> Campaigns | None:
         return self._campaigns
@@ -74,6 +74,9 @@ class FakeServing:
     def recommender(self) -> Recommender | None:
         return None
 
+    def expire(self) -> None:
+        self.expired = True
+
 
 class FakeTemplates:
     def __init__(self, sources: dict[str, str]) -> None:
@@ -81,6 +84,9 @@ class FakeTemplates:
 
     def environment(self) -> Any:
         return self._env
+
+    def expire(self) -> None:
+        pass
 
 
 class FakeContacts:

@@ -53,6 +53,11 @@ def test_promote_and_rollback_take_effect_after_one_ttl(local_aws: LocalAws, tmp
     registry.rollback("propensity")
     clock.now = 122
     assert state.models()["propensity"].version == "v1"
+    registry.promote("propensity", "v2")  # then a SnapStart restore, long after the snapshot
+    clock.now = 123
+    assert state.models()["propensity"].version == "v1"
+    state.expire()
+    assert state.models()["propensity"].version == "v2"  # re-read at once, not a TTL later
 
 
 def test_a_bad_campaigns_file_keeps_the_last_good_one_and_raises_the_alarm(local_aws: LocalAws) -> None:

@@ -91,6 +91,9 @@ class Serving(Protocol):
 
     def recommender(self) -> Recommender | None: ...
 
+    def expire(self) -> None:
+        """Re-read on the next call, whatever the refresh interval says."""
+
 
 class DecisionLog(Protocol):
     """The decisions ledger: outcomes, what was sent (for caps) and conversions."""
@@ -145,3 +148,5 @@ class ContactDirectory(Protocol):
 
 class TemplateSource(Protocol):
     def environment(self) -> SandboxedEnvironment: ...
+
+    def expire(self) -> None: ...

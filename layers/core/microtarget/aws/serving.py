@@ -42,6 +42,10 @@ class ServingState:
         self._recommender_at = float("-inf")
         self.problems: dict[str, str] = {}
 
+    def expire(self) -> None:
+        """Re-read everything on the next call (after a SnapStart restore: the snapshot may be old)."""
+        self._campaigns_at = self._models_at = self._recommender_at = float("-inf")
+
     def campaigns(self) -> Campaigns | None:
         if self._clock() - self._campaigns_at >= self.ttl:
             self._campaigns_at = self._clock()

@@ -23,6 +23,9 @@ class TemplateStore:
         self._env: SandboxedEnvironment | None = None
         self._at = float("-inf")
 
+    def expire(self) -> None:
+        self._at = float("-inf")
+
     def environment(self) -> SandboxedEnvironment:
         if self._env is None or self._clock() - self._at >= self._ttl:
             try:

@@ -16,7 +16,7 @@ from microtarget.profile import Profile
 from microtarget.reactions import Reactions
 
 from tests.helpers.events import T0, event_dict, raw
-from tests.helpers.fakes import InMemoryProfileStore, ListDeadLetters
+from tests.helpers.fakes import InMemoryProfileStore, ListDeadLetters, ListTriggerSink
 
 KEY = Pseudonymizer("unit-test-key-0123456789")
 CAMPAIGNS = parse_campaigns((Path(__file__).parents[2] / "campaigns/catalog.yaml").read_text())
@@ -31,16 +31,10 @@ class State:
         return {}
 
 
-class Queue:
-    def __init__(self, refuse: bool = False) -> None:
-        self.sent: list[Any] = []
-        self.refuse = refuse
-
-    def send(self, messages: list[Any], now_ms: int) -> set[str]:
-        if self.refuse:
-            return {m.trigger_id for m in messages}
-        self.sent += messages
-        return set()
+def refusing() -> ListTriggerSink:
+    sink = ListTriggerSink()
+    sink.refuse = True
+    return sink
 
 
 class Table:
@@ -68,7 +62,7 @@ class FailsOnce(InMemoryProfileStore):
         return super().put_many(profiles)
 
 
-def ingest(store: Any, queue: Queue, table: Table | None = None) -> IngestService:
+def ingest(store: Any, queue: ListTriggerSink, table: Table | None = None) -> IngestService:
     reactions = Reactions(State(), queue, Ledger(table or Table()), clock=lambda: NOW)
     return IngestService(store, ListDeadLetters(), KEY, clock=lambda: NOW, reactions=reactions)
 
@@ -81,20 +75,20 @@ def cart_batch() -> list:
 
 
 def test_a_retried_batch_fires_the_same_trigger_ids() -> None:
-    store, queue = FailsOnce(), Queue()
+    store, queue = FailsOnce(), ListTriggerSink()
     service, batch = ingest(store, queue), cart_batch()
     first = service.commit(service.decode(batch))
     assert first.failed_sequence_numbers == {"00000000000000000001", "00000000000000000002"}
     second = service.commit(service.decode(batch))  # Lambda retries the records
     assert not second.failed_sequence_numbers and store.writes == 1
-    assert [m.trigger_id for m in queue.sent[:1]] == [m.trigger_id for m in queue.sent[1:]]
+    assert [m.trigger_id for m in queue.messages[:1]] == [m.trigger_id for m in queue.messages[1:]]
     third = service.commit(service.decode(batch))  # a replay after success: all duplicates
-    assert third.duplicates == 2 and len(queue.sent) == 2
+    assert third.duplicates == 2 and len(queue.messages) == 2
 
 
 def test_a_refused_hand_over_leaves_the_profile_unwritten_for_the_retry() -> None:
     store = InMemoryProfileStore()
-    report = ingest(store, Queue(refuse=True)).commit(ingest(store, Queue()).decode(cart_batch()))
+    report = ingest(store, refusing()).commit(ingest(store, ListTriggerSink()).decode(cart_batch()))
     assert report.failed_sequence_numbers and store.writes == 0
 
 
@@ -113,7 +107,7 @@ def test_conversions_are_linked_once_however_often_the_purchase_is_replayed() ->
     )
     purchase = raw(event_dict("purchase", customer="C-1", revenue=30.0), 1)
     for _attempt in range(3):
-        service = ingest(store, Queue(), table)
+        service = ingest(store, ListTriggerSink(), table)
         service.commit(service.decode([purchase]))
     conversions = [i for i in table.items if i["sk"].startswith("c#")]
     assert len(conversions) == 1 and conversions[0]["decision_id"] == "t1.0" and conversions[0]["revenue_cents"] == 3000

@@ -75,6 +75,10 @@ class Arm(_Strict):
     control: bool = False  # the holdout: no offer, exposure recorded
     offers: list[str] | None = None  # None: every offer the experiment covers
 
+    def withholds(self, offer_id: str) -> bool:
+        """The one rule for what a customer in this arm is not shown (by dispatch, the API, reports)."""
+        return self.control or (self.offers is not None and offer_id not in self.offers)
+
 
 class Experiment(_Strict):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

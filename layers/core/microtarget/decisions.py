@@ -10,7 +10,7 @@ from datetime import datetime
 
 import numpy as np
 
-from microtarget.campaigns import Campaigns, Experiment, Offer
+from microtarget.campaigns import Arm, Campaigns, Experiment, Offer
 from microtarget.clock import to_ms
 from microtarget.features import as_vector, feature_dict
 from microtarget.profile import Profile
@@ -74,6 +74,11 @@ def assign_arm(experiment: Experiment, pid: str) -> str:
         if point < running:
             return arm.name
     return experiment.arms[-1].name
+
+
+def arm_of(experiment: Experiment, pid: str) -> Arm:
+    name = assign_arm(experiment, pid)
+    return next(arm for arm in experiment.arms if arm.name == name)
 
 
 def decide(
@@ -158,12 +163,12 @@ def _experiments(candidates: list[tuple[Offer, list[str]]], campaigns: Campaigns
         for experiment in campaigns.experiments:
             if offer.id not in experiment.offers:
                 continue
-            arm_name = decision.experiments.setdefault(experiment.id, assign_arm(experiment, decision.pid))
-            arm = next(a for a in experiment.arms if a.name == arm_name)
+            arm = arm_of(experiment, decision.pid)
+            decision.experiments.setdefault(experiment.id, arm.name)
             if arm.control:
                 decision.control = True
                 verdict = Reason("holdout", f"holdout: control arm of experiment {experiment.id}")
-            elif arm.offers is not None and offer.id not in arm.offers:
+            elif arm.withholds(offer.id):
                 verdict = Reason("withheld", f"experiment {experiment.id} arm {arm.name} does not show it")
             else:
                 reasons = [*reasons, f"experiment {experiment.id} arm {arm.name}"]

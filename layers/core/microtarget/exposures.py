@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from microtarget.campaigns import Arm, Campaigns, Experiment
+from microtarget.campaigns import Campaigns
 from microtarget.clock import DAY_MS
-from microtarget.decisions import assign_arm
+from microtarget.decisions import arm_of
 from microtarget.errors import PermanentError
 from microtarget.outcomes import RETENTION_DAYS, LedgerEntry
 
@@ -59,7 +59,7 @@ def ledger_entry(exposure: Exposure, campaigns: Campaigns, now_ms: int) -> Ledge
         raise PermanentError("in_future", "is later than now", "exposed_at")
     if exposure.at_ms < now_ms - RETENTION_DAYS * DAY_MS:
         raise PermanentError("too_old", f"is older than the ledger keeps ({RETENTION_DAYS} days)", "exposed_at")
-    arms = {experiment.id: _arm(experiment, exposure.pid) for experiment in campaigns.experiments}
+    arms = {experiment.id: arm_of(experiment, exposure.pid) for experiment in campaigns.experiments}
     if exposure.offer_id is None:
         held = {e.id: arms[e.id].name for e in campaigns.experiments if arms[e.id].control}
         if not held:
@@ -75,15 +75,10 @@ def ledger_entry(exposure: Exposure, campaigns: Campaigns, now_ms: int) -> Ledge
     covering = [e for e in campaigns.experiments if offer.id in e.offers]
     for experiment in covering:
         arm = arms[experiment.id]
-        if arm.control or (arm.offers is not None and offer.id not in arm.offers):
+        if arm.withholds(offer.id):
             why = f"{offer.id} is withheld from this customer (experiment {experiment.id}, arm {arm.name})"
             raise PermanentError("withheld", why, "offer_id")
     return _entry(exposure, "sent", {e.id: arms[e.id].name for e in covering}, campaigns)
-
-
-def _arm(experiment: Experiment, pid: str) -> Arm:
-    name = assign_arm(experiment, pid)
-    return next(arm for arm in experiment.arms if arm.name == name)
 
 
 def _entry(exposure: Exposure, outcome: str, arms: dict[str, str], campaigns: Campaigns) -> LedgerEntry:

@@ -24,7 +24,6 @@ MAX_ITEM_BYTES = 64 * 1024
 # Daily bucket counters: v page views, pv product views, q searches, c add-to-cart,
 # rc remove-from-cart, co checkouts, p purchases, r revenue cents, i items,
 # s sessions, eo e-mail opens, ec e-mail clicks, or offers redeemed.
-BUCKET_KEYS = ("v", "pv", "q", "c", "rc", "co", "p", "r", "i", "s", "eo", "ec", "or")
 
 
 @dataclass(slots=True)

@@ -78,41 +78,42 @@ class ServingState:
 
     def recommender(self) -> Recommender | None:
         """The promoted co-occurrence model; None (messages go without recommendations) if missing."""
-        if self._clock() - self._recommender_at < self.ttl:
-            return self._recommender
-        self._recommender_at = self._clock()
-        try:
-            alias = self.registry.alias(RECOMMENDER, self.environment)
-            if alias is None:
-                self._recommender = None
-                self._problem("ModelMissing", RECOMMENDER, f"no promoted {self.environment} version")
-            elif self._recommender is None or self._recommender.version != alias["version"]:
-                manifest = self.registry.manifest(RECOMMENDER, alias["version"])
-                body = self.registry.model_bytes(RECOMMENDER, alias["version"], ARTIFACT)
-                self._recommender = load_recommender(manifest, body)
-            if alias is not None:
-                self.problems.pop(RECOMMENDER, None)
-        except (MicrotargetError, KeyError, ClientError, BotoCoreError) as exc:
-            self._recommender = None
-            self._problem("ModelRejected", RECOMMENDER, str(exc))
+        if self._clock() - self._recommender_at >= self.ttl:
+            self._recommender_at = self._clock()
+            self._recommender = self._promoted(
+                RECOMMENDER, self._recommender, lambda manifest, version: load_recommender(
+                    manifest, self.registry.model_bytes(RECOMMENDER, version, ARTIFACT)
+                ),
+            )  # fmt: skip
         return self._recommender
 
     def _refresh(self, name: str) -> None:
+        loaded = self._promoted(
+            name, self._models.get(name),
+            lambda manifest, version: load_model(name, manifest, self.registry.model_bytes(name, version)),
+        )  # fmt: skip
+        if loaded is None:
+            self._models.pop(name, None)
+        else:
+            self._models[name] = loaded
+
+    def _promoted[M: (LoadedModel, Recommender)](
+        self, name: str, current: M | None, load: Callable[[dict[str, Any], str], M]
+    ) -> M | None:
+        """The one rule for every artifact: the alias's version, loaded (and verified) only when it
+        changed; nothing promoted or a refused artifact is left out and reported, never fatal."""
         try:
             alias = self.registry.alias(name, self.environment)
             if alias is None:
-                self._models.pop(name, None)
                 self._problem("ModelMissing", name, f"no promoted {self.environment} version")
-                return
-            current = self._models.get(name)
+                return None
             if current is None or current.version != alias["version"]:
-                manifest = self.registry.manifest(name, alias["version"])
-                body = self.registry.model_bytes(name, alias["version"])
-                self._models[name] = load_model(name, manifest, body)
+                current = load(self.registry.manifest(name, alias["version"]), alias["version"])
             self.problems.pop(name, None)
+            return current
         except (MicrotargetError, KeyError, ClientError, BotoCoreError) as exc:
-            self._models.pop(name, None)
             self._problem("ModelRejected", name, str(exc))
+            return None
 
     def _problem(self, metric: str, key: str, detail: str) -> None:
         self.problems[key] = detail

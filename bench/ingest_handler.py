@@ -1,5 +1,5 @@
 """Ingest through the deployed handler's entry point: the Kinesis event as Lambda delivers it,
-Powertools' batch processor, Logger and Metrics included, only the AWS calls stubbed (the
+the batch loop, Powertools' Logger and Metrics included, only the AWS calls stubbed (the
 store keeps DynamoDB items in memory, dead letters go to a list)."""
 
 from __future__ import annotations

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from microtarget.aws.serving import ServingState
-from microtarget.aws.trigger_queue import TriggerQueue
 from microtarget.edge.settings import ServingConfig, TriggerQueueConfig
+
+if TYPE_CHECKING:
+    from microtarget.aws.trigger_queue import TriggerQueue
 
 Report = Callable[[str, str], None]  # (metric name, detail): see edge.reporting.problem_reporter
 
@@ -37,6 +39,8 @@ def serving_state(config: ServingConfig, aws: Aws, report: Report) -> ServingSta
 
 
 def trigger_queue(config: TriggerQueueConfig, aws: Aws) -> TriggerQueue:
+    from microtarget.aws.trigger_queue import TriggerQueue  # ingest and dispatch only: not the api's cold start
+
     return TriggerQueue(
         aws.client("sqs"), config.trigger_queue_url, config.trigger_queue_arn,
         aws.client("scheduler"), config.schedule_group, config.scheduler_role_arn,

@@ -9,6 +9,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
+from microtarget.aws.calls import error_code
 from microtarget.errors import PermanentError, RetryableError, SendUnconfirmed
 from microtarget.rendering import Rendered
 
@@ -35,7 +36,7 @@ class Channels:
             if channel == "webhook":
                 return self._webhook(message, detail)
         except ClientError as exc:
-            code = exc.response["Error"]["Code"]
+            code = error_code(exc)
             if code in _PERMANENT:
                 raise PermanentError(
                     "send_refused", f"{channel} provider refused the message: {code}", channel

@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from microtarget.aws.calls import error_code
 from microtarget.scoring import LoadedModel, load_model
 
 MODEL_FILE = "model.onnx"
@@ -41,7 +42,7 @@ class ModelRegistry:
         try:
             return bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            if error_code(exc) in ("NoSuchKey", "404"):
                 return None
             raise
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from microtarget.aws.calls import error_code
 from microtarget.errors import PermanentError, RetryableError
 from microtarget.ports import VersionConflict
 from microtarget.profile import Profile
@@ -50,12 +51,12 @@ class DynamoProfileStore:
         try:
             self._table.put_item(Item=item, ConditionExpression=condition, **values)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise VersionConflict(profile.pid) from exc
-            if exc.response["Error"]["Code"] == "ValidationException" and "size" in str(exc).lower():
+            if error_code(exc) == "ValidationException" and "size" in str(exc).lower():
                 # retrying can never succeed: the records that built it go to the dead letters instead
                 raise PermanentError("profile_too_large", "DynamoDB refused the profile item for its size") from exc
-            raise RetryableError(f"writing profile failed: {exc.response['Error']['Code']}") from exc
+            raise RetryableError(f"writing profile failed: {error_code(exc)}") from exc
         except BotoCoreError as exc:
             raise RetryableError(f"writing profile failed: {exc}") from exc
         profile.version = expected + 1

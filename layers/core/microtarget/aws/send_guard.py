@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from microtarget.aws.calls import call_aws
+from microtarget.aws.calls import call_aws, error_code
 from microtarget.aws.ledger import item_of
 from microtarget.errors import RetryableError
 from microtarget.outcomes import MAY_HAVE_SENT, LedgerEntry
@@ -25,9 +25,9 @@ def _conditional(write: Callable[..., Any], **kwargs: Any) -> bool:
     try:
         write(**kwargs)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        if error_code(exc) == "ConditionalCheckFailedException":
             return False
-        raise RetryableError(f"decisions ledger unavailable: {exc.response['Error']['Code']}") from exc
+        raise RetryableError(f"decisions ledger unavailable: {error_code(exc)}") from exc
     except BotoCoreError as exc:
         raise RetryableError(f"decisions ledger unavailable: {exc}") from exc
     return True

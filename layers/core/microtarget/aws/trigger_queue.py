@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from microtarget.aws.calls import error_code
 from microtarget.clock import from_ms
 
 if TYPE_CHECKING:  # the event contract behind it costs the api's cold start ~30 ms
@@ -77,7 +78,7 @@ class TriggerQueue:
                 Target={"Arn": self.queue_arn, "RoleArn": self._role, "Input": message.model_dump_json()},
             )
         except ClientError as exc:
-            return exc.response["Error"]["Code"] == "ConflictException"  # already scheduled: the same trigger
+            return error_code(exc) == "ConflictException"  # already scheduled: the same trigger
         except BotoCoreError:
             return False
         return True

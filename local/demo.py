@@ -19,6 +19,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from microtarget.aws.secrets import pseudonymizer_from_secret
+
 from local.aws import LocalAws
 from local.backfill import backfill
 from local.bad_records import SPOILERS, bad_records, late_copies
@@ -29,7 +31,7 @@ from local.demo_dispatch import print_dispatch_summary, register_contacts, run_d
 from local.demo_moments import play_moments
 from local.dispatch_pipeline import DispatchPipeline
 from local.pipeline import IngestPipeline
-from local.privacy import contact_leaks, raw_ids_found
+from local.privacy import bucket_texts, contact_leaks, raw_ids_found
 from local.progress import Progress
 from local.summary import print_example_profile, print_ingest_summary, print_training_summary, section
 from local.template import ROOT
@@ -89,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
 
         section(f"3. History: {len(history):,} events archived and folded into profiles")
         lake = f"s3://{aws.ref('DataLakeBucket')}"
-        files = write_events(history, lake, name="history")
+        pids = pseudonymizer_from_secret(aws.ref("PseudonymSecret"))
+        files = write_events(history, lake, "history", pids)  # as the archive holds them: pids only
         started_at = time.perf_counter()
         step(f"folding {len(history):,} events into profiles (one batch, one write per customer) …")
         report = backfill(aws, history)
@@ -107,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = build_rows(group_by_customer(loaded.events), timeline.cutoffs, timeline.horizon)
         models_out = args.out / "models"
         results = train_all(
-            rows, timeline, models_out, traffic.truth, step=lambda name: step(f"training {name} …"),
+            rows, timeline, models_out, {pids.pid(c): kind for c, kind in traffic.truth.items()},
+            step=lambda name: step(f"training {name} …"),
             orders=orders_of(loaded.events),
         )  # fmt: skip
         report_path = write_report(results, models_out)
@@ -176,9 +180,13 @@ def main(argv: list[str] | None = None) -> int:
 
         section("10. Privacy")
         logs = [pipeline.ingest.log_path, dispatch.function.log_path]
-        leaks = raw_ids_found(traffic.truth, profiles, logs)
+        lake_objects = list(bucket_texts(aws.client("s3"), aws.ref("DataLakeBucket"), "events/"))
+        leaks = raw_ids_found(traffic.truth, profiles, logs, lake_objects)
         addresses = contact_leaks(profiles, dispatch.ledger(), logs)
-        print(f"raw customer ids found in profiles or logs: {leaks} (profiles are keyed by HMAC pid)")
+        print(
+            f"raw customer ids found in profiles, logs or the {len(lake_objects)} data-lake objects: {leaks} "
+            "(profiles and the lake are keyed by HMAC pid)"
+        )
         print(f"e-mail addresses found in profiles, the ledger or logs: {addresses} (only in the sealed contacts)")
         print(f"handler logs and EMF metrics: {', '.join(_shown(p) for p in logs)}")
         print(f"\ntotal demo time {time.perf_counter() - started:.1f} s")

@@ -22,7 +22,7 @@ class IngestPipeline:
         self.aws = aws
         self.ingest = LocalFunction(aws, "IngestFunction", log_dir)
         self.source = KinesisEventSource(aws, self.ingest)
-        self.archive = FirehoseArchive(aws)
+        self.archive = FirehoseArchive(aws, log_dir=log_dir)
         self.kinesis = aws.client("kinesis")
         self.stream = aws.ref("EventsStream")
         self.sent = 0

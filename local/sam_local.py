@@ -31,7 +31,12 @@ from local.dispatch_pipeline import ledger_items
 from local.template import ROOT, function_environment
 
 TOOLS_BIN = Path(os.environ.get("TOOLS_BIN", ROOT / ".venv-tools" / "bin"))
-FUNCTIONS = {"kinesis-": "IngestFunction", "sqs-": "DispatchFunction", "api-": "ApiFunction"}
+FUNCTIONS = {
+    "kinesis-": "IngestFunction",
+    "firehose-": "ArchiveFunction",
+    "sqs-": "DispatchFunction",
+    "api-": "ApiFunction",
+}
 API_STATUS = {"api-put-contact.json": 204, "api-invalid-decisions.json": 422}  # the others: 200
 
 
@@ -114,6 +119,9 @@ def verdict(event: Path, response: Any) -> str:
     if event.name.startswith("api-"):
         want = API_STATUS.get(event.name, 200)
         return "" if response.get("statusCode") == want else f"status {response.get('statusCode')}, expected {want}"
+    if event.name.startswith("firehose-"):
+        results = [r.get("result") for r in response.get("records", [])] if isinstance(response, dict) else []
+        return "" if results and set(results) <= {"Ok", "Dropped"} else f"transformation results {results}"
     failures = response.get("batchItemFailures") if isinstance(response, dict) else None
     return "" if failures == [] else f"batchItemFailures {failures}"
 

@@ -64,6 +64,8 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--timezone", default="UTC", help="zone of timestamps without one (default UTC)")
     imp.add_argument("--date-format", help="strptime format, when dates are not ISO-8601")
     imp.add_argument("--skip-bad", action="store_true", help="skip and count bad rows instead of stopping")
+    imp.add_argument("--secret-id", help="Secrets Manager id of the pseudonymization key (the lake holds pids)")
+    imp.add_argument("--key-env", help="environment variable holding the key (local use)")
     imp.set_defaults(run=commands.cmd_import_csv)
 
     train = sub.add_parser("train", help="build point-in-time datasets, fit, evaluate and export all models")
@@ -108,7 +110,7 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--models", help="a train --out folder (instead of the registry)")
     score.add_argument("--bucket")
     score.add_argument("--environment", default="prod")
-    score.add_argument("--secret-id", help="Secrets Manager id of the pseudonymization key")
+    score.add_argument("--secret-id", help="the pseudonymization key, for a source with raw ids (the lake has pids)")
     score.add_argument("--key-env", help="environment variable holding the key (local use)")
     score.add_argument("--skip-bad", action="store_true")
     score.add_argument("--workers", type=_positive, help="processes for the replay (default: cores)")

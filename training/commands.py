@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from microtarget.archive import is_pid
 from microtarget.aws.model_registry import ModelRegistry
 from microtarget.aws.secrets import pseudonymizer_from_secret
 from microtarget.identity import Pseudonymizer
@@ -51,7 +52,7 @@ def cmd_import_csv(args: Any) -> dict[str, Any]:
         args.customer_column, args.date_column, args.quantity_column, args.amount_column, args.order_column
     )
     imported = import_transactions(read_text(args.file), columns, args.timezone, args.date_format, args.skip_bad)
-    written = write_events(imported.events, args.out, name=Path(args.file).stem)
+    written = write_events(imported.events, args.out, Path(args.file).stem, _pseudonymizer(args))
     for problem in imported.skipped[:20]:
         say(f"skipped {problem}")
     say(
@@ -193,13 +194,17 @@ def _pseudonymizer(args: Any) -> Pseudonymizer:
         return pseudonymizer_from_secret(args.secret_id)
     key = os.environ.get(args.key_env or "")
     if not key:
-        raise ValueError("give --secret-id, or --key-env naming a variable that holds the pseudonymization key")
+        raise ValueError(
+            "the events hold raw customer ids: give --secret-id, or --key-env naming a variable that holds "
+            "the pseudonymization key"
+        )
     return Pseudonymizer(key)
 
 
 def cmd_score(args: Any) -> dict[str, Any]:
-    models, pseudonymizer = _models(args), _pseudonymizer(args)
-    loaded = load_events(args.source, args.skip_bad)
+    models, loaded = _models(args), load_events(args.source, args.skip_bad)
+    raw = any(not is_pid(event.customer_id) for event in loaded.events)  # the lake holds pids already
+    pid = _pseudonymizer(args).pid if raw else str
     as_of = args.as_of or datetime.now(UTC).replace(microsecond=0)
     if args.as_of is None:
         say(f"scoring as of now, {as_of.isoformat()} (--as-of to choose)")
@@ -209,7 +214,7 @@ def cmd_score(args: Any) -> dict[str, Any]:
     scores = {name: model.predict(matrix) for name, model in models.items()}
     records = [
         {
-            "pid": pseudonymizer.pid(customer),
+            "pid": pid(customer),
             "as_of": as_of.isoformat(),
             "propensity": round(float(scores["propensity"][i]), 6),
             "churn_risk": round(float(scores["churn"][i]), 6),

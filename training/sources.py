@@ -17,6 +17,7 @@ import boto3
 from microtarget.errors import PermanentError
 from microtarget.event_parser import parse_event
 from microtarget.events import Event
+from microtarget.identity import Pseudonymizer
 from tqdm import tqdm
 
 
@@ -88,12 +89,17 @@ def _load(source: str, skip_bad: bool) -> Loaded:
     return loaded
 
 
-def write_events(events: list[dict[str, Any]], destination: str, name: str = "part-0000") -> list[str]:
-    """Write events as gzipped JSON lines, one object per day, in the archive's layout."""
+def write_events(
+    events: list[dict[str, Any]], destination: str, name: str = "part-0000", pseudonymizer: Pseudonymizer | None = None
+) -> list[str]:
+    """Write events as gzipped JSON lines, one object per day, in the archive's layout; with a
+    pseudonymizer, as the archive holds them (each customer id replaced by its pid)."""
     by_day: dict[str, list[bytes]] = {}
     for event in events:
         moment = datetime.fromisoformat(str(event["occurred_at"])).astimezone(UTC)
         prefix = f"events/year={moment:%Y}/month={moment:%m}/day={moment:%d}/"
+        if pseudonymizer is not None:
+            event = event | {"customer_id": pseudonymizer.pid(str(event["customer_id"]))}
         by_day.setdefault(prefix, []).append(json.dumps(event, default=str).encode())
     written = []
     s3 = boto3.client("s3") if destination.startswith("s3://") else None

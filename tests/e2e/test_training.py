@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from microtarget.identity import Pseudonymizer
 
 from local.aws import LocalAws
 from training.cli import main as cli
 from training.dataset import plan_timeline, synthetic_rows
+from training.sources import load_events, write_events
 from training.train import train_all
 
 
@@ -58,6 +60,14 @@ def test_cli_generates_trains_publishes_and_scores(local_aws: LocalAws, tmp_path
     assert all(0.0 <= float(r["propensity"]) <= 1.0 and r["segment_name"] for r in rows)
     listing = json.loads((out / "propensity" / "manifest.json").read_text())
     assert listing["parity"]["max_abs_diff"] <= 1e-5
+    # the same history as the archive holds it (pids): scored without the key, to the same rows
+    history = [e.model_dump(mode="json") for e in load_events(lake).events]
+    write_events(history, f"{lake}-pids", "history", Pseudonymizer("a-test-key-of-enough-length"))
+    as_of = rows[0]["as_of"]
+    again = tmp_path / "again.csv"
+    assert cli(["score", "--source", f"{lake}-pids", "--bucket", bucket, "--as-of", as_of, "--out", str(again)]) == 0
+    assert sorted(csv.DictReader(again.open()), key=lambda r: r["pid"]) == sorted(rows, key=lambda r: r["pid"])
+    assert cli(["score", "--source", lake, "--bucket", bucket, "--out", str(again)]) == 2  # raw ids need the key
 
 
 def test_cli_reports_bad_arguments_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

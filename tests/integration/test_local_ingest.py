@@ -68,11 +68,16 @@ def test_each_batch_writes_each_customer_at_most_once(pipeline: IngestPipeline) 
     assert sum(p.days and sum(b.get("pv", 0) for b in p.days.values()) for p in pipeline.profiles().values()) == 300
 
 
-def test_firehose_archive_writes_gzipped_json_lines_under_the_template_prefix(pipeline: IngestPipeline) -> None:
+def test_the_archive_holds_every_valid_event_under_its_pid_and_no_raw_id(pipeline: IngestPipeline) -> None:
     import gzip
 
+    from microtarget.archive import is_pid
+    from microtarget.aws.secrets import pseudonymizer_from_secret
+
     traffic = generate(5, 1, seed=9, end=NOW)
+    bad = bad_records(traffic.events, per_kind=1, now=NOW)
     pipeline.send_events(traffic.events)
+    pipeline.send_records((d, k) for _c, d, k in bad)
     pipeline.run()
     s3 = pipeline.aws.client("s3")
     bucket = pipeline.aws.ref("DataLakeBucket")
@@ -81,7 +86,18 @@ def test_firehose_archive_writes_gzipped_json_lines_under_the_template_prefix(pi
     for key in keys:
         assert "/month=" in key and "/day=" in key and key.endswith(".gz")
         lines += gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).decode().splitlines()
-    assert sorted(json.loads(line)["event_id"] for line in lines) == sorted(e["event_id"] for e in traffic.events)
+    archived = [json.loads(line) for line in lines]
+    # every valid event, none of the records ingest refuses (they are dead letters, sealed apart)
+    assert sorted(e["event_id"] for e in archived) == sorted(e["event_id"] for e in traffic.events)
+    assert pipeline.archive.records_dropped == len(bad)
+    # each under the pid ingest keys its profile by, the rest of the event unchanged
+    pids = pseudonymizer_from_secret(pipeline.aws.ref("PseudonymSecret"))
+    by_id = {e["event_id"]: e for e in traffic.events}
+    for event in archived:
+        assert is_pid(event["customer_id"])
+        original = by_id[event["event_id"]]
+        assert event == original | {"customer_id": pids.pid(original["customer_id"])}
+    assert raw_ids_found(traffic.truth, {}, [pipeline.archive.transform.log_path], lines) == 0
 
 
 @pytest.mark.slow

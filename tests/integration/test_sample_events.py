@@ -89,3 +89,20 @@ def test_the_api_samples_through_the_api_handler(api: LocalFunction) -> None:
         (("body", "customers"), "too_short"),
         (("body", "limit"), "value_error"),  # "3" is text, not the integer the document asks for
     }
+
+
+def test_the_firehose_sample_through_the_archive_handler(pipeline: IngestPipeline) -> None:
+    import base64
+
+    from microtarget.aws.secrets import pseudonymizer_from_secret
+
+    sample = load("firehose-archive.json")
+    reply = pipeline.archive.transform.invoke(sample)
+    ids = [r["recordId"] for r in sample["records"]]
+    assert [(r["recordId"], r["result"]) for r in reply["records"]] == list(
+        zip(ids, ["Dropped", "Dropped", "Dropped", "Dropped", "Ok"], strict=True)
+    )
+    kept = json.loads(base64.b64decode(reply["records"][-1]["data"]))
+    original = json.loads(base64.b64decode(sample["records"][-1]["data"]))
+    pid = pseudonymizer_from_secret(pipeline.aws.ref("PseudonymSecret")).pid(original["customer_id"])
+    assert kept == original | {"customer_id": pid}

@@ -109,6 +109,7 @@ def test_functions_have_their_own_roles_with_no_managed_policies_and_their_own_l
     }
     assert sqs_reads == {
         "IngestFunction": [],
+        "ArchiveFunction": [],
         "ApiFunction": [],
         "DispatchFunction": [{"Fn::GetAtt": ["TriggerQueue", "Arn"]}],
     }
@@ -180,12 +181,22 @@ def _no_key_policy(spec: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in spec.get("Properties", {}).items() if k != "KeyPolicy"}
 
 
-def test_firehose_archives_the_stream_to_the_data_lake_as_json_lines() -> None:
+def test_firehose_archives_the_stream_to_the_data_lake_as_pseudonymized_json_lines() -> None:
     props = RESOURCES["ArchiveDeliveryStream"]["Properties"]
     assert props["KinesisStreamSourceConfiguration"]["KinesisStreamARN"] == {"Fn::GetAtt": ["EventsStream", "Arn"]}
     destination = props["ExtendedS3DestinationConfiguration"]
     assert destination["Prefix"].startswith("events/year=")
-    assert destination["ProcessingConfiguration"]["Processors"][0]["Type"] == "AppendDelimiterToRecord"
+    transform, delimiter = destination["ProcessingConfiguration"]["Processors"]
+    assert (transform["Type"], delimiter["Type"]) == ("Lambda", "AppendDelimiterToRecord")
+    arn = {p["ParameterName"]: p["ParameterValue"] for p in transform["Parameters"]}["LambdaArn"]
+    assert arn == {"Fn::GetAtt": ["ArchiveFunction", "Arn"]}
+    # Firehose may invoke only that function; the function may read only the pseudonym key
+    role = [s for p in RESOURCES["ArchiveRole"]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    invoke = [s for s in role if "lambda:InvokeFunction" in _as_list(s["Action"])]
+    assert [s["Resource"] for s in invoke] == [arn]
+    assert [_as_list(s["Action"]) for s in statements("ArchiveFunction") if s["Sid"] != "OwnLogs"] == [
+        ["secretsmanager:GetSecretValue"]
+    ]
 
 
 def test_functions_use_both_layers_and_powertools_settings() -> None:

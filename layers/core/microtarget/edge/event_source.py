@@ -32,6 +32,11 @@ def check_api(event: Any) -> None:
         raise WrongEvent(f"the api function takes API Gateway REST proxy events; got {describe(event)}")
 
 
+def check_firehose(event: Any) -> None:
+    if not isinstance(event, dict) or "deliveryStreamArn" not in event or not isinstance(event.get("records"), list):
+        raise WrongEvent(f"the archive function takes Firehose transformation events; got {describe(event)}")
+
+
 def describe(event: Any) -> str:
     if not isinstance(event, dict):
         return f"a JSON {type(event).__name__}"

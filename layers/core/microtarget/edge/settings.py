@@ -37,6 +37,10 @@ class IngestSettings(BaseModel):
     profile_write_threads: int = Field(8, ge=1, le=64)
 
 
+class ArchiveSettings(BaseModel):
+    pseudonym_secret_id: str
+
+
 class ReactionSettings(ServingConfig, TriggerQueueConfig):
     """Ingest's triggers and attribution (absent: ingest only keeps profiles)."""
 

@@ -1,0 +1,57 @@
+"""The data lake's record: the event as sent, under the pid, or nothing for what ingest refuses."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from microtarget.archive import is_pid, lake_record
+from microtarget.identity import Pseudonymizer
+
+from tests.helpers.events import T0, event_dict
+from training.sources import load_events, write_events
+
+PIDS = Pseudonymizer("a-test-key-of-enough-length")
+
+
+@pytest.mark.parametrize("kind", ["page_view", "purchase", "consent_updated"])
+def test_a_valid_event_is_kept_whole_with_the_pid_in_place_of_the_customer_id(kind: str) -> None:
+    sent = event_dict(kind, customer="jane.doe@example.com")
+    line = lake_record(json.dumps(sent).encode(), PIDS, T0)
+    assert line is not None and b"jane.doe" not in line
+    assert orjson.loads(line) == sent | {"customer_id": PIDS.pid("jane.doe@example.com")}
+    assert is_pid(orjson.loads(line)["customer_id"])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"event_id": "x", "customer_id": "jane"',  # not JSON
+        json.dumps(event_dict("page_view") | {"event_type": "wishlist_add"}).encode(),
+        json.dumps({k: v for k, v in event_dict("page_view").items() if k != "customer_id"}).encode(),
+        json.dumps(event_dict("page_view", at=T0 + timedelta(minutes=6))).encode(),  # ahead of its arrival
+        b"x" * (33 * 1024),
+    ],
+)
+def test_what_ingest_refuses_is_not_archived(data: bytes) -> None:
+    assert lake_record(data, PIDS, T0) is None
+
+
+def test_only_the_archive_s_shape_counts_as_a_pid() -> None:
+    assert is_pid(PIDS.pid("C-1"))
+    for raw in ["C-1", "c_" + "0" * 31, "c_" + "G" * 32, "C_" + "0" * 32, PIDS.pid("C-1") + "0", ""]:
+        assert not is_pid(raw)
+
+
+def test_written_history_holds_pids_the_way_the_archive_writes_them(tmp_path: Path) -> None:
+    events = [event_dict("purchase", customer=f"C-{i}", at=T0 - timedelta(days=i)) for i in range(6)]
+    write_events(events, str(tmp_path / "lake"), "history", PIDS)
+    loaded = load_events(str(tmp_path / "lake"))
+    assert sorted(e.customer_id for e in loaded.events) == sorted(PIDS.pid(f"C-{i}") for i in range(6))
+    lines = [lake_record(json.dumps(e).encode(), PIDS, T0) for e in events]
+    assert sorted(e.model_dump(mode="json")["event_id"] for e in loaded.events) == sorted(
+        orjson.loads(line)["event_id"] for line in lines if line
+    )

@@ -22,6 +22,7 @@ EMULATED = {
     "AWS::Serverless::LayerVersion",
     "AWS::Serverless::Api",
     "AWS::IAM::Role",
+    "AWS::IAM::ManagedPolicy",
     "AWS::KinesisFirehose::DeliveryStream",
     "AWS::Logs::LogGroup",
     "AWS::S3::BucketPolicy",

@@ -46,3 +46,42 @@ def bucket_texts(s3: Any, bucket: str, prefix: str = "") -> Iterator[str]:
         for version in page.get("Versions", []):
             body = s3.get_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])["Body"].read()
             yield (gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body).decode("utf-8", "replace")
+
+
+def traces(aws: Any, needles: Iterable[str], skip: Iterable[str] = ()) -> dict[str, int]:
+    """Where any of `needles` (a raw id, a pid) still appears in the local stack: per store (every
+    table, queue, bucket version and schedule of the template, except `skip`), how many items."""
+    from local.template import resources_of_type
+
+    wanted, skipped, found = list(needles), set(skip), {}
+    hits = lambda texts: sum(any(n in text for n in wanted) for text in texts)  # noqa: E731
+    for logical_id in resources_of_type(aws.template, "AWS::DynamoDB::Table"):
+        if logical_id not in skipped:
+            found[logical_id] = hits(json.dumps(item, default=repr) for item in aws.scan(logical_id))
+    sqs = aws.client("sqs")
+    for logical_id in resources_of_type(aws.template, "AWS::SQS::Queue"):
+        if logical_id not in skipped:
+            found[logical_id] = hits(_peek(sqs, aws.ref(logical_id)))
+    s3 = aws.client("s3")
+    for logical_id in resources_of_type(aws.template, "AWS::S3::Bucket"):
+        if logical_id not in skipped:
+            found[logical_id] = hits(bucket_texts(s3, aws.ref(logical_id)))
+    scheduler = aws.client("scheduler")
+    for logical_id in resources_of_type(aws.template, "AWS::Scheduler::ScheduleGroup"):
+        group = aws.ref(logical_id)
+        names = [s["Name"] for s in scheduler.list_schedules(GroupName=group).get("Schedules", [])]
+        found[logical_id] = hits(
+            json.dumps(scheduler.get_schedule(Name=name, GroupName=group)["Target"]) for name in names
+        )
+    return {store: count for store, count in found.items() if count}
+
+
+def _peek(sqs: Any, url: str) -> list[str]:
+    """Every message body on the queue, each made visible again at once."""
+    bodies, handles = [], []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages"):
+        bodies += [message["Body"] for message in batch]
+        handles += [message["ReceiptHandle"] for message in batch]
+    for handle in handles:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    return bodies

@@ -1,5 +1,6 @@
 """Firehose → the data lake: each stream record archived with the pid in place of the customer id
-(microtarget.archive); a record ingest refuses is dropped here, since ingest dead-letters it."""
+(microtarget.archive); a record ingest refuses, or one from before its customer's erasure, is
+dropped here."""
 
 from __future__ import annotations
 
@@ -16,34 +17,42 @@ from aws_lambda_powertools.utilities.data_classes import (
     KinesisFirehoseEvent,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from microtarget.archive import lake_record
+from microtarget.archive import lake_records
+from microtarget.aws.profile_store import DynamoProfileStore
 from microtarget.aws.secrets import pseudonymizer_from_secret
 from microtarget.edge.event_source import check_firehose
 from microtarget.edge.settings import ArchiveSettings, load_settings
+from microtarget.edge.wiring import Aws
 from microtarget.identity import Pseudonymizer
 
 logger, metrics = Logger(), Metrics()
 
 
 @cache
-def pseudonymizer() -> Pseudonymizer:
-    return pseudonymizer_from_secret(load_settings(ArchiveSettings).pseudonym_secret_id)
+def root() -> tuple[Pseudonymizer, DynamoProfileStore]:
+    settings = load_settings(ArchiveSettings)
+    return pseudonymizer_from_secret(settings.pseudonym_secret_id), DynamoProfileStore(
+        Aws().table(settings.profiles_table)
+    )
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     check_firehose(event)
-    response, dropped = KinesisFirehoseDataTransformationResponse(), 0
-    for record in KinesisFirehoseEvent(event).records:
-        arrived = datetime.fromtimestamp(record.approximate_arrival_timestamp / 1000, UTC)
-        line = lake_record(record.data_as_bytes, pseudonymizer(), arrived)
+    records = list(KinesisFirehoseEvent(event).records)
+    pseudonymizer, profiles = root()
+    arrivals = [datetime.fromtimestamp(r.approximate_arrival_timestamp / 1000, UTC) for r in records]
+    lines = lake_records([(r.data_as_bytes, at) for r, at in zip(records, arrivals, strict=True)],
+                         pseudonymizer, profiles.erased_before)  # fmt: skip
+    response = KinesisFirehoseDataTransformationResponse()
+    for record, line in zip(records, lines, strict=True):
         if line is None:
-            dropped += 1
             response.add_record(KinesisFirehoseDataTransformationRecord(record.record_id, "Dropped"))
         else:
             data = base64.b64encode(line).decode()
             response.add_record(KinesisFirehoseDataTransformationRecord(record.record_id, "Ok", data))
-    metrics.add_metric("ArchivedRecords", MetricUnit.Count, len(response.records) - dropped)
+    dropped = lines.count(None)
+    metrics.add_metric("ArchivedRecords", MetricUnit.Count, len(lines) - dropped)
     metrics.add_metric("ArchiveDropped", MetricUnit.Count, dropped)
     return response.asdict() if response.records else {"records": []}

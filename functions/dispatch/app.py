@@ -26,7 +26,7 @@ from microtarget.edge.settings import DispatchSettings, load_settings
 from microtarget.edge.wiring import Aws
 from microtarget.errors import PermanentError
 from microtarget.ports import Rejection
-from microtarget.triggers import TriggerMessage
+from microtarget.triggers import TriggerMessage, owner_of
 from microtarget.validation import as_reason
 from pydantic import ValidationError
 
@@ -57,7 +57,7 @@ def record_handler(record: SQSRecord) -> dict[str, str]:
     except (PermanentError, ValidationError) as error:
         reason = error if isinstance(error, PermanentError) else as_reason("invalid_message", error)
         source = {"message_id": record.message_id, "event_source_arn": record.event_source_arn or ""}
-        root().dead_letters.send([Rejection(reason, record.body.encode(), source)])
+        root().dead_letters.send([Rejection(reason, record.body.encode(), source, owner_of(record.body))])
         metrics.add_metric("DispatchDeadLettered", MetricUnit.Count, 1)
         logger.warning("message dead-lettered", code=reason.code, field=reason.field, reason=reason.message)
         return {"outcome": "dead_lettered", "code": reason.code}

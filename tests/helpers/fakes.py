@@ -99,8 +99,8 @@ class FakeContacts:
     def put(self, pid: str, contact: Contact) -> None:
         self.contacts[pid] = contact
 
-    def erase(self, pid: str) -> None:
-        self.contacts.pop(pid, None)
+    def erase(self, pid: str) -> int:
+        return 0 if self.contacts.pop(pid, None) is None else 1
 
 
 class FakeSender:

@@ -102,6 +102,8 @@ def test_functions_have_their_own_roles_with_no_managed_policies_and_their_own_l
         group = RESOURCES[props["LoggingConfig"]["LogGroup"]["Ref"]]
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
         for statement in statements(name):
+            if _as_list(statement["Action"]) == ["scheduler:ListSchedules"]:  # no resource-level scope exists
+                continue
             assert "*" not in json.dumps(statement["Resource"]).replace("/*", ""), (name, statement["Sid"])
     sqs_reads = {
         name: [s["Resource"] for s in statements(name) if "sqs:ReceiveMessage" in _as_list(s["Action"])]
@@ -111,6 +113,9 @@ def test_functions_have_their_own_roles_with_no_managed_policies_and_their_own_l
         "IngestFunction": [],
         "ArchiveFunction": [],
         "ApiFunction": [],
+        "PrivacyFunction": [],
+        # the erasure job searches the dead letters (and releases every other message at once)
+        "ErasureJobFunction": [[{"Fn::GetAtt": [q, "Arn"]} for q in ("RejectedEventsQueue", "TriggerDeadLetterQueue")]],
         "DispatchFunction": [{"Fn::GetAtt": ["TriggerQueue", "Arn"]}],
     }
     stream_reads = [n for n in FUNCTIONS for s in statements(n) if "kinesis:GetRecords" in _as_list(s["Action"])]
@@ -141,9 +146,10 @@ def test_the_api_stage_writes_access_logs_without_bodies_or_ids() -> None:
     assert "$context.path" not in setting["Format"]  # the resource path only: a real path carries the customer id
 
 
-def test_the_contacts_key_itself_lets_only_dispatch_decrypt() -> None:
+def test_the_contacts_key_itself_lets_only_dispatch_and_the_access_export_decrypt() -> None:
     """The key policy, not IAM, decides: the account administers the key but cannot use it, the
-    api role may only encrypt, the dispatch role alone may decrypt."""
+    api role may only encrypt, the dispatch role (to send) and the privacy role (to show the
+    customer their own details) alone may decrypt."""
     import fnmatch
 
     key = RESOURCES["ContactsKey"]["Properties"]
@@ -160,11 +166,13 @@ def test_the_contacts_key_itself_lets_only_dispatch_decrypt() -> None:
         json.dumps({"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}): [],
         json.dumps({"AWS": {"Fn::GetAtt": ["ApiRole", "Arn"]}}): ["kms:Encrypt"],
         json.dumps({"AWS": {"Fn::GetAtt": ["DispatchRole", "Arn"]}}): ["kms:Decrypt"],
+        json.dumps({"AWS": {"Fn::GetAtt": ["PrivacyRole", "Arn"]}}): ["kms:Decrypt"],
     }
 
 
-def test_contacts_are_readable_only_by_dispatch() -> None:
-    """Ingest and api cannot read contact details: no read action on the table, no decrypt."""
+def test_contacts_are_readable_only_by_dispatch_and_the_access_export() -> None:
+    """Ingest, api, the archive and the erasure job cannot read contact details: no read action
+    on the table, no decrypt."""
     reads = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "kms:Decrypt"}
     readers = set()
     for name in FUNCTIONS:
@@ -172,7 +180,7 @@ def test_contacts_are_readable_only_by_dispatch() -> None:
             targets = json.dumps(statement.get("Resource"))
             if ("ContactsTable" in targets or "ContactsKey" in targets) and reads & set(_as_list(statement["Action"])):
                 readers.add(name)
-    assert readers == {"DispatchFunction"}
+    assert readers == {"DispatchFunction", "PrivacyFunction"}
     api = json.dumps(statements("ApiFunction"))
     assert "ContactsTable" in api and "dynamodb:PutItem" in api  # it writes them (sealed: the key policy)
 
@@ -190,12 +198,13 @@ def test_firehose_archives_the_stream_to_the_data_lake_as_pseudonymized_json_lin
     assert (transform["Type"], delimiter["Type"]) == ("Lambda", "AppendDelimiterToRecord")
     arn = {p["ParameterName"]: p["ParameterValue"] for p in transform["Parameters"]}["LambdaArn"]
     assert arn == {"Fn::GetAtt": ["ArchiveFunction", "Arn"]}
-    # Firehose may invoke only that function; the function may read only the pseudonym key
+    # Firehose may invoke only that function; the function may read only the pseudonym key and tombstones
     role = [s for p in RESOURCES["ArchiveRole"]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
     invoke = [s for s in role if "lambda:InvokeFunction" in _as_list(s["Action"])]
     assert [s["Resource"] for s in invoke] == [arn]
     assert [_as_list(s["Action"]) for s in statements("ArchiveFunction") if s["Sid"] != "OwnLogs"] == [
-        ["secretsmanager:GetSecretValue"]
+        ["secretsmanager:GetSecretValue"],
+        ["dynamodb:BatchGetItem"],
     ]
 
 
@@ -210,21 +219,35 @@ def _as_list(value: Any) -> list[str]:
     return value if isinstance(value, list) else [value]
 
 
-def test_every_api_route_requires_an_api_key_with_a_usage_plan() -> None:
+def test_campaign_routes_require_an_api_key_and_personal_data_routes_iam_only() -> None:
     apis = resources_of_type(TEMPLATE, "AWS::Serverless::Api")
     assert apis, "expected the decisions API"
     for name, api in apis.items():
         auth = api["Properties"]["Auth"]
         assert auth["ApiKeyRequired"] is True and auth["UsagePlan"]["CreateUsagePlan"] != "NONE", name
         assert auth["UsagePlan"]["Throttle"]["RateLimit"] > 0
-    routes = [
-        event["Properties"]
-        for function in resources_of_type(TEMPLATE, "AWS::Serverless::Function").values()
-        for event in function["Properties"].get("Events", {}).values()
+    routes = {
+        (event["Properties"]["Path"], event["Properties"]["Method"]): (function, event["Properties"])
+        for function, spec in resources_of_type(TEMPLATE, "AWS::Serverless::Function").items()
+        for event in spec["Properties"].get("Events", {}).values()
         if event["Type"] in ("Api", "HttpApi")
-    ]
-    assert routes and all(route["RestApiId"]["Ref"] in apis for route in routes)
-    assert not [r for r in routes if r.get("Auth", {}).get("ApiKeyRequired") is False]
+    }
+    assert routes and all(route["RestApiId"]["Ref"] in apis for _f, route in routes.values())
+    personal = {key for key, (function, _r) in routes.items() if function == "PrivacyFunction"}
+    assert personal == {
+        ("/v1/customers/{customer_id}", "delete"),
+        ("/v1/erasures/{erasure_id}", "get"),
+        ("/v1/customers/{customer_id}/data", "get"),
+    }
+    for key, (_function, route) in routes.items():
+        auth = route.get("Auth", {})
+        if key in personal:  # SigV4 from a holder of PrivacyOperatorPolicy; the campaign key opens none
+            assert auth == {"Authorizer": "AWS_IAM", "ApiKeyRequired": False}, key
+        else:
+            assert auth.get("ApiKeyRequired", True) is True and "Authorizer" not in auth, key
+    operator = RESOURCES["PrivacyOperatorPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    granted = {arn["Fn::Sub"].split("${DecisionsApi}/*/")[1] for arn in operator["Resource"]}
+    assert granted == {"DELETE/v1/customers/*", "GET/v1/customers/*/data", "GET/v1/erasures/*"}
 
 
 def test_api_gateway_routes_every_operation_of_the_openapi_document() -> None:

@@ -8,13 +8,21 @@ from pathlib import Path
 
 import orjson
 import pytest
-from microtarget.archive import is_pid, lake_record
+from microtarget.archive import is_pid, lake_records
+from microtarget.clock import to_ms
 from microtarget.identity import Pseudonymizer
 
 from tests.helpers.events import T0, event_dict
 from training.sources import load_events, write_events
 
 PIDS = Pseudonymizer("a-test-key-of-enough-length")
+
+
+def lake_record(data: bytes, pids: Pseudonymizer, arrived, erased: dict[str, int] | None = None) -> bytes | None:
+    asked = []
+    [line] = lake_records([(data, arrived)], pids, lambda wanted: asked.append(set(wanted)) or (erased or {}))
+    assert len(asked) == 1  # one tombstone lookup a batch
+    return line
 
 
 @pytest.mark.parametrize("kind", ["page_view", "purchase", "consent_updated"])
@@ -38,6 +46,15 @@ def test_a_valid_event_is_kept_whole_with_the_pid_in_place_of_the_customer_id(ki
 )
 def test_what_ingest_refuses_is_not_archived(data: bytes) -> None:
     assert lake_record(data, PIDS, T0) is None
+
+
+def test_an_event_from_before_its_customer_s_erasure_is_not_archived_again() -> None:
+    erased = {PIDS.pid("jane"): to_ms(T0)}
+    old = json.dumps(event_dict("page_view", customer="jane", at=T0 - timedelta(days=2))).encode()
+    new = json.dumps(event_dict("page_view", customer="jane", at=T0 + timedelta(seconds=1))).encode()
+    other = json.dumps(event_dict("page_view", customer="joe", at=T0 - timedelta(days=2))).encode()
+    lines = lake_records([(d, T0 + timedelta(minutes=1)) for d in (old, new, other)], PIDS, lambda _p: erased)
+    assert lines[0] is None and lines[1] is not None and lines[2] is not None
 
 
 def test_only_the_archive_s_shape_counts_as_a_pid() -> None:

@@ -33,6 +33,7 @@ class Outcome:
     late: list[tuple[Event, PermanentError]]
     applied_ms: list[int] = field(default_factory=list)  # their times (epoch ms), computed once here
     compacted: bool = False  # a bounded collection overflowed and its oldest detail was folded or dropped
+    erased: int = 0  # from before the customer's erasure: dropped, neither applied nor dead-lettered
 
 
 def digest(text: str) -> str:
@@ -65,7 +66,11 @@ def apply_events(profile: Profile, events: Iterable[Event], tolerance_ms: int = 
     applied_ms: list[int] = []
     duplicates = 0
     late: list[tuple[Event, PermanentError]] = []
+    erased, erased_before = 0, profile.erased_before or 0
     for ts, event_id, event in ordered:
+        if ts < erased_before:
+            erased += 1
+            continue
         key = digest(event_id)
         if key in profile.seen:
             duplicates += 1
@@ -79,7 +84,7 @@ def apply_events(profile: Profile, events: Iterable[Event], tolerance_ms: int = 
         applied.append(event)
         applied_ms.append(ts)
     compacted = _prune(profile, tolerance_ms) if applied else False
-    return Outcome(applied, duplicates, late, applied_ms, compacted)
+    return Outcome(applied, duplicates, late, applied_ms, compacted, erased)
 
 
 def _apply_one(profile: Profile, event: Event, ts: int, key: str) -> None:

@@ -1,19 +1,22 @@
 """What the data lake keeps of a stream record: the event with its customer id replaced by the pid.
 
 The archive is the events stream written to S3 by Firehose, through a transformation (the
-archive function) that calls `lake_record` on each record. Raw customer ids stay on the
+archive function) that calls `lake_records` on each batch. Raw customer ids stay on the
 stream (its retention) and never reach the lake; training, scoring and the erasure rewrite
 read pids only. A record ingest would refuse (bad JSON, an invalid field, a time out of
-range, judged at the record's arrival) is dropped here: ingest keeps it as a dead letter.
+range, judged at the record's arrival) is dropped here: ingest keeps it as a dead letter. So
+is an event from before its customer's erasure (the profile's tombstone), however late it comes.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 
 import orjson
 
+from microtarget.clock import to_ms
 from microtarget.errors import PermanentError
 from microtarget.event_parser import parse_event
 from microtarget.identity import PID_PREFIX, Pseudonymizer
@@ -21,15 +24,30 @@ from microtarget.identity import PID_PREFIX, Pseudonymizer
 PID_PATTERN = re.compile(rf"^{PID_PREFIX}[0-9a-f]{{32}}$")
 
 
-def lake_record(data: bytes, pseudonymizer: Pseudonymizer, arrived: datetime) -> bytes | None:
-    """The archived line (no delimiter) for one stream record, or None when ingest refuses it."""
-    try:
-        event = parse_event(data, arrived)
-    except PermanentError:
-        return None
-    document = orjson.loads(data)
-    document["customer_id"] = pseudonymizer.pid(event.customer_id)
-    return orjson.dumps(document)
+def lake_records(
+    records: Sequence[tuple[bytes, datetime]],
+    pseudonymizer: Pseudonymizer,
+    erased_before: Callable[[Collection[str]], Mapping[str, int]],
+) -> list[bytes | None]:
+    """Each (record, arrival) as its archived line, or None; one tombstone lookup for the batch."""
+    parsed: list[tuple[bytes, str, int] | None] = []
+    for data, arrived in records:
+        try:
+            event = parse_event(data, arrived)
+        except PermanentError:
+            parsed.append(None)
+            continue
+        parsed.append((data, pseudonymizer.pid(event.customer_id), to_ms(event.occurred_at)))
+    stones = erased_before({item[1] for item in parsed if item is not None})
+    lines: list[bytes | None] = []
+    for item in parsed:
+        if item is None or item[2] < stones.get(item[1], 0):
+            lines.append(None)
+            continue
+        document = orjson.loads(item[0])
+        document["customer_id"] = item[1]
+        lines.append(orjson.dumps(document))
+    return lines
 
 
 def is_pid(customer_id: str) -> bool:

@@ -65,6 +65,10 @@ class DispatchService:
         entry = LedgerEntry(
             message.pid, message.idempotency_key, to_ms(now), "", trigger=message.rule, channel=message.channel
         )
+        profile = self.profiles.get_many([message.pid]).get(message.pid)
+        if profile is not None and message.moment_ms < (profile.erased_before or 0):
+            entry.outcome, entry.code, entry.reason = "cancelled", "erased", "the customer was erased since"
+            return entry  # not recorded: the ledger keeps nothing of an erased customer's past
         earlier = self.guard.earlier_send(entry)  # first: no other outcome may overwrite a send (or a maybe)
         if earlier is not None:
             return self._after_earlier(entry, earlier)
@@ -72,7 +76,6 @@ class DispatchService:
         if campaigns is None:
             raise RetryableError("no valid campaigns file has been loaded yet")
         rule = campaigns.trigger(message.rule)
-        profile = self.profiles.get_many([message.pid]).get(message.pid)
         why_not = _gone(message, entry.at_ms, rule is None, profile)
         if why_not:
             return self._close(entry, "cancelled", *why_not)

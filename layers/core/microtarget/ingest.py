@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from microtarget.aggregation import DEFAULT_TOLERANCE_MS, apply_events
 from microtarget.clock import Clock, utc_now
 from microtarget.errors import PermanentError, RetryableError
@@ -40,6 +42,7 @@ class Decoded:
 class BatchReport:
     accepted: int = 0
     duplicates: int = 0
+    erased: int = 0  # events of erased customers from before their erasure: dropped
     rejected: Counter[str] = field(default_factory=Counter)
     profiles_written: int = 0
     customers: int = 0
@@ -83,10 +86,19 @@ class IngestService:
             try:
                 event = parse_event(record.data, now)
             except PermanentError as reason:
-                decoded.append(Decoded(record, rejection=Rejection(reason, record.data, record.source)))
+                rejection = Rejection(reason, record.data, record.source, self._owner(record.data))
+                decoded.append(Decoded(record, rejection=rejection))
                 continue
             decoded.append(Decoded(record, pid=pid(event.customer_id), event=event))
         return decoded
+
+    def _owner(self, data: bytes) -> str | None:
+        """The pid of a refused record's customer, if it names one (a string `customer_id`)."""
+        try:
+            customer = orjson.loads(data).get("customer_id")
+        except (orjson.JSONDecodeError, AttributeError):
+            return None
+        return self._pseudonymizer.pid(customer) if isinstance(customer, str) and customer else None
 
     def commit(self, decoded: list[Decoded]) -> BatchReport:
         """Apply the valid events per customer (one write each) and dead-letter the rest."""
@@ -101,11 +113,12 @@ class IngestService:
         for result in settled.values():
             report.accepted += len(result.applied)
             report.duplicates += result.duplicates
+            report.erased += result.erased
             report.profiles_written += 1 if result.applied else 0
             report.compacted += result.compacted
             rejections += result.late
         for pid, reason in refused.items():
-            rejections += [Rejection(reason, item.record.data, item.record.source) for item in groups[pid]]
+            rejections += [Rejection(reason, item.record.data, item.record.source, pid) for item in groups[pid]]
         for pid, cause in failed.items():
             sequence_numbers = [item.record.sequence_number for item in groups[pid]]
             report.failed_sequence_numbers.update(sequence_numbers)
@@ -175,7 +188,7 @@ class IngestService:
                 good.append(item)
             except Exception as error:
                 reason = PermanentError("unprocessable", f"folding it failed ({type(error).__name__}: {error})")
-                poisoned.append(Rejection(reason, item.record.data, item.record.source))
+                poisoned.append(Rejection(reason, item.record.data, item.record.source, pid))
                 working = fresh()
                 apply_events(working, [g.event for g in good if g.event], self._tolerance_ms)
         try:
@@ -183,7 +196,7 @@ class IngestService:
         except Exception as error:  # the records break it only together: none of them can be folded
             reason = PermanentError("unprocessable", f"folding them failed ({type(error).__name__}: {error})")
             result = CustomerResult(
-                fresh(), [], 0, [Rejection(reason, i.record.data, i.record.source) for i in good], []
+                fresh(), [], 0, [Rejection(reason, i.record.data, i.record.source, pid) for i in good], []
             )
         result.late.extend(poisoned)
         return result
@@ -193,10 +206,11 @@ class IngestService:
         events = [item.event for item in items if item.event is not None]
         before = self.reactions.before(profile, events) if self.reactions else None
         outcome = apply_events(profile, events, self._tolerance_ms)
-        late = [Rejection(why, records[id(ev)].data, records[id(ev)].source) for ev, why in outcome.late]
+        late = [Rejection(why, records[id(ev)].data, records[id(ev)].source, profile.pid) for ev, why in outcome.late]
         return CustomerResult(
-            profile, outcome.applied, outcome.duplicates, late, outcome.applied_ms, before, outcome.compacted
-        )
+            profile, outcome.applied, outcome.duplicates, late, outcome.applied_ms, before, outcome.compacted,
+            outcome.erased,
+        )  # fmt: skip
 
     def _react(self, results: dict[str, CustomerResult], report: BatchReport) -> set[str]:
         """Fire triggers and link conversions; the customers whose reactions failed."""
@@ -219,3 +233,4 @@ class CustomerResult:
     applied_ms: list[int]
     churn_before: Any = None
     compacted: bool = False
+    erased: int = 0

@@ -52,9 +52,11 @@ class Rejection:
     reason: PermanentError
     data: bytes
     source: dict[str, str]  # sequence_number, shard/event source, arrival time: never the partition key
+    pid: str | None = None  # whose record it is, where that can be read: what an erasure looks for
 
     def message(self, rejected_at: datetime) -> dict[str, Any]:
         return {
+            "pid": self.pid,
             "reason": self.reason.as_reason(),
             "source": self.source,
             "rejected_at": rejected_at.isoformat(),
@@ -143,7 +145,9 @@ class ContactDirectory(Protocol):
 
     def put(self, pid: str, contact: Contact) -> None: ...
 
-    def erase(self, pid: str) -> None: ...
+    def erase(self, pid: str) -> int:
+        """Delete the customer's details; how many items went (0 or 1)."""
+        ...
 
 
 class TemplateSource(Protocol):

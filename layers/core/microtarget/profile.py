@@ -51,6 +51,8 @@ class Profile:
     email_last_click_at: int | None = None
     cart_cleared_at: int = 0
     dedup_floor: int = 0  # raised only when a flood overflows `seen`: older events count as late
+    # set by an erasure (the tombstone): events from before it are dropped, never folded again
+    erased_before: int | None = None
     days: dict[str, dict[str, int]] = field(default_factory=dict)
     # [ts, event digest, product_id, category]: the newest product views, oldest first.
     recent_views: list[list[Any]] = field(default_factory=list)
@@ -110,4 +112,4 @@ def item_bytes(item: dict[str, Any]) -> int:
 
 
 # Top-level attributes beside the JSON state, for people and queries.
-SUMMARY = ("first_seen", "last_seen", "orders", "revenue_cents", "last_purchase_at")
+SUMMARY = ("first_seen", "last_seen", "orders", "revenue_cents", "last_purchase_at", "erased_before")

@@ -10,6 +10,7 @@ a replay computes the same due time, only the delay left until then differs.
 from __future__ import annotations
 
 import hashlib
+import json
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,15 @@ class TriggerMessage(BaseModel):
 class Evaluation:
     fired: list[TriggerMessage] = field(default_factory=list)
     stale: int = 0  # moments whose message would already have expired (history, long outages)
+
+
+def owner_of(body: str) -> str | None:
+    """The pid a (possibly malformed) trigger message names, for its dead letter."""
+    try:
+        pid = json.loads(body).get("pid")
+    except (ValueError, AttributeError):
+        return None
+    return pid if isinstance(pid, str) and pid else None
 
 
 def trigger_id(pid: str, rule: str, anchor: str) -> str:

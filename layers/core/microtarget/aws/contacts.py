@@ -28,8 +28,10 @@ class ContactBook:
         item = {"pid": pid, "sealed": reply["CiphertextBlob"], "updated_at": int(time.time())}
         call_aws("contacts", self._table.put_item, Item=item)
 
-    def erase(self, pid: str) -> None:
-        call_aws("contacts", self._table.delete_item, Key={"pid": pid})
+    def erase(self, pid: str) -> int:
+        """Delete the customer's details; how many items went (0 or 1)."""
+        reply = call_aws("contacts", self._table.delete_item, Key={"pid": pid}, ReturnValues="ALL_OLD")
+        return 1 if reply.get("Attributes") else 0
 
     def get(self, pid: str) -> Contact | None:
         item = call_aws("contacts", self._table.get_item, Key={"pid": pid}, ConsistentRead=True).get("Item")

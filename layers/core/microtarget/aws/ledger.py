@@ -63,6 +63,17 @@ class Ledger:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def erase(self, pid: str) -> int:
+        """Delete everything the ledger holds for the customer; how many items went."""
+        keys = [{"pid": item["pid"], "sk": item["sk"]} for item in self.entries(pid)]
+        call_aws("decisions ledger", self._delete_batch, keys=keys)
+        return len(keys)
+
+    def _delete_batch(self, keys: list[dict[str, str]]) -> None:
+        with self._table.batch_writer() as batch:  # 25 a request, unprocessed ones resent
+            for key in keys:
+                batch.delete_item(Key=key)
+
     def sends(self, pid: str, since_ms: int, excluding: str = "") -> list[SentOffer]:
         """What was sent since then; `excluding` a decision (its own earlier attempt, on a retry)."""
         return [

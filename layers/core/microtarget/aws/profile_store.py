@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from microtarget.aws.calls import error_code
+from microtarget.aws.calls import call_aws, error_code
 from microtarget.errors import PermanentError, RetryableError
 from microtarget.ports import VersionConflict
 from microtarget.profile import Profile
@@ -41,6 +41,21 @@ class DynamoProfileStore:
                     raise RetryableError("profiles table kept returning unprocessed keys")
         except (ClientError, BotoCoreError) as exc:
             raise RetryableError(f"reading profiles failed: {exc}") from exc
+        return found
+
+    def erased_before(self, pids: Iterable[str]) -> dict[str, int]:
+        """The tombstone moment of each of these customers that has been erased (the others: absent)."""
+        keys = [{"pid": pid} for pid in dict.fromkeys(pids)]
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            request = {self._table.name: {"Keys": keys[start : start + BATCH_GET_LIMIT],
+                                          "ProjectionExpression": "pid, erased_before"}}  # fmt: skip
+            while request:
+                reply = call_aws("profiles", self._table.meta.client.batch_get_item, RequestItems=request)
+                for item in reply["Responses"].get(self._table.name, []):
+                    if item.get("erased_before") is not None:
+                        found[item["pid"]] = int(item["erased_before"])
+                request = reply.get("UnprocessedKeys") or {}
         return found
 
     def put(self, profile: Profile) -> None:

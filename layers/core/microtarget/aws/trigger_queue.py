@@ -24,6 +24,15 @@ MAX_SQS_DELAY_S = 900
 SQS_BATCH = 10
 
 
+def schedule_prefix(pid: str) -> str:
+    """What a customer's schedule names start with (64 bits of the pid), so an erasure finds them."""
+    return pid.removeprefix("c_")[:16] + "-"
+
+
+def schedule_name(message: TriggerMessage) -> str:
+    return schedule_prefix(message.pid) + message.idempotency_key.replace(".", "-")  # 52 of 64 characters
+
+
 class TriggerQueue:
     def __init__(
         self,
@@ -69,7 +78,7 @@ class TriggerQueue:
         at = from_ms(message.due_ms).strftime("%Y-%m-%dT%H:%M:%S")
         try:
             self._scheduler.create_schedule(
-                Name=message.idempotency_key.replace(".", "-"),
+                Name=schedule_name(message),
                 GroupName=self._group,
                 ScheduleExpression=f"at({at})",
                 ScheduleExpressionTimezone="UTC",

@@ -25,6 +25,7 @@ def report_batch(report: BatchReport, metrics: Any, logger: Any) -> None:
     for name, value in (
         ("EventsAccepted", report.accepted),
         ("EventsDuplicate", report.duplicates),
+        ("EventsErased", report.erased),
         # each bad record once: a replay's rejections were dead-lettered (and counted) the first time
         ("EventsRejected", sum(report.rejected.values()) - report.rejected_before),
         ("ProfilesWritten", report.profiles_written),
@@ -38,6 +39,7 @@ def report_batch(report: BatchReport, metrics: Any, logger: Any) -> None:
         "batch committed",
         accepted=report.accepted,
         duplicates=report.duplicates,
+        erased=report.erased,
         rejected=dict(report.rejected),
         rejected_before=report.rejected_before,
         customers=report.customers,

@@ -39,6 +39,7 @@ class IngestSettings(BaseModel):
 
 class ArchiveSettings(BaseModel):
     pseudonym_secret_id: str
+    profiles_table: str  # the tombstones of erased customers
 
 
 class ReactionSettings(ServingConfig, TriggerQueueConfig):
@@ -75,3 +76,22 @@ class ApiSettings(ServingConfig):
     ledger_table: str | None = None  # send history for frequency caps
     contacts_table: str | None = None
     contacts_key_id: str | None = None
+
+
+class PrivacySettings(BaseModel):
+    """The personal-data routes (erasure, access) and the erasure job."""
+
+    pseudonym_secret_id: str
+    privacy_table: str
+    profiles_table: str
+    ledger_table: str
+    contacts_table: str
+    contacts_key_id: str
+    schedule_group: str = "default"
+
+
+class ErasureJobSettings(PrivacySettings):
+    pseudonym_secret_id: str = ""  # the job works on pids only
+    data_lake_bucket: str
+    rejected_queue_url: str
+    dead_letter_queue_url: str

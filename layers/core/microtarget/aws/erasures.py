@@ -1,0 +1,99 @@
+"""Erasure receipts in the privacy table (DynamoDB, one key `id`):
+
+    id = "erasure#<erasure id>"   the receipt: pid, when, what each store lost, which are clean;
+                                   `open` is set while any store is pending (the sparse index
+                                   `open-erasures` lists them for the job)
+    id = "customer#<pid>"          the customer's open erasure: a second request gets its id
+    id = "audit#<request id>"      one personal-data call: who (the caller's IAM identity), what,
+                                   when, the pid; kept AUDIT_DAYS
+
+Receipts are kept (the proof an erasure was done); they name the pid, never a raw id.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from microtarget.aws.calls import call_aws, error_code
+from microtarget.erasure import Erasure
+
+OPEN_INDEX = "open-erasures"
+AUDIT_DAYS = 3 * 365
+
+
+class ErasureBook:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def request(self, pid: str, now_ms: int) -> tuple[Erasure, bool]:
+        """The customer's open erasure, or a new one; True when it is new."""
+        erasure = Erasure.requested(pid, now_ms)
+        claim = {"id": f"customer#{pid}", "erasure_id": erasure.erasure_id}
+        try:
+            self._table.put_item(Item=claim, ConditionExpression="attribute_not_exists(id)")
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            held = call_aws("privacy table", self._table.get_item, Key={"id": claim["id"]}, ConsistentRead=True)
+            existing = self.get(held["Item"]["erasure_id"]) if "Item" in held else None
+            if existing is not None:
+                return existing, False
+            return self.request(pid, now_ms)  # the claim closed between the write and the read
+        self.save(erasure)
+        return erasure, True
+
+    def audit(self, request_id: str, who: str, action: str, pid: str, at_ms: int) -> None:
+        item = {"id": f"audit#{request_id}", "who": who, "action": action, "pid": pid, "at": at_ms,
+                "expires_at": at_ms // 1000 + AUDIT_DAYS * 86_400}  # fmt: skip
+        call_aws("privacy table", self._table.put_item, Item=item)
+
+    def get(self, erasure_id: str) -> Erasure | None:
+        reply = call_aws(
+            "privacy table", self._table.get_item, Key={"id": f"erasure#{erasure_id}"}, ConsistentRead=True
+        )
+        return _erasure(reply["Item"]) if "Item" in reply else None
+
+    def save(self, erasure: Erasure) -> None:
+        item: dict[str, Any] = {
+            "id": f"erasure#{erasure.erasure_id}",
+            "erasure_id": erasure.erasure_id,
+            "pid": erasure.pid,
+            "requested_at": erasure.requested_at,
+            "removed": erasure.removed,
+            "done_at": erasure.done_at,
+        }
+        if erasure.lake_from:
+            item["lake_from"] = erasure.lake_from
+        if not erasure.complete:
+            item["open"] = "erasure"
+        call_aws("privacy table", self._table.put_item, Item=item)
+        if erasure.complete:  # the next request for this customer is a new erasure
+            call_aws("privacy table", self._table.delete_item, Key={"id": f"customer#{erasure.pid}"})
+
+    def open_erasures(self) -> list[Erasure]:
+        kwargs: dict[str, Any] = {
+            "IndexName": OPEN_INDEX,
+            "KeyConditionExpression": "#open = :open",
+            "ExpressionAttributeNames": {"#open": "open"},
+            "ExpressionAttributeValues": {":open": "erasure"},
+        }
+        found: list[Erasure] = []
+        while True:
+            page = call_aws("privacy table", self._table.query, **kwargs)
+            found += [e for item in page["Items"] if (e := self.get(item["id"].removeprefix("erasure#")))]
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _erasure(item: dict[str, Any]) -> Erasure:
+    def ints(values: dict[str, Decimal]) -> dict[str, int]:
+        return {key: int(value) for key, value in values.items()}
+
+    return Erasure(
+        item["erasure_id"], item["pid"], int(item["requested_at"]), item.get("lake_from"),
+        ints(item.get("removed", {})), ints(item.get("done_at", {})),
+    )  # fmt: skip

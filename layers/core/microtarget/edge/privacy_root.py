@@ -1,0 +1,107 @@
+"""The composition roots of the personal-data side: the privacy routes (erasure requests and
+receipts, access exports) and the erasure job that finishes what the requests start."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from microtarget.aws.contacts import ContactBook
+from microtarget.aws.erasure_stores import CustomerStores
+from microtarget.aws.erasure_sweep import ErasureSweep
+from microtarget.aws.erasures import ErasureBook
+from microtarget.aws.ledger import Ledger
+from microtarget.aws.profile_store import DynamoProfileStore
+from microtarget.aws.secrets import pseudonymizer_from_secret
+from microtarget.clock import Clock, to_ms, utc_now
+from microtarget.edge.settings import ErasureJobSettings, PrivacySettings
+from microtarget.edge.wiring import Aws
+from microtarget.erasure import BY_JOB, Erasure
+from microtarget.privacy_export import access_export
+
+OUTPUT_PREFIXES = ("scores/", "audiences/")  # per-customer files kept beside the lake
+
+
+class PrivacyRoot:
+    def __init__(self, config: PrivacySettings, aws: Aws, clock: Clock = utc_now) -> None:
+        self.pseudonymizer = (
+            pseudonymizer_from_secret(config.pseudonym_secret_id) if config.pseudonym_secret_id else None
+        )
+        self.book = ErasureBook(aws.table(config.privacy_table))
+        self.profiles = DynamoProfileStore(aws.table(config.profiles_table))
+        self.contacts = ContactBook(aws.table(config.contacts_table), aws.client("kms"), config.contacts_key_id)
+        self.ledger = Ledger(aws.table(config.ledger_table))
+        self.customer_stores = CustomerStores(
+            self.profiles, self.contacts, self.ledger, aws.client("scheduler"), config.schedule_group
+        )
+        self.clock = clock
+
+    def pid(self, customer_id: str) -> str:
+        assert self.pseudonymizer is not None, "the job works on pids only"
+        return self.pseudonymizer.pid(customer_id)
+
+    def audited(self, request_id: str, who: str, action: str, customer_id: str) -> str:
+        """Record the call (who, what, when, the pid) before it runs; the pid."""
+        pid = self.pid(customer_id)
+        self.book.audit(request_id, who, action, pid, to_ms(self.clock()))
+        return pid
+
+    def erase(self, customer_id: str) -> dict[str, Any]:
+        """Open (or find) the customer's erasure and clear the stores its keys reach."""
+        now_ms = to_ms(self.clock())
+        erasure, _new = self.book.request(self.pid(customer_id), now_ms)
+        self.customer_stores.erase(erasure, now_ms)
+        self.book.save(erasure)
+        return erasure.receipt()
+
+    def receipt(self, erasure_id: str) -> dict[str, Any] | None:
+        erasure = self.book.get(erasure_id)
+        return erasure.receipt() if erasure else None
+
+    def access(self, customer_id: str) -> dict[str, Any]:
+        """Everything held about the customer, for a data-subject access request."""
+        pid = self.pid(customer_id)
+        profile = self.profiles.get_many([pid]).get(pid)
+        return access_export(pid, profile, self.contacts.get(pid), self.ledger.entries(pid))
+
+
+class ErasureJob(PrivacyRoot):
+    def __init__(self, config: ErasureJobSettings, aws: Aws, clock: Clock = utc_now) -> None:
+        super().__init__(config, aws, clock)
+        queues = [config.rejected_queue_url, config.dead_letter_queue_url]
+        self.sweep = ErasureSweep(aws.client("s3"), config.data_lake_bucket, aws.client("sqs"), queues)
+
+    def run(self) -> dict[str, Any]:
+        """One pass for every open erasure: finish what a request left, then search the dead
+        letters, the lake and the outputs. A store is marked clean only by a pass that started
+        after everything the archive could still deliver (Erasure.lake_may_close)."""
+        started_ms = to_ms(self.clock())
+        erasures = self.book.open_erasures()
+        for erasure in erasures:
+            self.customer_stores.erase(erasure, started_ms)
+        searching = [e for e in erasures if e.pending(BY_JOB)]
+        pids = {e.pid for e in searching}
+        found: dict[str, Counter[str]] = {}
+        if pids:
+            since = [e.lake_from for e in searching]
+            found["dead_letters"] = self.sweep.dead_letters(pids)
+            found["data_lake"] = self.sweep.rewrite("events/", pids, None if None in since else min(since))  # type: ignore[type-var]
+            found["outputs"] = sum((self.sweep.rewrite(p, pids) for p in OUTPUT_PREFIXES), Counter())
+        done_ms = to_ms(self.clock())
+        for erasure in searching:
+            for store, counts in found.items():
+                if erasure.lake_may_close(started_ms):
+                    erasure.finished(store, counts[erasure.pid], done_ms)
+                else:
+                    erasure.removed[store] = erasure.removed.get(store, 0) + counts[erasure.pid]
+        for erasure in erasures:
+            self.book.save(erasure)
+        return _summary(erasures)
+
+
+def _summary(erasures: list[Erasure]) -> dict[str, Any]:
+    return {
+        "erasures": len(erasures),
+        "completed": sum(e.complete for e in erasures),
+        "removed": dict(sum((Counter(e.removed) for e in erasures), Counter())),
+    }

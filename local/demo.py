@@ -29,6 +29,7 @@ from local.config import upload_config
 from local.demo_api import show_decisions
 from local.demo_dispatch import print_dispatch_summary, register_contacts, run_dispatch
 from local.demo_moments import play_moments
+from local.demo_privacy import show_erasure
 from local.dispatch_pipeline import DispatchPipeline
 from local.pipeline import IngestPipeline
 from local.privacy import bucket_texts, contact_leaks, raw_ids_found
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print_training_summary(headline(results), registry, stage, Path(report_path))
 
-        section("5. Contacts: e-mail addresses and push endpoints, sealed, readable only by dispatch")
+        section("5. Contacts: e-mail addresses and push endpoints, sealed: dispatch (and access exports) unseal")
         pipeline = IngestPipeline(aws, log_dir=args.out / "logs")
         dispatch = DispatchPipeline(aws, clock, args.out / "logs")
         started_at = time.perf_counter()
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
         section("8. Moments, now: three customers on the site, and what each one gets")
         loyal = [c for c, persona in sorted(traffic.truth.items()) if persona == "loyal_high_value"]
-        play_moments(aws, pipeline, dispatch, loyal, profiles)
+        ana = play_moments(aws, pipeline, dispatch, loyal, profiles)
 
         section("9. Decisions API: what campaign tools get, and what they report back")
         examples = _examples(traffic.truth)
@@ -180,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 
         section("10. Privacy")
         logs = [pipeline.ingest.log_path, dispatch.function.log_path]
+        logs += [pipeline.archive.transform.log_path] if pipeline.archive.transform else []
         lake_objects = list(bucket_texts(aws.client("s3"), aws.ref("DataLakeBucket"), "events/"))
         leaks = raw_ids_found(traffic.truth, profiles, logs, lake_objects)
         addresses = contact_leaks(profiles, dispatch.ledger(), logs)
@@ -188,10 +190,11 @@ def main(argv: list[str] | None = None) -> int:
             "(profiles and the lake are keyed by HMAC pid)"
         )
         print(f"e-mail addresses found in profiles, the ledger or logs: {addresses} (only in the sealed contacts)")
+        left = show_erasure(aws, clock, ana, pids.pid(ana), args.out / "logs")  # Ana asks to be forgotten
         print(f"handler logs and EMF metrics: {', '.join(_shown(p) for p in logs)}")
         print(f"\ntotal demo time {time.perf_counter() - started:.1f} s")
     clock.uninstall()
-    return 0 if leaks == 0 and addresses == 0 else 1
+    return 0 if leaks == 0 and addresses == 0 and left == 0 else 1
 
 
 def _shown(path: Path) -> str:

@@ -22,8 +22,9 @@ from local.pipeline import IngestPipeline
 
 def play_moments(
     aws: LocalAws, ingest: IngestPipeline, dispatch: DispatchPipeline, loyal: list[str], profiles: dict[str, Profile]
-) -> None:
-    """`loyal`: high-value customers; the one who bought most recently comes back to browse."""
+) -> str:
+    """`loyal`: high-value customers; the one who bought most recently comes back to browse.
+    Returns Ana's customer id (a contact, an e-mail sent, an order: the privacy act erases her)."""
     pids = pseudonymizer_from_secret(aws.ref("PseudonymSecret"))
     ben = max(loyal, key=lambda c: (profiles[pids.pid(c)].last_purchase_at or 0) if pids.pid(c) in profiles else 0)
     experiment = parse_campaigns(CAMPAIGNS.read_text()).experiments[0]
@@ -74,6 +75,7 @@ def play_moments(
             f"\nAna buys: order of {link['revenue_cents'] / 100:.2f} linked to decision {link['decision_id']} "
             f"({link['offer_id']}, {link['outcome']}, arms {arms}), as lift reports will read it"
         )
+    return ana
 
 
 def _send(ingest: IngestPipeline, now: datetime, specs: list[tuple[str, float, str, dict[str, Any]]]) -> None:

@@ -16,7 +16,9 @@ def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[st
     assert demo.main(args) == 0  # in its own folder: the user's last `make demo` report stays
     out = capsys.readouterr().out
     assert "(nothing lost)" in out
-    assert "raw customer ids found in profiles or logs: 0" in out
+    assert "raw customer ids found in profiles, logs or the " in out and " data-lake objects: 0 " in out
+    assert "DELETE /v1/customers/{id} → 202 er_" in out and "GET /v1/erasures/{id}: complete" in out
+    assert "searched for the raw id and the pid: 0 found" in out
     assert "max writes per customer in a batch: 1.00" in out or "max writes per customer in a batch: 0." in out
     assert "adjusted Rand index" in out and "registry: propensity      dev → " in out
     assert "an unknown visitor (web): c_" in out and "[cold start]" in out and "goes with P00007 on this page: P" in out

@@ -21,7 +21,7 @@ help:
 	@echo "make invoke      FN=IngestFunction EVENT=events/kinesis-repeat-views.json: a handler, one event"
 	@echo "make sam-local   each function under sam local invoke with every events/ file (Docker; root for the stand-in image)"
 	@echo "make validate    sam validate --lint + cfn-lint;  make build  sam build"
-	@echo "make schema      regenerate schemas/event-v1.schema.json;  make openapi  docs/openapi.json"
+	@echo "make schema      regenerate schemas/event-v1.schema.json;  make openapi  docs/openapi.json, docs/privacy-openapi.json"
 	@echo "make venv, make tools  the two virtualenvs;  make clean  remove them, the build and .local"
 
 $(VENV)/.ready: requirements-dev.txt layers/deps/requirements.txt training/requirements.txt constraints.txt pyproject.toml
@@ -99,3 +99,4 @@ api: venv  ## the decisions API over HTTP on 127.0.0.1:8080 (local AWS, example 
 
 openapi: venv  ## regenerate docs/openapi.json from the API's routes and models
 	$(BIN)/python -m local.openapi > docs/openapi.json
+	$(BIN)/python -m local.openapi privacy > docs/privacy-openapi.json

@@ -4,7 +4,10 @@
 
 Starts the local AWS, loads the example campaigns, trains and promotes models on synthetic
 history, folds that history into profiles, then serves. Requests need the x-api-key header
-printed at start, as the deployed API requires an API key.
+printed at start, as the deployed API requires an API key; the personal-data routes (erasure,
+access, consent, contact details: the PrivacyFunction's) need a SigV4 `Authorization` header
+instead and refuse the key, as API Gateway's AWS_IAM authorization does (locally the
+signature itself is not checked).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import base64
 import contextlib
 import json
+import re
 import secrets
 import sys
 import threading
@@ -28,6 +32,8 @@ from local.aws import LocalAws
 from local.config import upload_config
 from local.lambda_runtime import LocalFunction
 from local.template import ROOT
+
+LOCAL_CALLER = "arn:aws:sts::000000000000:assumed-role/local-sigv4-caller/local"
 
 
 def api_event(method: str, target: str, headers: dict[str, str], body: bytes, stage: str = "local") -> dict[str, Any]:
@@ -64,18 +70,40 @@ def _text(body: bytes) -> str | None:
         return None
 
 
-def serve(function: LocalFunction, api_key: str, port: int) -> ThreadingHTTPServer:
+def iam_routes(function: LocalFunction) -> list[tuple[str, re.Pattern[str]]]:
+    """The (method, path pattern) of each of the function's AWS_IAM-authorized API events."""
+    routes = []
+    for event in function.spec.get("Events", {}).values():
+        props = event.get("Properties", {})
+        if event.get("Type") == "Api" and props.get("Auth", {}).get("Authorizer") == "AWS_IAM":
+            pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(props["Path"]))
+            routes.append((props["Method"].upper(), re.compile(f"^{pattern}$")))
+    return routes
+
+
+def serve(
+    function: LocalFunction, api_key: str, port: int, privacy: LocalFunction | None = None
+) -> ThreadingHTTPServer:
     lock = threading.Lock()  # one execution environment: one request at a time, as one Lambda instance
+    private = iam_routes(privacy) if privacy else []
 
     class Handler(BaseHTTPRequestHandler):
         def _handle(self) -> None:
             headers = {key.lower(): value for key, value in self.headers.items()}
-            if headers.get("x-api-key") != api_key:
+            path = urlsplit(self.path).path
+            signed = any(m == self.command and p.match(path) for m, p in private)
+            target = privacy if signed and privacy else function
+            if signed and not headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):
+                return self._reply(403, {"message": "Missing Authentication Token"})  # an API key opens none
+            if not signed and headers.get("x-api-key") != api_key:
                 return self._reply(403, {"message": "Forbidden"})  # what API Gateway answers without a key
             body = self.rfile.read(int(headers.get("content-length", 0) or 0))
+            event = api_event(self.command, self.path, headers, body)
+            if signed:
+                event["requestContext"]["identity"]["userArn"] = LOCAL_CALLER
             with lock:
                 try:
-                    reply = function.invoke(api_event(self.command, self.path, headers, body))
+                    reply = target.invoke(event)
                 except Exception:  # what API Gateway answers when the function fails
                     traceback.print_exc()  # where CloudWatch would show it
                     return self._reply(502, {"message": "Internal server error"})
@@ -139,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         print("preparing campaigns, models and profiles on the local AWS …", flush=True)
         examples = prepare(aws, args.customers, ROOT / ".local" / "api-models")
         api_key = secrets.token_urlsafe(24)
-        serve(LocalFunction(aws, "ApiFunction"), api_key, args.port)
+        serve(LocalFunction(aws, "ApiFunction"), api_key, args.port, LocalFunction(aws, "PrivacyFunction"))
         base = f"http://127.0.0.1:{args.port}/v1"
         print(f"serving {base} (Ctrl-C to stop)\n  export KEY={api_key}")
         print(f"  curl -s -H \"x-api-key: $KEY\" '{base}/customers/{examples[0]}/offers?channel=email'")
@@ -147,7 +175,11 @@ def main(argv: list[str] | None = None) -> int:
             f"  curl -s -H \"x-api-key: $KEY\" '{base}/customers/{examples[0]}/offers?channel=web&page=product&product_id=P00007'"
         )
         print(f'  curl -s -H "x-api-key: $KEY" {base}/models')
-        print("  more (decisions in a batch, server events, contacts, exposures): README, Decisions API")
+        print(
+            f"  curl -s -X PUT --aws-sigv4 aws:amz:eu-west-1:execute-api --user any:any "
+            f'-d \'{{"email": "a@example.com"}}\' {base}/customers/{examples[0]}/contact   # personal data: SigV4'
+        )
+        print("  more (decisions in a batch, server events, exposures, erasure, access): README")
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     return 0

@@ -8,6 +8,7 @@ import json
 import random
 import re
 import time
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -17,13 +18,14 @@ from local.lambda_runtime import LocalFunction
 from local.pipeline import IngestPipeline
 from local.progress import Progress
 
+SIGNUP_BACKEND = "arn:aws:sts::000000000000:assumed-role/signup-backend/demo"  # holds CustomerDataWriterPolicy
 ZONES = ("Europe/Berlin", "Europe/London", "Europe/Madrid", "America/New_York")
 
 
 def register_contacts(aws: LocalAws, customers: list[str], dispatch: DispatchPipeline, seed: int) -> dict[str, int]:
     """Every customer's e-mail address (and a push endpoint for every other one) through
-    PUT /v1/customers/{id}/contact, as a sign-up backend would call it."""
-    api, rng = LocalFunction(aws, "ApiFunction", dispatch.function.log_path.parent), random.Random(seed)
+    PUT /v1/customers/{id}/contact, as a sign-up backend would call it (SigV4, its own role)."""
+    api, rng = LocalFunction(aws, "PrivacyFunction", dispatch.function.log_path.parent), random.Random(seed)
     counts: Counter[str] = Counter()
     progress = Progress("contacts", len(customers))
     for done, customer in enumerate(customers, 1):
@@ -51,7 +53,13 @@ def put_contact(customer: str, contact: dict[str, Any]) -> dict[str, Any]:
         "headers": {"content-type": "application/json"},
         "body": json.dumps(contact),
         "isBase64Encoded": False,
-        "requestContext": {"stage": "dev", "requestId": "demo", "resourcePath": resource, "httpMethod": "PUT"},
+        "requestContext": {
+            "stage": "dev",
+            "requestId": str(uuid.uuid4()),
+            "resourcePath": resource,
+            "httpMethod": "PUT",
+            "identity": {"userArn": SIGNUP_BACKEND},
+        },
     }
 
 

@@ -32,7 +32,7 @@ def play_moments(
     ana, chloe = next(treated), next(treated)
     now = dispatch.clock.now()
     zone = midday_zone(now)  # their local time is around noon: no quiet hours in this scene
-    api = LocalFunction(aws, "ApiFunction", ingest.ingest.log_path.parent)  # beside the other handlers' logs
+    api = LocalFunction(aws, "PrivacyFunction", ingest.ingest.log_path.parent)  # beside the other handlers' logs
     for customer, name in ((ana, "Ana"), (chloe, "Chloé"), (ben, "Ben")):
         contact: dict[str, Any] = {"email": f"{customer.lower()}@example.com", "first_name": name, "timezone": zone}
         if customer == ben:

@@ -21,8 +21,9 @@ class PrivacyCalls:
         self.job = LocalFunction(aws, "ErasureJobFunction", logs)
         self.operator = operator
 
-    def call(self, method: str, path: str) -> tuple[int, Any]:
-        event = api_event(method, path, {}, b"")
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else b""
+        event = api_event(method, path, {"content-type": "application/json"}, data)
         event["requestContext"]["identity"]["userArn"] = self.operator
         reply = self.function.invoke(event)
         return reply["statusCode"], json.loads(reply["body"]) if reply.get("body") else None
@@ -35,6 +36,12 @@ class PrivacyCalls:
 
     def access(self, customer_id: str) -> tuple[int, Any]:
         return self.call("GET", f"/v1/customers/{quote(customer_id, safe='')}/data")
+
+    def consent(
+        self, customer_id: str, consents: dict[str, bool], source: str = "preference-center"
+    ) -> tuple[int, Any]:
+        body = {"consents": consents, "source": source}
+        return self.call("PUT", f"/v1/customers/{quote(customer_id, safe='')}/consent", body)
 
     def run_job(self) -> dict[str, Any]:
         return self.job.invoke({})

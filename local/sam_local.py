@@ -36,8 +36,9 @@ FUNCTIONS = {
     "firehose-": "ArchiveFunction",
     "sqs-": "DispatchFunction",
     "api-": "ApiFunction",
+    "privacy-": "PrivacyFunction",
 }
-API_STATUS = {"api-put-contact.json": 204, "api-invalid-decisions.json": 422}  # the others: 200
+API_STATUS = {"privacy-put-contact.json": 204, "api-invalid-decisions.json": 422}  # the others: 200
 
 
 def bridge_gateway() -> str:
@@ -116,7 +117,7 @@ def verdict(event: Path, response: Any) -> str:
     """'' when the response is what the event should get, else what is wrong."""
     if isinstance(response, dict) and "errorType" in response:
         return f"function error {response['errorType']}: {response.get('errorMessage')}"
-    if event.name.startswith("api-"):
+    if event.name.startswith(("api-", "privacy-")):
         want = API_STATUS.get(event.name, 200)
         return "" if response.get("statusCode") == want else f"status {response.get('statusCode')}, expected {want}"
     if event.name.startswith("firehose-"):

@@ -16,13 +16,12 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from microtarget.campaigns import Page
-from microtarget.contacts import Contact
 from microtarget.decisions import Context
 from microtarget.edge import api_models as api
 from microtarget.edge import http_errors, snapstart
 from microtarget.edge.api_root import ApiRoot
 from microtarget.edge.event_source import check_api
-from microtarget.edge.http_errors import ERROR_RESPONSES, answers
+from microtarget.edge.http_errors import answers
 from microtarget.edge.reporting import problem_reporter
 from microtarget.edge.settings import ApiSettings, load_settings
 from microtarget.edge.wiring import Aws
@@ -63,19 +62,6 @@ def exposures(request: api.ExposuresRequest) -> api.ExposuresResponse:
     """What the campaign tool did with decisions: sent an offer (counts toward caps, gets the credit for a
     purchase) or held the customer out (the control side of the lift)."""
     return root().record(request)
-
-
-@app.put("/v1/customers/<customer_id>/contact", responses={204: {"description": "Stored (sealed)"}, **ERROR_RESPONSES})
-def put_contact(customer_id: str, contact: Contact):  # a Response annotation would enter the schema
-    """Where dispatch may reach the customer; stored encrypted, readable only by dispatch."""
-    root().store_contact(unquote(customer_id), contact)
-    return Response(204)
-
-
-@app.delete("/v1/customers/<customer_id>/contact", responses={204: {"description": "Erased"}, **ERROR_RESPONSES})
-def delete_contact(customer_id: str):
-    root().erase_contact(unquote(customer_id))
-    return Response(204)
 
 
 @app.get("/v1/models", responses=answers(api.ModelsResponse))

@@ -1,5 +1,6 @@
 """The personal-data routes (IAM-authorized: never the campaign tools' API key): erasure requests
-and their receipts, and access exports. Each call is audited before it runs."""
+and their receipts, access exports, consent and contact details. Each call naming a customer
+is audited before it runs."""
 
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ from urllib.parse import unquote  # API Gateway delivers path parameters percent
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from microtarget.contacts import Contact
 from microtarget.edge import http_errors
 from microtarget.edge.event_source import check_api
 from microtarget.edge.http_errors import ERROR_RESPONSES
+from microtarget.edge.privacy_models import ConsentRequest
 from microtarget.edge.privacy_root import PrivacyRoot
 from microtarget.edge.settings import PrivacySettings, load_settings
 from microtarget.edge.wiring import Aws
 
 logger, metrics = Logger(), Metrics()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(enable_validation=True)
 http_errors.register(app, logger, metrics)
 
 
@@ -28,32 +31,56 @@ def root() -> PrivacyRoot:
     return PrivacyRoot(load_settings(PrivacySettings), Aws())
 
 
-def audit(action: str, customer_id: str) -> str:
-    context = app.current_event.request_context
-    who = context.identity.user_arn or context.identity.caller or "unknown"
-    return root().audited(context.request_id, who, action, unquote(customer_id))
+def caller() -> str:
+    identity = app.current_event.request_context.identity
+    return identity.user_arn or identity.caller or "unknown"
+
+
+def audited(action: str, customer_id: str) -> str:
+    """The customer id, unquoted, once the call is in the audit log."""
+    customer = unquote(customer_id)
+    root().audited(app.current_event.request_context.request_id, caller(), action, customer)
+    return customer
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(status, "application/json", json.dumps(body))
 
 
 @app.delete("/v1/customers/<customer_id>", responses={202: {"description": "Erasure started"}, **ERROR_RESPONSES})
 def erase(customer_id: str):  # a Response annotation would enter the schema
-    audit("erase", customer_id)
-    receipt = root().erase(unquote(customer_id))
+    receipt = root().erase(audited("erase", customer_id))
     metrics.add_metric(name="ErasuresRequested", unit="Count", value=1)
-    return Response(202, "application/json", json.dumps(receipt))
+    return _json(202, receipt)
 
 
 @app.get("/v1/erasures/<erasure_id>")
-def erasure(erasure_id: str):  # a Response annotation would enter the schema
+def erasure(erasure_id: str):
     receipt = root().receipt(unquote(erasure_id))
-    if receipt is None:
-        return Response(404, "application/json", json.dumps({"code": "not_found", "message": "no such erasure"}))
-    return receipt
+    return _json(200, receipt) if receipt else _json(404, {"code": "not_found", "message": "no such erasure"})
 
 
 @app.get("/v1/customers/<customer_id>/data")
 def access(customer_id: str) -> dict[str, Any]:
-    audit("access", customer_id)
-    return root().access(unquote(customer_id))
+    return root().access(audited("access", customer_id))
+
+
+@app.put("/v1/customers/<customer_id>/consent")
+def consent(customer_id: str, request: ConsentRequest) -> dict[str, Any]:
+    return root().set_consent(audited("consent", customer_id), request, caller())
+
+
+@app.put("/v1/customers/<customer_id>/contact", responses={204: {"description": "Stored (sealed)"}, **ERROR_RESPONSES})
+def put_contact(customer_id: str, contact: Contact):
+    """Where dispatch may reach the customer; stored encrypted, readable only by dispatch."""
+    root().store_contact(audited("contact_put", customer_id), contact)
+    return Response(204)
+
+
+@app.delete("/v1/customers/<customer_id>/contact", responses={204: {"description": "Erased"}, **ERROR_RESPONSES})
+def delete_contact(customer_id: str):
+    root().erase_contact(audited("contact_delete", customer_id))
+    return Response(204)
 
 
 @logger.inject_lambda_context
@@ -61,4 +88,4 @@ def access(customer_id: str) -> dict[str, Any]:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     check_api(event)
     metrics.add_metric(name="PrivacyRequests", unit="Count", value=1)
-    return app.resolve(event, context)
+    return http_errors.unreadable_body(event) or app.resolve(event, context)

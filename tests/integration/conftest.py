@@ -22,8 +22,13 @@ class Api:
     def __init__(self, base: str, aws: LocalAws, customers: list[str]) -> None:
         self.base, self.aws, self.customers = base, aws, customers
 
-    def call(self, method: str, path: str, body: Any = None, key: str | None = KEY) -> tuple[int, Any]:
-        headers = {"content-type": "application/json"} | ({"x-api-key": key} if key else {})
+    def call(
+        self, method: str, path: str, body: Any = None, key: str | None = KEY, signed: bool = False
+    ) -> tuple[int, Any]:
+        """`signed`: a SigV4 Authorization header (the personal-data routes), instead of the key."""
+        headers = {"content-type": "application/json"} | ({"x-api-key": key} if key and not signed else {})
+        if signed:
+            headers["authorization"] = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261120/eu-west-1/execute-api"
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         try:
@@ -39,6 +44,7 @@ def api(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     folder = tmp_path_factory.mktemp("api")
     customers = prepare(aws, 600, folder / "models")
     port = free_port()
-    server = serve(LocalFunction(aws, "ApiFunction", folder / "logs"), KEY, port)
+    privacy = LocalFunction(aws, "PrivacyFunction", folder / "logs")
+    server = serve(LocalFunction(aws, "ApiFunction", folder / "logs"), KEY, port, privacy)
     yield Api(f"http://127.0.0.1:{port}/v1", aws, customers)
     server.shutdown()

@@ -93,7 +93,8 @@ def test_committed_openapi_document_matches_the_api(api: Api) -> None:
 def test_contacts_are_stored_sealed_and_only_a_kms_decrypt_opens_them(api: Api) -> None:
     customer = api.customers[1]
     contact = {"email": "someone@example.com", "first_name": "Sam", "timezone": "Europe/Paris"}
-    status, _body = api.call("PUT", f"/customers/{customer}/contact", contact)
+    assert api.call("PUT", f"/customers/{customer}/contact", contact)[0] == 403  # the campaign key: refused
+    status, _body = api.call("PUT", f"/customers/{customer}/contact", contact, signed=True)
     assert status == 204
     dynamodb = boto3.resource("dynamodb", endpoint_url=api.aws.endpoint)
     table = dynamodb.Table(api.aws.ref("ContactsTable"))
@@ -102,7 +103,8 @@ def test_contacts_are_stored_sealed_and_only_a_kms_decrypt_opens_them(api: Api) 
     assert b"someone@example.com" not in bytes(item["sealed"])  # only ciphertext at rest
     book = ContactBook(table, api.aws.client("kms"))  # what dispatch does: read and decrypt
     assert book.get(pid) == Contact(**contact)
-    assert api.call("DELETE", f"/customers/{customer}/contact")[0] == 204
+    assert api.call("DELETE", f"/customers/{customer}/contact")[0] == 403
+    assert api.call("DELETE", f"/customers/{customer}/contact", signed=True)[0] == 204
     assert book.get(pid) is None
 
 
@@ -111,7 +113,7 @@ def test_contacts_are_stored_sealed_and_only_a_kms_decrypt_opens_them(api: Api) 
     [({"email": "not-an-address"}, "email"), ({"timezone": "Mars/Base"}, "timezone"), ({"fax": "1"}, "fax")],
 )
 def test_bad_contacts_are_refused_naming_the_field(api: Api, contact: dict, field: str) -> None:
-    status, body = api.call("PUT", f"/customers/{api.customers[1]}/contact", contact)
+    status, body = api.call("PUT", f"/customers/{api.customers[1]}/contact", contact, signed=True)
     assert status == 422 and body["detail"][0]["loc"][-1] == field
 
 
@@ -138,3 +140,29 @@ def test_the_context_page_and_product_shape_the_answer(api: Api) -> None:
     assert all(d["recommendations"] == [] for d in body["decisions"])  # no product, nothing to go with
     status, body = api.call("GET", "/customers/x/offers?page=Cart%20Page")
     assert status == 422 and body["detail"][0]["loc"] == ["query", "page"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("DELETE", "/customers/C-1"), ("GET", "/customers/C-1/data"), ("GET", "/erasures/er_1"),
+     ("PUT", "/customers/C-1/consent"), ("PUT", "/customers/C-1/contact"), ("DELETE", "/customers/C-1/contact")],
+)  # fmt: skip
+def test_the_campaign_key_opens_no_personal_data_route(api: Api, method: str, path: str) -> None:
+    status, body = api.call(method, path, {"consents": {"email": True}, "source": "x"} if method == "PUT" else None)
+    assert status == 403 and body == {"message": "Missing Authentication Token"}
+
+
+def test_consent_through_the_api_is_honoured_at_once_and_kept_with_its_history(api: Api) -> None:
+    offered = {c: api.call("GET", f"/customers/{c}/offers?channel=email&limit=3")[1]["offers"] for c in api.customers}
+    customer = next(c for c, offers in offered.items() if offers)  # one with an e-mail offer to lose
+    path = f"/customers/{customer}"
+    status, body = api.call("PUT", f"{path}/consent", {"consents": {"email": False}, "source": "preference-center"},
+                            signed=True)  # fmt: skip
+    assert status == 200 and body["consents"]["email"] is False
+    _status, after = api.call("GET", f"{path}/offers?channel=email&limit=3")  # no wait for the stream
+    assert after["offers"] == [] and any("no email consent" in r for r in after["suppressed"].values())
+    status, held = api.call("GET", f"{path}/data", signed=True)
+    assert [(h["consents"], h["source"]) for h in held["consent_history"]] == [({"email": False}, "preference-center")]
+    assert held["consent"]["email"]["granted"] is False
+    status, body = api.call("PUT", f"{path}/consent", {"consents": {"fax": True}, "source": "x"}, signed=True)
+    assert status == 422 and "fax" in body["detail"][0]["loc"]

@@ -29,9 +29,9 @@ def test_an_id_in_a_path_is_the_same_customer_as_in_a_body(api: Api, customer: s
     _, by_path = api.call("GET", f"{path}/offers?channel=web")
     _, by_body = api.call("POST", "/decisions", {"customers": [{"customer_id": customer, "channel": "web"}]})
     assert by_path["pid"] == by_body["decisions"][0]["pid"] == pid
-    assert api.call("PUT", f"{path}/contact", {"email": "x@example.com"})[0] == 204
+    assert api.call("PUT", f"{path}/contact", {"email": "x@example.com"}, signed=True)[0] == 204
     assert pid in contact_items(api)  # where dispatch looks for it
-    assert api.call("DELETE", f"{path}/contact")[0] == 204
+    assert api.call("DELETE", f"{path}/contact", signed=True)[0] == 204
     assert pid not in contact_items(api)
 
 

@@ -30,10 +30,11 @@ def privacy(local_aws: LocalAws, tmp_path: Path) -> PrivacyCalls:
     return PrivacyCalls(local_aws, tmp_path / "logs")
 
 
-def known_customer(flow: Flow, name: str) -> None:
+def known_customer(flow: Flow, name: str, privacy: PrivacyCalls) -> None:
     """A contact, consent, a cart e-mail sent, an order (its cross-sell scheduled three days out),
     a rejected record naming the customer, and all of it archived in the lake."""
     flow.customer(name)
+    assert privacy.consent(name, {"push": False})[0] == 200  # and a consent change through the API
     flow.events(("add_to_cart", name, 0, {"product_id": "P1", "price": 30.0}))
     flow.dispatch.later(minutes=16)
     items = [{"product_id": "A1", "price": 20.0}]
@@ -48,7 +49,7 @@ def test_an_erased_customer_leaves_no_trace_and_old_events_do_not_bring_them_bac
     flow: Flow, privacy: PrivacyCalls, local_aws: LocalAws
 ) -> None:
     name = flow.in_arm(EXPERIMENT, "treatment", "erin")
-    known_customer(flow, name)
+    known_customer(flow, name, privacy)
     pid = flow.pid(name)
     before = traces(local_aws, [name, pid])
     assert {"ProfilesTable", "ContactsTable", "LedgerTable", "DataLakeBucket", "RejectedEventsQueue",
@@ -60,7 +61,7 @@ def test_an_erased_customer_leaves_no_trace_and_old_events_do_not_bring_them_bac
     assert name not in json.dumps(receipt)
     stores = receipt["stores"]
     assert {s: v["state"] for s, v in stores.items()} == {
-        "profile": "clean", "contacts": "clean", "ledger": "clean", "schedules": "clean",
+        "profile": "clean", "contacts": "clean", "ledger": "clean", "consent_history": "clean", "schedules": "clean",
         "dead_letters": "pending", "data_lake": "pending", "outputs": "pending",
     }  # fmt: skip
     assert stores["contacts"]["removed"] == 1 and stores["schedules"]["removed"] == 1
@@ -74,9 +75,8 @@ def test_an_erased_customer_leaves_no_trace_and_old_events_do_not_bring_them_bac
     assert privacy.run_job()["completed"] == 1
     status, done = privacy.receipt(receipt["erasure_id"])
     assert status == 200 and done["status"] == "complete"
-    assert (
-        done["stores"]["dead_letters"]["removed"] == 1 and done["stores"]["data_lake"]["removed"] == 3
-    )  # consent, cart, order
+    assert done["stores"]["dead_letters"]["removed"] == 1
+    assert done["stores"]["data_lake"]["removed"] == 4  # two consents (the site's, the API's), the cart, the order
 
     # every table, queue, bucket version and schedule: no raw id, no pid (receipts and audit keep the
     # pid, the profile's tombstone keeps the pid and the moment, nothing else)
@@ -84,7 +84,8 @@ def test_an_erased_customer_leaves_no_trace_and_old_events_do_not_bring_them_bac
     (stone,) = [p for p in flow.ingest.profiles().values() if p.pid == pid]
     assert stone.to_item() == Profile(pid, version=stone.version, erased_before=stone.erased_before).to_item()
     audit = [i for i in local_aws.scan("PrivacyTable") if i["id"].startswith("audit#")]
-    assert {(i["action"], i["who"], i["pid"]) for i in audit} == {("erase", OPERATOR, pid)}
+    assert {(i["action"], i["who"], i["pid"]) for i in audit} == {("consent", OPERATOR, pid), ("erase", OPERATOR, pid)}
+    assert not [i for i in local_aws.scan("PrivacyTable") if i["id"].startswith("consent#")]
     assert name not in json.dumps(local_aws.scan("PrivacyTable"), default=str)
 
     # the stream replayed from its start, and a late event from before the erasure: nothing of the
@@ -117,20 +118,21 @@ def test_the_access_export_shows_everything_held_readably_and_is_audited(
     flow: Flow, privacy: PrivacyCalls, local_aws: LocalAws
 ) -> None:
     name = flow.in_arm(EXPERIMENT, "treatment", "ada")
-    known_customer(flow, name)
+    known_customer(flow, name, privacy)
     status, held = privacy.access(name)
     assert status == 200 and held["pid"] == flow.pid(name)
     profile = held["profile"]
     assert profile["orders"] == 1 and profile["revenue"] == 20.0 and profile["cart"] == []
     assert sum(day.get("added_to_cart", 0) for day in profile["daily_activity"].values()) == 1
-    assert held["consent"]["email"]["granted"] is True
+    assert held["consent"]["email"]["granted"] is True and held["consent"]["push"]["granted"] is False
+    assert [(c["consents"], c["who"]) for c in held["consent_history"]] == [({"push": False}, OPERATOR)]
     assert held["contact"] == {"email": f"{name}@example.com", "first_name": name.title()}
     (sent,) = [d for d in held["decisions"] if d["outcome"] == "sent"]
     assert sent["offer_id"] == "cart-recovery" and "propensity" in sent["scores"]
     assert [c["event_type"] for c in held["conversions"]] == ["purchase"]
     assert {"profile", "contact", "decisions", "events"} <= set(held["where_held"])
     audit = [i for i in local_aws.scan("PrivacyTable") if i["id"].startswith("audit#")]
-    assert [(i["action"], i["who"]) for i in audit] == [("access", OPERATOR)]
+    assert sorted((i["action"], i["who"]) for i in audit) == [("access", OPERATOR), ("consent", OPERATOR)]
     # after the erasure the same request finds nothing but the tombstone's moment
     privacy.erase(name)
     after = privacy.access(name)[1]

@@ -74,9 +74,17 @@ def answer(function: LocalFunction, name: str) -> tuple[int, Any]:
     return reply["statusCode"], json.loads(reply["body"]) if reply.get("body") else None
 
 
+def test_the_privacy_sample_through_the_privacy_handler(local_aws: LocalAws, tmp_path: Path) -> None:
+    function = LocalFunction(local_aws, "PrivacyFunction", tmp_path / "logs")
+    assert answer(function, "privacy-put-contact.json") == (204, None)
+    [audit] = [i for i in local_aws.scan("PrivacyTable") if i["id"].startswith("audit#")]
+    assert (audit["action"], audit["who"]) == (
+        "contact_put",
+        "arn:aws:sts::123456789012:assumed-role/signup-backend/session",
+    )
+
+
 def test_the_api_samples_through_the_api_handler(api: LocalFunction) -> None:
-    status, body = answer(api, "api-put-contact.json")
-    assert (status, body) == (204, None)
     status, body = answer(api, "api-customer-offers.json")  # an unknown visitor on a product page
     assert status == 200 and body["pid"].startswith("c_") and "C-1042" not in json.dumps(body)
     assert [o["offer_id"] for o in body["offers"]] == ["welcome"] and body["context"]["product_id"] == "P00007"

@@ -148,8 +148,8 @@ def test_the_api_stage_writes_access_logs_without_bodies_or_ids() -> None:
 
 def test_the_contacts_key_itself_lets_only_dispatch_and_the_access_export_decrypt() -> None:
     """The key policy, not IAM, decides: the account administers the key but cannot use it, the
-    api role may only encrypt, the dispatch role (to send) and the privacy role (to show the
-    customer their own details) alone may decrypt."""
+    dispatch role (to send) and the privacy role (which stores contact details, and shows the
+    customer their own in the access export) alone may decrypt."""
     import fnmatch
 
     key = RESOURCES["ContactsKey"]["Properties"]
@@ -164,9 +164,8 @@ def test_the_contacts_key_itself_lets_only_dispatch_and_the_access_export_decryp
         uses[json.dumps(statement["Principal"])] = matched
     assert uses == {
         json.dumps({"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}): [],
-        json.dumps({"AWS": {"Fn::GetAtt": ["ApiRole", "Arn"]}}): ["kms:Encrypt"],
         json.dumps({"AWS": {"Fn::GetAtt": ["DispatchRole", "Arn"]}}): ["kms:Decrypt"],
-        json.dumps({"AWS": {"Fn::GetAtt": ["PrivacyRole", "Arn"]}}): ["kms:Decrypt"],
+        json.dumps({"AWS": {"Fn::GetAtt": ["PrivacyRole", "Arn"]}}): ["kms:Encrypt", "kms:Decrypt"],
     }
 
 
@@ -181,8 +180,7 @@ def test_contacts_are_readable_only_by_dispatch_and_the_access_export() -> None:
             if ("ContactsTable" in targets or "ContactsKey" in targets) and reads & set(_as_list(statement["Action"])):
                 readers.add(name)
     assert readers == {"DispatchFunction", "PrivacyFunction"}
-    api = json.dumps(statements("ApiFunction"))
-    assert "ContactsTable" in api and "dynamodb:PutItem" in api  # it writes them (sealed: the key policy)
+    assert "ContactsTable" not in json.dumps(statements("ApiFunction"))  # the campaign side never touches them
 
 
 def _no_key_policy(spec: dict[str, Any]) -> dict[str, Any]:
@@ -238,6 +236,9 @@ def test_campaign_routes_require_an_api_key_and_personal_data_routes_iam_only() 
         ("/v1/customers/{customer_id}", "delete"),
         ("/v1/erasures/{erasure_id}", "get"),
         ("/v1/customers/{customer_id}/data", "get"),
+        ("/v1/customers/{customer_id}/consent", "put"),
+        ("/v1/customers/{customer_id}/contact", "put"),
+        ("/v1/customers/{customer_id}/contact", "delete"),
     }
     for key, (_function, route) in routes.items():
         auth = route.get("Auth", {})
@@ -245,9 +246,15 @@ def test_campaign_routes_require_an_api_key_and_personal_data_routes_iam_only() 
             assert auth == {"Authorizer": "AWS_IAM", "ApiKeyRequired": False}, key
         else:
             assert auth.get("ApiKeyRequired", True) is True and "Authorizer" not in auth, key
-    operator = RESOURCES["PrivacyOperatorPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
-    granted = {arn["Fn::Sub"].split("${DecisionsApi}/*/")[1] for arn in operator["Resource"]}
-    assert granted == {"DELETE/v1/customers/*", "GET/v1/customers/*/data", "GET/v1/erasures/*"}
+
+    def granted(policy: str) -> set[str]:
+        statement = RESOURCES[policy]["Properties"]["PolicyDocument"]["Statement"][0]
+        return {arn["Fn::Sub"].split("${DecisionsApi}/*/")[1] for arn in statement["Resource"]}
+
+    assert granted("PrivacyOperatorPolicy") == {"DELETE/v1/customers/*", "GET/v1/customers/*/data", "GET/v1/erasures/*"}
+    assert granted("CustomerDataWriterPolicy") == {
+        "PUT/v1/customers/*/contact", "DELETE/v1/customers/*/contact", "PUT/v1/customers/*/consent"
+    }  # fmt: skip
 
 
 def test_api_gateway_routes_every_operation_of_the_openapi_document() -> None:
@@ -256,6 +263,16 @@ def test_api_gateway_routes_every_operation_of_the_openapi_document() -> None:
     events = RESOURCES["ApiFunction"]["Properties"]["Events"].values()
     routed = {(e["Properties"]["Path"], e["Properties"]["Method"]) for e in events if e["Type"] == "Api"}
     assert routed - {("/v1/openapi.json", "get")} == documented  # a route missing here is a 403 once deployed
+
+
+def test_the_personal_data_document_is_current_and_routed() -> None:
+    from local.openapi import document
+
+    committed = json.loads((ROOT / "docs" / "privacy-openapi.json").read_text())
+    assert document("privacy") == committed, "drifted: run `make openapi` and commit docs/privacy-openapi.json"
+    documented = {(path, method) for path, operations in committed["paths"].items() for method in operations}
+    events = RESOURCES["PrivacyFunction"]["Properties"]["Events"].values()
+    assert {(e["Properties"]["Path"], e["Properties"]["Method"]) for e in events} == documented
 
 
 def test_only_ingest_and_api_may_read_profiles_and_nobody_writes_models() -> None:

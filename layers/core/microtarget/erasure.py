@@ -18,7 +18,13 @@ from typing import Any
 
 from microtarget.clock import HOUR_MS, from_ms
 
-IN_REQUEST = ("profile", "contacts", "ledger", "schedules")  # one customer's keys: quick, done by the call
+IN_REQUEST = (
+    "profile",
+    "contacts",
+    "ledger",
+    "consent_history",
+    "schedules",
+)  # one customer's keys: quick, done by the call
 BY_JOB = ("dead_letters", "data_lake", "outputs")  # searched: the erasure job
 STORES = IN_REQUEST + BY_JOB
 # What the archive may still deliver after the tombstone (Firehose buffers up to 5 minutes, its

@@ -1,6 +1,6 @@
 """The stores an erasure clears by the customer's own keys, inside the request: the profile
-(replaced by its tombstone), the contact details, the ledger partition and the pending
-schedules. Each step is idempotent: a crashed request is finished by the erasure job."""
+(replaced by its tombstone), the contact details, the ledger partition, the consent history
+and the pending schedules. Each step is idempotent: a crashed request is finished by the erasure job."""
 
 from __future__ import annotations
 
@@ -12,20 +12,19 @@ from microtarget.aggregation import DEFAULT_TOLERANCE_MS, day_of
 from microtarget.aws.calls import call_aws
 from microtarget.aws.contacts import ContactBook
 from microtarget.aws.ledger import Ledger
+from microtarget.aws.privacy_table import PrivacyTable
+from microtarget.aws.profile_store import DynamoProfileStore
 from microtarget.aws.trigger_queue import schedule_prefix
 from microtarget.erasure import IN_REQUEST, Erasure
-from microtarget.errors import RetryableError
-from microtarget.ports import ProfileStore, VersionConflict
 from microtarget.profile import Profile
-
-TOMBSTONE_ATTEMPTS = 5
 
 
 class CustomerStores:
     def __init__(
-        self, profiles: ProfileStore, contacts: ContactBook, ledger: Ledger, scheduler: Any, schedule_group: str
-    ) -> None:
-        self._profiles, self._contacts, self._ledger = profiles, contacts, ledger
+        self, profiles: DynamoProfileStore, contacts: ContactBook, ledger: Ledger, privacy: PrivacyTable,
+        scheduler: Any, schedule_group: str,
+    ) -> None:  # fmt: skip
+        self._profiles, self._contacts, self._ledger, self._privacy = profiles, contacts, ledger, privacy
         self._scheduler, self._group = scheduler, schedule_group
 
     def erase(self, erasure: Erasure, now_ms: int) -> None:
@@ -36,17 +35,17 @@ class CustomerStores:
     def _erase_profile(self, erasure: Erasure) -> int:
         """Replace the profile by a tombstone: empty, erased_before the request (a conditional
         write: a concurrent ingest write re-reads and then finds the tombstone)."""
-        for _attempt in range(TOMBSTONE_ATTEMPTS):
-            current = self._profiles.get_many([erasure.pid]).get(erasure.pid)
-            if current is not None and current.first_seen is not None:  # the lake holds nothing older
-                erasure.lake_from = day_of(current.first_seen - DEFAULT_TOLERANCE_MS)
-            stone = Profile(erasure.pid, version=current.version if current else 0, erased_before=erasure.requested_at)
-            try:
-                self._profiles.put(stone)
-            except VersionConflict:
-                continue
-            return 1 if current is not None and current.last_seen is not None else 0
-        raise RetryableError("the profile kept changing while its tombstone was written")
+
+        def tombstone(current: Profile | None) -> Profile:
+            return Profile(erasure.pid, version=current.version if current else 0, erased_before=erasure.requested_at)
+
+        before = self._profiles.update(erasure.pid, tombstone)
+        if before is not None and before.first_seen is not None:  # the lake holds nothing older
+            erasure.lake_from = day_of(before.first_seen - DEFAULT_TOLERANCE_MS)
+        return 1 if before is not None and before.last_seen is not None else 0
+
+    def _erase_consent_history(self, erasure: Erasure) -> int:
+        return self._privacy.erase_consent_history(erasure.pid)
 
     def _erase_contacts(self, erasure: Erasure) -> int:
         return self._contacts.erase(erasure.pid)

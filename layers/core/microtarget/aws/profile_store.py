@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -57,6 +57,18 @@ class DynamoProfileStore:
                         found[item["pid"]] = int(item["erased_before"])
                 request = reply.get("UnprocessedKeys") or {}
         return found
+
+    def update(self, pid: str, change: Callable[[Profile | None], Profile], attempts: int = 5) -> Profile | None:
+        """Read, change, write conditionally; on a concurrent write (ingest) re-read and change again.
+        Returns the profile as it was before."""
+        for _attempt in range(attempts):
+            current = self.get_many([pid]).get(pid)
+            try:
+                self.put(change(current))
+            except VersionConflict:
+                continue
+            return current
+        raise RetryableError("the profile kept changing while it was being updated")
 
     def put(self, profile: Profile) -> None:
         expected = profile.version

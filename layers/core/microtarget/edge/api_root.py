@@ -7,12 +7,10 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from microtarget.aws.contacts import ContactBook
 from microtarget.aws.event_intake import EventIntake
 from microtarget.aws.ledger import Ledger
 from microtarget.aws.profile_store import DynamoProfileStore
 from microtarget.aws.secrets import pseudonymizer_from_secret
-from microtarget.contacts import Contact
 from microtarget.decision_service import DecisionService, Request
 from microtarget.edge.api_models import (
     DecisionOut,
@@ -27,7 +25,6 @@ from microtarget.edge.api_models import (
 )
 from microtarget.edge.settings import ApiSettings
 from microtarget.edge.wiring import Aws, Report, serving_state
-from microtarget.errors import RetryableError
 
 
 class ApiRoot:
@@ -38,14 +35,6 @@ class ApiRoot:
             DynamoProfileStore(aws.table(config.profiles_table)),
             pseudonymizer_from_secret(config.pseudonym_secret_id),
             ledger=Ledger(aws.table(config.ledger_table)) if config.ledger_table else None,
-        )
-
-    @cached_property
-    def contacts(self) -> ContactBook:
-        if not self.config.contacts_table or not self.config.contacts_key_id:
-            raise RetryableError("contacts are not configured for this stack")
-        return ContactBook(
-            self._aws.table(self.config.contacts_table), self._aws.client("kms"), self.config.contacts_key_id
         )
 
     @cached_property
@@ -73,12 +62,6 @@ class ApiRoot:
         return ExposuresResponse(
             recorded=len(reports) - len(rejected), rejected=[Rejection.of(i, reason) for i, reason in rejected]
         )
-
-    def store_contact(self, customer_id: str, contact: Contact) -> None:
-        self.contacts.put(self.decisions.pseudonymize(customer_id), contact)
-
-    def erase_contact(self, customer_id: str) -> None:
-        self.contacts.erase(self.decisions.pseudonymize(customer_id))
 
     def models(self) -> ModelsResponse:
         return ModelsResponse.of(self.decisions.state)

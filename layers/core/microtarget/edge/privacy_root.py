@@ -1,23 +1,32 @@
 """The composition roots of the personal-data side: the privacy routes (erasure requests and
-receipts, access exports) and the erasure job that finishes what the requests start."""
+receipts, access exports, consent, contact details) and the erasure job that finishes what
+the requests start."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
+from functools import cached_property
 from typing import Any
 
+from microtarget.aggregation import apply_events
 from microtarget.aws.contacts import ContactBook
 from microtarget.aws.erasure_stores import CustomerStores
 from microtarget.aws.erasure_sweep import ErasureSweep
-from microtarget.aws.erasures import ErasureBook
+from microtarget.aws.event_intake import EventIntake
 from microtarget.aws.ledger import Ledger
+from microtarget.aws.privacy_table import PrivacyTable
 from microtarget.aws.profile_store import DynamoProfileStore
 from microtarget.aws.secrets import pseudonymizer_from_secret
-from microtarget.clock import Clock, to_ms, utc_now
+from microtarget.clock import Clock, from_ms, to_ms, utc_now
+from microtarget.contacts import Contact
+from microtarget.edge.privacy_models import ConsentRequest
 from microtarget.edge.settings import ErasureJobSettings, PrivacySettings
 from microtarget.edge.wiring import Aws
 from microtarget.erasure import BY_JOB, Erasure
+from microtarget.errors import PermanentError
 from microtarget.privacy_export import access_export
+from microtarget.profile import Profile
 
 OUTPUT_PREFIXES = ("scores/", "audiences/")  # per-customer files kept beside the lake
 
@@ -27,14 +36,18 @@ class PrivacyRoot:
         self.pseudonymizer = (
             pseudonymizer_from_secret(config.pseudonym_secret_id) if config.pseudonym_secret_id else None
         )
-        self.book = ErasureBook(aws.table(config.privacy_table))
+        self.book = PrivacyTable(aws.table(config.privacy_table))
         self.profiles = DynamoProfileStore(aws.table(config.profiles_table))
         self.contacts = ContactBook(aws.table(config.contacts_table), aws.client("kms"), config.contacts_key_id)
         self.ledger = Ledger(aws.table(config.ledger_table))
         self.customer_stores = CustomerStores(
-            self.profiles, self.contacts, self.ledger, aws.client("scheduler"), config.schedule_group
+            self.profiles, self.contacts, self.ledger, self.book, aws.client("scheduler"), config.schedule_group
         )
-        self.clock = clock
+        self.clock, self._aws, self._stream = clock, aws, config.events_stream
+
+    @cached_property
+    def intake(self) -> EventIntake:
+        return EventIntake(self._aws.client("kinesis"), self._stream, self.clock)
 
     def pid(self, customer_id: str) -> str:
         assert self.pseudonymizer is not None, "the job works on pids only"
@@ -62,7 +75,41 @@ class PrivacyRoot:
         """Everything held about the customer, for a data-subject access request."""
         pid = self.pid(customer_id)
         profile = self.profiles.get_many([pid]).get(pid)
-        return access_export(pid, profile, self.contacts.get(pid), self.ledger.entries(pid))
+        held = access_export(pid, profile, self.contacts.get(pid), self.ledger.entries(pid))
+        return held | {"consent_history": [_consent_change(item) for item in self.book.consent_history(pid)]}
+
+    def set_consent(self, customer_id: str, request: ConsentRequest, who: str) -> dict[str, Any]:
+        """A consent_updated event, as the site would send it: folded into the profile now (so
+        decisions and dispatch honour it at once), put on the stream (the lake keeps it; ingest
+        then finds it applied already) and kept in the consent history."""
+        from microtarget.events import EVENT_ADAPTER
+
+        pid, at, event_id = self.pid(customer_id), request.at or self.clock(), f"consent-{uuid.uuid4().hex}"
+        raw = {"event_id": event_id, "event_type": "consent_updated", "occurred_at": at.isoformat(),
+               "customer_id": customer_id, "context": {"channel": "server"}, "properties": {"consents": request.consents}}  # fmt: skip
+        _accepted, rejected = self.intake.publish([raw])
+        if rejected:
+            raise rejected[0][1]
+        event, after = EVENT_ADAPTER.validate_python(raw), Profile(pid)
+
+        def fold(current: Profile | None) -> Profile:
+            nonlocal after
+            after = current or Profile(pid)
+            outcome = apply_events(after, [event])
+            if outcome.late or outcome.erased:
+                raise PermanentError("late_event", "older than what the profile has already folded", "at")
+            return after
+
+        self.profiles.update(pid, fold)
+        consents = {str(channel): granted for channel, granted in request.consents.items()}
+        self.book.record_consent(pid, event_id, to_ms(at), consents, request.source, who)
+        return {"pid": pid, "consents": after.consents(), "recorded_at": at.isoformat()}
+
+    def store_contact(self, customer_id: str, contact: Contact) -> None:
+        self.contacts.put(self.pid(customer_id), contact)
+
+    def erase_contact(self, customer_id: str) -> None:
+        self.contacts.erase(self.pid(customer_id))
 
 
 class ErasureJob(PrivacyRoot):
@@ -97,6 +144,11 @@ class ErasureJob(PrivacyRoot):
         for erasure in erasures:
             self.book.save(erasure)
         return _summary(erasures)
+
+
+def _consent_change(item: dict[str, Any]) -> dict[str, Any]:
+    return {"at": from_ms(int(item["at"])).isoformat(), "consents": item["consents"], "source": item["source"],
+            "who": item["who"]}  # fmt: skip
 
 
 def _summary(erasures: list[Erasure]) -> dict[str, Any]:

@@ -74,8 +74,6 @@ class ApiSettings(ServingConfig):
     events_stream: str
     pseudonym_secret_id: str
     ledger_table: str | None = None  # send history for frequency caps
-    contacts_table: str | None = None
-    contacts_key_id: str | None = None
 
 
 class PrivacySettings(BaseModel):
@@ -87,6 +85,7 @@ class PrivacySettings(BaseModel):
     ledger_table: str
     contacts_table: str
     contacts_key_id: str
+    events_stream: str = ""  # consent changes go on it (the privacy routes)
     schedule_group: str = "default"
 
 

@@ -1,4 +1,4 @@
-"""Erasure receipts in the privacy table (DynamoDB, one key `id`):
+"""The privacy table (DynamoDB, one key `id`): erasure receipts, consent history, the audit log.
 
     id = "erasure#<erasure id>"   the receipt: pid, when, what each store lost, which are clean;
                                    `open` is set while any store is pending (the sparse index
@@ -6,6 +6,8 @@
     id = "customer#<pid>"          the customer's open erasure: a second request gets its id
     id = "audit#<request id>"      one personal-data call: who (the caller's IAM identity), what,
                                    when, the pid; kept AUDIT_DAYS
+    id = "consent#<pid>#<event id>" one consent change through the API: channels, when, source,
+                                   who (index `consent-history`: consent_pid, at); erased with the customer
 
 Receipts are kept (the proof an erasure was done); they name the pid, never a raw id.
 """
@@ -21,10 +23,11 @@ from microtarget.aws.calls import call_aws, error_code
 from microtarget.erasure import Erasure
 
 OPEN_INDEX = "open-erasures"
+CONSENT_INDEX = "consent-history"
 AUDIT_DAYS = 3 * 365
 
 
-class ErasureBook:
+class PrivacyTable:
     def __init__(self, table: Any) -> None:
         self._table = table
 
@@ -49,6 +52,34 @@ class ErasureBook:
         item = {"id": f"audit#{request_id}", "who": who, "action": action, "pid": pid, "at": at_ms,
                 "expires_at": at_ms // 1000 + AUDIT_DAYS * 86_400}  # fmt: skip
         call_aws("privacy table", self._table.put_item, Item=item)
+
+    def record_consent(
+        self, pid: str, event_id: str, at_ms: int, consents: dict[str, bool], source: str, who: str
+    ) -> None:
+        item = {"id": f"consent#{pid}#{event_id}", "consent_pid": pid, "at": at_ms, "consents": consents,
+                "source": source, "who": who}  # fmt: skip
+        call_aws("privacy table", self._table.put_item, Item=item)
+
+    def consent_history(self, pid: str) -> list[dict[str, Any]]:
+        """The customer's consent changes through the API, oldest first."""
+        kwargs: dict[str, Any] = {
+            "IndexName": CONSENT_INDEX,
+            "KeyConditionExpression": "consent_pid = :pid",
+            "ExpressionAttributeValues": {":pid": pid},
+        }
+        found: list[dict[str, Any]] = []
+        while True:
+            page = call_aws("privacy table", self._table.query, **kwargs)
+            found += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def erase_consent_history(self, pid: str) -> int:
+        keys = [item["id"] for item in self.consent_history(pid)]
+        for key in keys:
+            call_aws("privacy table", self._table.delete_item, Key={"id": key})
+        return len(keys)
 
     def get(self, erasure_id: str) -> Erasure | None:
         reply = call_aws(

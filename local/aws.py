@@ -202,6 +202,8 @@ _SQS_ATTRIBUTES = (
     "VisibilityTimeout",
     "RedrivePolicy",
     "SqsManagedSseEnabled",
+    "KmsMasterKeyId",
+    "KmsDataKeyReusePeriodSeconds",
 )
 
 

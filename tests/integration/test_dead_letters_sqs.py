@@ -15,7 +15,8 @@ def test_rejections_keep_reason_and_record_and_large_ones_go_to_s3(local_aws: Lo
     url, bucket = local_aws.ref("RejectedEventsQueue"), local_aws.ref("DataLakeBucket")
     small = Rejection(PermanentError("invalid_json", "bad"), b"{oops", {"sequence_number": "1"})
     large = Rejection(PermanentError("oversized", "big"), b"x" * (MAX_INLINE_BYTES + 10), {"sequence_number": "2"})
-    SqsDeadLetters(sqs, url, s3, bucket).send([small] + [large] * 11)  # more than one SQS batch
+    key_id = local_aws.attribute("DeadLettersKey", "Arn")
+    SqsDeadLetters(sqs, url, s3, bucket, key_id=key_id).send([small] + [large] * 11)  # more than one SQS batch
     bodies = []
     while reply := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
         bodies += [json.loads(m["Body"]) for m in reply]
@@ -28,7 +29,14 @@ def test_rejections_keep_reason_and_record_and_large_ones_go_to_s3(local_aws: Lo
     assert base64.b64decode(first["data_base64"]) == b"{oops"
     claim = next(b for b in bodies if b["source"]["sequence_number"] == "2")
     key = claim["data_s3"].split(f"s3://{bucket}/", 1)[1]
-    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == large.data
+    stored = s3.get_object(Bucket=bucket, Key=key)
+    assert stored["Body"].read() == large.data
+    assert (stored["ServerSideEncryption"], stored["SSEKMSKeyId"].rsplit("/", 1)[-1]) == (
+        "aws:kms",
+        key_id.rsplit("/", 1)[-1],
+    )  # sealed under the dead-letters key, as the queue is
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["KmsMasterKeyId"])["Attributes"]
+    assert attributes["KmsMasterKeyId"] == local_aws.ref("DeadLettersKey")
 
 
 def _drain(sqs, url: str) -> list[dict]:  # type: ignore[no-untyped-def]

@@ -1,8 +1,10 @@
-"""Rejected records, kept whole with their reason: nothing is lost.
+"""Rejected records, kept whole with their reason and whose they are (the pid): nothing is lost.
 
 Each rejection is one SQS message (JSON). A body over 64 KB is stored in S3 and the message
 carries its location (claim check), so even a 1 MB Kinesis record survives; batches are split
-by bytes as well as count, since SQS refuses a batch over 256 KB in total.
+by bytes as well as count, since SQS refuses a batch over 256 KB in total. Ingest's queue and
+those S3 objects are sealed with the dead-letters KMS key (a refused record may hold a raw
+customer id): readable by operators holding DeadLetterOperatorPolicy and by the erasure job.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ MAX_INLINE_BYTES = 64 * 1024
 class SqsDeadLetters:
     def __init__(
         self, sqs: Any, queue_url: str, s3: Any = None, overflow_bucket: str = "", index: RejectionIndex | None = None,
-        clock: Clock = utc_now,
+        clock: Clock = utc_now, key_id: str = "",
     ) -> None:  # fmt: skip
         """Without an overflow bucket (dispatch: its messages are SQS messages already) a body
         too large to inline is a RetryableError rather than a lost record. With an index, a
@@ -35,6 +37,9 @@ class SqsDeadLetters:
         self._sqs, self._queue_url = sqs, queue_url
         self._s3, self._bucket = s3, overflow_bucket
         self._index, self._clock = index, clock
+        self._sealing = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_id} if key_id else {"ServerSideEncryption": "AES256"}
+        )
 
     def send(self, rejections: list[Rejection]) -> int:
         now = self._clock()
@@ -70,7 +75,7 @@ class SqsDeadLetters:
             )
         key = f"rejected/{now:%Y/%m/%d}/{message['sha256']}.bin"
         try:
-            self._s3.put_object(Bucket=self._bucket, Key=key, Body=rejection.data, ServerSideEncryption="AES256")
+            self._s3.put_object(Bucket=self._bucket, Key=key, Body=rejection.data, **self._sealing)
         except (ClientError, BotoCoreError) as exc:
             raise RetryableError(f"storing an oversized rejected record failed: {exc}") from exc
         message.pop("data_base64")

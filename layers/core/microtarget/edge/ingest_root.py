@@ -20,7 +20,7 @@ def ingest_service(
 ) -> IngestService:
     dead_letters = SqsDeadLetters(
         aws.client("sqs"), settings.rejected_queue_url, aws.client("s3"), settings.data_lake_bucket,
-        RejectionIndex(aws.table(settings.rejection_index_table)),
+        RejectionIndex(aws.table(settings.rejection_index_table)), key_id=settings.dead_letter_key_id,
     )  # fmt: skip
     return IngestService(
         DynamoProfileStore(aws.table(settings.profiles_table), settings.profile_write_threads),

@@ -33,6 +33,7 @@ class IngestSettings(BaseModel):
     data_lake_bucket: str
     pseudonym_secret_id: str
     rejection_index_table: str  # which records were dead-lettered already (the idempotency table)
+    dead_letter_key_id: str = ""  # seals oversized rejected records in S3 (the queue is sealed by SQS)
     late_tolerance_hours: int = Field(72, ge=1, le=720)
     profile_write_threads: int = Field(8, ge=1, le=64)
 

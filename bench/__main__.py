@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 
-from bench import decisions, dispatch, ingest, lake, profile_size, training
+from bench import decisions, dispatch, ingest, lake, privacy, profile_size, training
 
 Row = tuple[str, str, str, bool]
 
@@ -99,6 +99,24 @@ def training_rows() -> list[Row]:
     return rows
 
 
+def privacy_rows() -> list[Row]:
+    figures = privacy.run()
+    return [
+        (
+            "archive transformation: parse, pid, tombstone check (one core, AWS stubbed)",
+            f"{figures['transform_events_per_second']:,.0f} events/s",
+            ">= 20,000 events/s",
+            figures["transform_events_per_second"] >= 20_000,
+        ),
+        (
+            f"erasure lake pass, {figures['lake_events']:,} events ({figures['lake_mb']:.1f} MB gzipped), S3 stubbed",
+            f"{figures['pass_events_per_second']:,.0f} events/s: {figures['pass_events_in_15_min'] / 1e6:,.0f} M in one 15-min pass",
+            ">= 100 M events a pass",
+            figures["pass_events_in_15_min"] >= 100e6,
+        ),
+    ]
+
+
 def decision_rows(figures: dict) -> list[Row]:
     source = "as deployed" if figures["from_build"] else "venv: run make build"
     return [
@@ -138,7 +156,8 @@ def main() -> int:
         flush=True,
     )
     served = decisions.run()  # trains the models the ingest-with-triggers figure scores with
-    rows = ingest_rows(served["models"]) + profile_rows() + dispatch_rows() + training_rows() + decision_rows(served)
+    rows = ingest_rows(served["models"]) + profile_rows() + dispatch_rows() + privacy_rows() + training_rows()
+    rows += decision_rows(served)
     width = max(len(row[0]) for row in rows)
     print(f"{'figure':<{width}}  {'measured':<44} {'goal':<20} ok")
     for name, measured, goal, ok in rows:

@@ -15,7 +15,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
-_TAGS = ("Ref", "GetAtt", "Sub", "If", "Equals", "Join", "Select", "Split", "GetAZs", "ImportValue", "Not", "And", "Or")
+_TAGS = (
+    "Ref", "GetAtt", "Sub", "If", "Equals", "Join", "Select", "Split", "GetAZs", "ImportValue", "Not", "And", "Or",
+    "FindInMap",
+)  # fmt: skip
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -48,7 +51,7 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 @dataclass
 class Resolver:
-    """Resolves Ref/GetAtt/Sub/If/Equals against the physical resources the local AWS made."""
+    """Resolves Ref/GetAtt/Sub/If/Equals/FindInMap against the physical resources the local AWS made."""
 
     template: dict[str, Any]
     refs: dict[str, str] = field(default_factory=dict)
@@ -79,6 +82,9 @@ class Resolver:
                 return self.resolve(arg[0]) == self.resolve(arg[1])
             if key == "Fn::Not":
                 return not self.resolve(arg[0])
+            if key == "Fn::FindInMap":
+                mapping, top, second = (self.resolve(part) for part in arg)
+                return self.template["Mappings"][mapping][str(top)][second]
         return {key: self.resolve(inner) for key, inner in value.items()}
 
     def holds(self, condition: str) -> bool:

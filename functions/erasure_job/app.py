@@ -1,5 +1,6 @@
-"""The erasure job (hourly, or on demand: `python -m ops erase-run`): for every open erasure,
-finish what its request left and search the dead letters, the data lake and the outputs."""
+"""The privacy job. Hourly (or on demand, `aws lambda invoke`): for every open erasure, finish
+what its request left and search the dead letters, the data lake and the outputs. Daily, with
+{"task": "retention"}: the sweep TTL cannot do alone (contact details whose customer is gone)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ def job() -> ErasureJob:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if isinstance(event, dict) and event.get("task") == "retention":
+        swept = job().retention()
+        metrics.add_metric(name="ContactsExpired", unit="Count", value=swept["contacts_removed"])
+        logger.info("retention sweep", extra=swept)
+        return swept
     summary = job().run()
     metrics.add_metric(name="ErasuresCompleted", unit="Count", value=summary["completed"])
     logger.info("erasure pass", **summary)

@@ -136,8 +136,9 @@ class InMemoryLedger:
     """The decisions ledger and its send claims over one dict, as the table holds both: the
     conditional writes of microtarget.aws.send_guard as plain checks."""
 
-    def __init__(self) -> None:
+    def __init__(self, retention_days: int = 180) -> None:
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self.retention_days = retention_days
 
     def record(self, entry: LedgerEntry) -> None:
         self.items[entry.pid, entry.key] = item_of(entry)

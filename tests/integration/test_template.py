@@ -179,8 +179,31 @@ def test_contacts_are_readable_only_by_dispatch_and_the_access_export() -> None:
             targets = json.dumps(statement.get("Resource"))
             if ("ContactsTable" in targets or "ContactsKey" in targets) and reads & set(_as_list(statement["Action"])):
                 readers.add(name)
-    assert readers == {"DispatchFunction", "PrivacyFunction"}
+    # the erasure job scans the table for its retention sweep (which pids, when): ciphertext at
+    # most, and the key policy (test above) gives it no decrypt
+    assert readers == {"DispatchFunction", "PrivacyFunction", "ErasureJobFunction"}
+    assert "ContactsKey" not in json.dumps(statements("ErasureJobFunction"))
     assert "ContactsTable" not in json.dumps(statements("ApiFunction"))  # the campaign side never touches them
+
+
+def test_retention_is_configurable_with_defaults_and_reaches_every_store() -> None:
+    parameters = TEMPLATE["Parameters"]
+    defaults = {name: str(parameters[name]["Default"]) for name in parameters if name.endswith("RetentionDays")}
+    assert defaults == {"LogRetentionDays": "30", "ProfileRetentionDays": "730", "ContactRetentionDays": "30",
+                        "LedgerRetentionDays": "180", "DeadLetterRetentionDays": "14", "LakeRetentionDays": "1095"}  # fmt: skip
+    for table in ("ProfilesTable", "LedgerTable", "PrivacyTable", "IdempotencyTable"):
+        assert RESOURCES[table]["Properties"]["TimeToLiveSpecification"]["Enabled"] is True, table
+    for queue in ("RejectedEventsQueue", "TriggerDeadLetterQueue"):
+        period = RESOURCES[queue]["Properties"]["MessageRetentionPeriod"]
+        assert period == {"Fn::FindInMap": ["DeadLetterRetention", {"Ref": "DeadLetterRetentionDays"}, "Seconds"]}
+    rules = {r["Prefix"]: r for r in RESOURCES["DataLakeBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules["events/"]["ExpirationInDays"] == {"Ref": "LakeRetentionDays"}
+    assert all(rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1 for rule in rules.values())
+    env = lambda fn: FUNCTIONS[fn]["Properties"]["Environment"]["Variables"]  # noqa: E731
+    for fn in ("IngestFunction", "PrivacyFunction", "ErasureJobFunction"):
+        assert env(fn)["PROFILE_RETENTION_DAYS"] == {"Ref": "ProfileRetentionDays"}, fn
+    for fn in ("IngestFunction", "ApiFunction", "DispatchFunction", "PrivacyFunction", "ErasureJobFunction"):
+        assert env(fn)["LEDGER_RETENTION_DAYS"] == {"Ref": "LedgerRetentionDays"}, fn
 
 
 def _no_key_policy(spec: dict[str, Any]) -> dict[str, Any]:

@@ -72,7 +72,7 @@ class DecisionService:
             exposure = Exposure(pid, decision_id, channel, offer_id, to_ms(at) if at else now_ms)
             try:
                 check_issued(exposure, now_ms, self._pseudonymizer.seal)
-                entries.append(ledger_entry(exposure, campaigns, now_ms))
+                entries.append(ledger_entry(exposure, campaigns, now_ms, self._ledger.retention_days))
             except PermanentError as reason:
                 rejected.append((index, reason))
         self._ledger.record_many(entries)

@@ -53,12 +53,14 @@ class Exposure:
     at_ms: int
 
 
-def ledger_entry(exposure: Exposure, campaigns: Campaigns, now_ms: int) -> LedgerEntry:
+def ledger_entry(
+    exposure: Exposure, campaigns: Campaigns, now_ms: int, retention_days: int = RETENTION_DAYS
+) -> LedgerEntry:
     """The ledger entry for one report, or a PermanentError naming the field at fault."""
     if exposure.at_ms > now_ms + CLOCK_SKEW_MS:
         raise PermanentError("in_future", "is later than now", "exposed_at")
-    if exposure.at_ms < now_ms - RETENTION_DAYS * DAY_MS:
-        raise PermanentError("too_old", f"is older than the ledger keeps ({RETENTION_DAYS} days)", "exposed_at")
+    if exposure.at_ms < now_ms - retention_days * DAY_MS:
+        raise PermanentError("too_old", f"is older than the ledger keeps ({retention_days} days)", "exposed_at")
     arms = {experiment.id: arm_of(experiment, exposure.pid) for experiment in campaigns.experiments}
     if exposure.offer_id is None:
         held = {e.id: arms[e.id].name for e in campaigns.experiments if arms[e.id].control}

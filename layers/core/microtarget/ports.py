@@ -100,6 +100,8 @@ class Serving(Protocol):
 class DecisionLog(Protocol):
     """The decisions ledger: outcomes, what was sent (for caps) and conversions."""
 
+    retention_days: int  # how long its items are kept (TTL)
+
     def record(self, entry: LedgerEntry) -> None: ...
 
     def record_many(self, entries: Sequence[LedgerEntry]) -> None: ...

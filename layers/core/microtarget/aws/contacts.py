@@ -9,29 +9,40 @@ decrypt: the template's policies say so and a test checks them.
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import Iterator
 from typing import Any
 
 from microtarget.aws.calls import call_aws
+from microtarget.clock import Clock, utc_now
 from microtarget.contacts import Contact
 
 
 class ContactBook:
-    def __init__(self, table: Any, kms: Any, key_id: str = "") -> None:
-        self._table, self._kms, self._key_id = table, kms, key_id
+    def __init__(self, table: Any, kms: Any, key_id: str = "", clock: Clock = utc_now) -> None:
+        self._table, self._kms, self._key_id, self._clock = table, kms, key_id, clock
 
     def put(self, pid: str, contact: Contact) -> None:
         plaintext = contact.model_dump_json(exclude_none=True).encode()
         reply = call_aws(
             "contacts", self._kms.encrypt, KeyId=self._key_id, Plaintext=plaintext, EncryptionContext={"pid": pid}
         )
-        item = {"pid": pid, "sealed": reply["CiphertextBlob"], "updated_at": int(time.time())}
+        item = {"pid": pid, "sealed": reply["CiphertextBlob"], "updated_at": int(self._clock().timestamp())}
         call_aws("contacts", self._table.put_item, Item=item)
 
     def erase(self, pid: str) -> int:
         """Delete the customer's details; how many items went (0 or 1)."""
         reply = call_aws("contacts", self._table.delete_item, Key={"pid": pid}, ReturnValues="ALL_OLD")
         return 1 if reply.get("Attributes") else 0
+
+    def stored(self) -> Iterator[tuple[str, int]]:
+        """Every customer with details, and when they were last stored (epoch s); never the details."""
+        kwargs: dict[str, Any] = {"ProjectionExpression": "pid, updated_at"}
+        while True:
+            page = call_aws("contacts", self._table.scan, **kwargs)
+            yield from ((item["pid"], int(item.get("updated_at", 0))) for item in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def get(self, pid: str) -> Contact | None:
         item = call_aws("contacts", self._table.get_item, Key={"pid": pid}, ConsistentRead=True).get("Item")

@@ -36,12 +36,12 @@ if TYPE_CHECKING:
 
 
 class Ledger:
-    def __init__(self, table: Any, threads: int = 8) -> None:
-        self._table, self._threads = table, threads
+    def __init__(self, table: Any, threads: int = 8, retention_days: int = RETENTION_DAYS) -> None:
+        self._table, self._threads, self.retention_days = table, threads, retention_days
         self._pool: ThreadPoolExecutor | None = None  # made on the first batch, kept for the next
 
     def record(self, entry: LedgerEntry) -> None:
-        call_aws("decisions ledger", self._table.put_item, Item=item_of(entry))
+        call_aws("decisions ledger", self._table.put_item, Item=item_of(entry, self.retention_days))
 
     def record_many(self, entries: Sequence[LedgerEntry]) -> None:
         """Batched writes (25 a request, unprocessed items retried); one item per key."""
@@ -50,7 +50,7 @@ class Ledger:
     def _write_batch(self, entries: Sequence[LedgerEntry]) -> None:
         with self._table.batch_writer(overwrite_by_pkeys=["pid", "sk"]) as batch:
             for entry in entries:
-                batch.put_item(Item=item_of(entry))
+                batch.put_item(Item=item_of(entry, self.retention_days))
 
     def entries(self, pid: str) -> list[dict[str, Any]]:
         """Everything the ledger holds for one customer (small: the TTL bounds it)."""
@@ -112,19 +112,19 @@ class Ledger:
             )  # fmt: skip
             item = {**asdict(conversion), "sk": f"c#{conversion.event_id_digest}", "at": conversion.at_ms}
             item["experiments"] = json.dumps(conversion.experiments, sort_keys=True)
-            item["expires_at"] = conversion.at_ms // 1000 + RETENTION_DAYS * 86_400
+            item["expires_at"] = conversion.at_ms // 1000 + self.retention_days * 86_400
             del item["at_ms"]
             call_aws("decisions ledger", self._table.put_item, Item=item)
             linked.append(conversion)
         return linked
 
 
-def item_of(entry: LedgerEntry) -> dict[str, Any]:
+def item_of(entry: LedgerEntry, retention_days: int = RETENTION_DAYS) -> dict[str, Any]:
     return {
         **{k: v for k, v in asdict(entry).items() if k not in ("at_ms", "experiments", "detail")},
         "sk": entry.key,
         "at": entry.at_ms,
         "experiments": json.dumps(entry.experiments, sort_keys=True),
         "detail": json.dumps(entry.detail, sort_keys=True, default=str),
-        "expires_at": entry.at_ms // 1000 + RETENTION_DAYS * 86_400,
+        "expires_at": entry.at_ms // 1000 + retention_days * 86_400,
     }

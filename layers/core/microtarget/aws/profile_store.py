@@ -1,4 +1,8 @@
-"""Profiles in DynamoDB: one item per pid, optimistic locking on `version`."""
+"""Profiles in DynamoDB: one item per pid, optimistic locking on `version`.
+
+Each write sets the item's TTL (`expires_at`): `retention_days` after the customer was last
+seen, so an inactive customer's profile goes; a tombstone keeps until no event from before its
+erasure could be accepted any more (the parser refuses events older than its MAX_EVENT_AGE)."""
 
 from __future__ import annotations
 
@@ -14,13 +18,15 @@ from microtarget.ports import VersionConflict
 from microtarget.profile import Profile
 
 BATCH_GET_LIMIT = 100
+PROFILE_RETENTION_DAYS = 730  # the default: a customer inactive for two years is forgotten
+TOMBSTONE_KEEP_S = (3 * 366 + 1) * 86_400  # past the parser's MAX_EVENT_AGE (a test holds it there)
 
 
 class DynamoProfileStore:
     """One item per pid; optimistic locking on `version`; reads batched by 100."""
 
-    def __init__(self, table: Any, write_threads: int = 8) -> None:
-        self._table = table
+    def __init__(self, table: Any, write_threads: int = 8, retention_days: int = PROFILE_RETENTION_DAYS) -> None:
+        self._table, self.retention_days = table, retention_days
         self._pool = ThreadPoolExecutor(max_workers=write_threads, thread_name_prefix="profile-put")
 
     def get_many(self, pids: Iterable[str]) -> dict[str, Profile]:
@@ -41,6 +47,21 @@ class DynamoProfileStore:
                     raise RetryableError("profiles table kept returning unprocessed keys")
         except (ClientError, BotoCoreError) as exc:
             raise RetryableError(f"reading profiles failed: {exc}") from exc
+        return found
+
+    def expiries(self, pids: Iterable[str]) -> dict[str, int]:
+        """When each stored profile of these customers expires (epoch s; 0 for a tombstone, whose
+        customer is gone already); customers without a profile are absent."""
+        keys = [{"pid": pid} for pid in dict.fromkeys(pids)]
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            request = {self._table.name: {"Keys": keys[start : start + BATCH_GET_LIMIT],
+                                          "ProjectionExpression": "pid, last_seen, expires_at"}}  # fmt: skip
+            while request:
+                reply = call_aws("profiles", self._table.meta.client.batch_get_item, RequestItems=request)
+                for item in reply["Responses"].get(self._table.name, []):
+                    found[item["pid"]] = int(item.get("expires_at", 0)) if item.get("last_seen") is not None else 0
+                request = reply.get("UnprocessedKeys") or {}
         return found
 
     def erased_before(self, pids: Iterable[str]) -> dict[str, int]:
@@ -72,7 +93,7 @@ class DynamoProfileStore:
 
     def put(self, profile: Profile) -> None:
         expected = profile.version
-        item = profile.to_item() | {"version": expected + 1}
+        item = profile.to_item() | {"version": expected + 1, "expires_at": self._expires_at(profile)}
         condition = "attribute_not_exists(pid)" if expected == 0 else "version = :expected"
         values = {} if expected == 0 else {"ExpressionAttributeValues": {":expected": expected}}
         try:
@@ -87,6 +108,12 @@ class DynamoProfileStore:
         except BotoCoreError as exc:
             raise RetryableError(f"writing profile failed: {exc}") from exc
         profile.version = expected + 1
+
+    def _expires_at(self, profile: Profile) -> int:
+        if profile.last_seen is not None:
+            return profile.last_seen // 1000 + self.retention_days * 86_400
+        erased = profile.erased_before or 0  # a tombstone (or an empty profile: kept like one)
+        return erased // 1000 + TOMBSTONE_KEEP_S
 
     def put_many(self, profiles: list[Profile]) -> dict[str, Exception]:
         """Write concurrently; return the failures by pid (conflicts and retryables)."""

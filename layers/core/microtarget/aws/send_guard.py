@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from microtarget.aws.calls import call_aws, error_code
 from microtarget.aws.ledger import item_of
 from microtarget.errors import RetryableError
-from microtarget.outcomes import MAY_HAVE_SENT, LedgerEntry
+from microtarget.outcomes import MAY_HAVE_SENT, RETENTION_DAYS, LedgerEntry
 
 
 def _conditional(write: Callable[..., Any], **kwargs: Any) -> bool:
@@ -34,8 +34,8 @@ def _conditional(write: Callable[..., Any], **kwargs: Any) -> bool:
 
 
 class SendGuard:
-    def __init__(self, table: Any) -> None:
-        self._table = table
+    def __init__(self, table: Any, retention_days: int = RETENTION_DAYS) -> None:
+        self._table, self._retention_days = table, retention_days
 
     def _item(self, entry: LedgerEntry) -> dict[str, Any] | None:
         key = {"pid": entry.pid, "sk": entry.key}
@@ -48,7 +48,7 @@ class SendGuard:
         outcomes = {f":o{i}": outcome for i, outcome in enumerate(MAY_HAVE_SENT)}
         claimed = _conditional(
             self._table.put_item,
-            Item=item_of(entry) | {"outcome": "sending", "code": "sending"},
+            Item=item_of(entry, self._retention_days) | {"outcome": "sending", "code": "sending"},
             ConditionExpression=f"attribute_not_exists(sk) OR NOT outcome IN ({', '.join(outcomes)})",
             ExpressionAttributeValues=outcomes,
         )

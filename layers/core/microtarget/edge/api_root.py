@@ -34,7 +34,9 @@ class ApiRoot:
             serving_state(config, aws, report),
             DynamoProfileStore(aws.table(config.profiles_table)),
             pseudonymizer_from_secret(config.pseudonym_secret_id),
-            ledger=Ledger(aws.table(config.ledger_table)) if config.ledger_table else None,
+            ledger=Ledger(aws.table(config.ledger_table), retention_days=config.ledger_retention_days)
+            if config.ledger_table
+            else None,
         )
 
     @cached_property

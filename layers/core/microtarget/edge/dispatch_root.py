@@ -36,8 +36,8 @@ def _service(config: DispatchSettings, aws: Aws, report: Report) -> DispatchServ
         TemplateStore(aws.client("s3"), config.models_bucket, config.templates_prefix, config.refresh_seconds),
         DynamoProfileStore(aws.table(config.profiles_table)),
         ContactBook(aws.table(config.contacts_table), aws.client("kms")),
-        Ledger(aws.table(config.ledger_table)),
+        Ledger(aws.table(config.ledger_table), retention_days=config.ledger_retention_days),
         channels,
         trigger_queue(config, aws),
-        SendGuard(aws.table(config.ledger_table)),
+        SendGuard(aws.table(config.ledger_table), config.ledger_retention_days),
     )

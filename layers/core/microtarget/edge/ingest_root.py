@@ -23,7 +23,9 @@ def ingest_service(
         RejectionIndex(aws.table(settings.rejection_index_table)), key_id=settings.dead_letter_key_id,
     )  # fmt: skip
     return IngestService(
-        DynamoProfileStore(aws.table(settings.profiles_table), settings.profile_write_threads),
+        DynamoProfileStore(
+            aws.table(settings.profiles_table), settings.profile_write_threads, settings.profile_retention_days
+        ),
         dead_letters,
         pseudonymizer_from_secret(settings.pseudonym_secret_id),
         tolerance_ms=settings.late_tolerance_hours * 3_600_000,
@@ -38,5 +40,7 @@ def reaction_settings() -> ReactionSettings | None:
 
 def _reactions(config: ReactionSettings, aws: Aws, report: Report) -> Reactions:
     return Reactions(
-        serving_state(config, aws, report), trigger_queue(config, aws), Ledger(aws.table(config.ledger_table))
+        serving_state(config, aws, report),
+        trigger_queue(config, aws),
+        Ledger(aws.table(config.ledger_table), retention_days=config.ledger_retention_days),
     )

@@ -37,9 +37,12 @@ class PrivacyRoot:
             pseudonymizer_from_secret(config.pseudonym_secret_id) if config.pseudonym_secret_id else None
         )
         self.book = PrivacyTable(aws.table(config.privacy_table))
-        self.profiles = DynamoProfileStore(aws.table(config.profiles_table))
-        self.contacts = ContactBook(aws.table(config.contacts_table), aws.client("kms"), config.contacts_key_id)
-        self.ledger = Ledger(aws.table(config.ledger_table))
+        self.profiles = DynamoProfileStore(
+            aws.table(config.profiles_table), retention_days=config.profile_retention_days
+        )
+        self.contacts = ContactBook(aws.table(config.contacts_table), aws.client("kms"), config.contacts_key_id, clock)
+        self._contact_days = config.contact_retention_days
+        self.ledger = Ledger(aws.table(config.ledger_table), retention_days=config.ledger_retention_days)
         self.customer_stores = CustomerStores(
             self.profiles, self.contacts, self.ledger, self.book, aws.client("scheduler"), config.schedule_group
         )
@@ -63,8 +66,10 @@ class PrivacyRoot:
         """Open (or find) the customer's erasure and clear the stores its keys reach."""
         now_ms = to_ms(self.clock())
         erasure, _new = self.book.request(self.pid(customer_id), now_ms)
-        self.customer_stores.erase(erasure, now_ms)
-        self.book.save(erasure)
+        try:
+            self.customer_stores.erase(erasure, now_ms)
+        finally:  # a store down half way: what was cleared stays recorded; a retry or the job does the rest
+            self.book.save(erasure)
         return erasure.receipt()
 
     def receipt(self, erasure_id: str) -> dict[str, Any] | None:
@@ -124,16 +129,23 @@ class ErasureJob(PrivacyRoot):
         after everything the archive could still deliver (Erasure.lake_may_close)."""
         started_ms = to_ms(self.clock())
         erasures = self.book.open_erasures()
-        for erasure in erasures:
-            self.customer_stores.erase(erasure, started_ms)
-        searching = [e for e in erasures if e.pending(BY_JOB)]
+        try:
+            for erasure in erasures:
+                self.customer_stores.erase(erasure, started_ms)
+            self._search([e for e in erasures if e.pending(BY_JOB)], started_ms)
+        finally:  # what this pass cleared stays recorded, whatever failed after it
+            for erasure in erasures:
+                self.book.save(erasure)
+        return _summary(erasures)
+
+    def _search(self, searching: list[Erasure], started_ms: int) -> None:
         pids = {e.pid for e in searching}
-        found: dict[str, Counter[str]] = {}
-        if pids:
-            since = [e.lake_from for e in searching]
-            found["dead_letters"] = self.sweep.dead_letters(pids)
-            found["data_lake"] = self.sweep.rewrite("events/", pids, None if None in since else min(since))  # type: ignore[type-var]
-            found["outputs"] = sum((self.sweep.rewrite(p, pids) for p in OUTPUT_PREFIXES), Counter())
+        if not pids:
+            return
+        since = [e.lake_from for e in searching]
+        found: dict[str, Counter[str]] = {"dead_letters": self.sweep.dead_letters(pids)}
+        found["data_lake"] = self.sweep.rewrite("events/", pids, None if None in since else min(since))  # type: ignore[type-var]
+        found["outputs"] = sum((self.sweep.rewrite(p, pids) for p in OUTPUT_PREFIXES), Counter())
         done_ms = to_ms(self.clock())
         for erasure in searching:
             for store, counts in found.items():
@@ -141,9 +153,20 @@ class ErasureJob(PrivacyRoot):
                     erasure.finished(store, counts[erasure.pid], done_ms)
                 else:
                     erasure.removed[store] = erasure.removed.get(store, 0) + counts[erasure.pid]
-        for erasure in erasures:
-            self.book.save(erasure)
-        return _summary(erasures)
+
+    def retention(self) -> dict[str, int]:
+        """The sweep TTL cannot do alone: contact details whose customer is gone (no profile, a
+        tombstone or an expired one) and that were stored more than contact_retention_days ago."""
+        now_s = int(self.clock().timestamp())
+        stale = [pid for pid, at in self.contacts.stored() if at < now_s - self._contact_days * 86_400]
+        removed = 0
+        for start in range(0, len(stale), 100):
+            chunk = stale[start : start + 100]
+            expiries = self.profiles.expiries(chunk)
+            for pid in chunk:
+                if expiries.get(pid, 0) < now_s:
+                    removed += self.contacts.erase(pid)
+        return {"contacts_removed": removed, "contacts_checked": len(stale)}
 
 
 def _consent_change(item: dict[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ class IngestSettings(BaseModel):
     dead_letter_key_id: str = ""  # seals oversized rejected records in S3 (the queue is sealed by SQS)
     late_tolerance_hours: int = Field(72, ge=1, le=720)
     profile_write_threads: int = Field(8, ge=1, le=64)
+    profile_retention_days: int = Field(730, ge=30, le=3650)  # inactive this long: the profile goes (TTL)
 
 
 class ArchiveSettings(BaseModel):
@@ -47,6 +48,7 @@ class ReactionSettings(ServingConfig, TriggerQueueConfig):
     """Ingest's triggers and attribution (absent: ingest only keeps profiles)."""
 
     ledger_table: str
+    ledger_retention_days: int = Field(180, ge=30, le=730)
 
 
 class DispatchSettings(ServingConfig, TriggerQueueConfig):
@@ -57,6 +59,7 @@ class DispatchSettings(ServingConfig, TriggerQueueConfig):
     dead_letter_queue_url: str
     sender_address: str
     event_bus: str
+    ledger_retention_days: int = Field(180, ge=30, le=730)
 
 
 def load_settings[T: BaseModel](model: type[T], environ: Mapping[str, str] | None = None) -> T:
@@ -75,6 +78,7 @@ class ApiSettings(ServingConfig):
     events_stream: str
     pseudonym_secret_id: str
     ledger_table: str | None = None  # send history for frequency caps
+    ledger_retention_days: int = Field(180, ge=30, le=730)
 
 
 class PrivacySettings(BaseModel):
@@ -88,6 +92,9 @@ class PrivacySettings(BaseModel):
     contacts_key_id: str
     events_stream: str = ""  # consent changes go on it (the privacy routes)
     schedule_group: str = "default"
+    profile_retention_days: int = Field(730, ge=30, le=3650)
+    ledger_retention_days: int = Field(180, ge=30, le=730)
+    contact_retention_days: int = Field(30, ge=1, le=3650)  # a contact whose customer is gone, kept this long
 
 
 class ErasureJobSettings(PrivacySettings):

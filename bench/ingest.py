@@ -56,6 +56,9 @@ class CountingStore:
             self.writes += 1
         return {}
 
+    def put_merged(self, profile: Profile, aliases: list[Profile]) -> None:
+        self.put_many([profile, *aliases])
+
 
 def _records(events: list[dict[str, Any]], offset: int = 0) -> list[RawRecord]:
     return [

@@ -34,6 +34,14 @@ class InMemoryProfileStore:
         self.items[profile.pid] = copy.deepcopy(profile.to_item())
         self.writes += 1
 
+    def put_merged(self, profile: Profile, aliases: list[Profile]) -> None:
+        for written in [profile, *aliases]:  # all or none: check every version first
+            if self.items.get(written.pid, {}).get("version", 0) != written.version:
+                raise VersionConflict(written.pid)
+        for written in [profile, *aliases]:
+            self.put(written)
+        self.writes -= len(aliases)  # one write per customer: the aliases ride along
+
     def put_many(self, profiles: list[Profile]) -> dict[str, Exception]:
         failures: dict[str, Exception] = {}
         for profile in profiles:

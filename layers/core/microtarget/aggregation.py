@@ -83,7 +83,7 @@ def apply_events(profile: Profile, events: Iterable[Event], tolerance_ms: int = 
         _apply_one(profile, event, ts, key)
         applied.append(event)
         applied_ms.append(ts)
-    compacted = _prune(profile, tolerance_ms) if applied else False
+    compacted = prune(profile, tolerance_ms) if applied else False
     return Outcome(applied, duplicates, late, applied_ms, compacted, erased)
 
 
@@ -189,7 +189,7 @@ _APPLY = {
 }
 
 
-def _prune(profile: Profile, tolerance_ms: int) -> bool:
+def prune(profile: Profile, tolerance_ms: int) -> bool:
     """Forget what can no longer matter (dedup keys behind the late horizon, old buckets) and
     keep every collection within its count; True when a count bound had to fold or drop detail."""
     assert profile.last_seen is not None

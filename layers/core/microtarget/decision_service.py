@@ -42,6 +42,10 @@ class DecisionService:
             raise RetryableError("no valid campaigns file has been loaded yet")
         pids = [self._pseudonymizer.pid(customer) for customer, _channel, _context in requests]
         found = self._profiles.get_many(pids)
+        aliased = {pid: profile.alias_of for pid, profile in found.items() if profile.alias_of}
+        if aliased:  # an anonymous id since identified: decided as the customer it became
+            found |= self._profiles.get_many(set(aliased.values()) - set(found))
+            pids = [aliased.get(pid) or pid for pid in pids]
         unique = list(dict.fromkeys(pids))  # a visitor with no profile yet may have been sent offers too
         sent = self._ledger.sends_many(unique, to_ms(now) - 7 * DAY_MS) if self._ledger else {}
         recommender = self.state.recommender() if any(c.product_id for _, _, c in requests) else None

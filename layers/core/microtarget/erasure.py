@@ -40,6 +40,11 @@ class Erasure:
     lake_from: str | None = None  # the first day the lake may hold the customer (None: every day)
     removed: dict[str, int] = field(default_factory=dict)  # store -> items removed
     done_at: dict[str, int] = field(default_factory=dict)  # store -> when it was clean
+    aliases: list[str] = field(default_factory=list)  # anonymous pids merged into the customer: erased too
+
+    @property
+    def pids(self) -> list[str]:
+        return [self.pid, *self.aliases]
 
     @classmethod
     def requested(cls, pid: str, now_ms: int) -> Erasure:
@@ -65,6 +70,7 @@ class Erasure:
         return {
             "erasure_id": self.erasure_id,
             "pid": self.pid,
+            "anonymous_ids_merged": len(self.aliases),
             "status": "complete" if self.complete else "in_progress",
             "requested_at": from_ms(self.requested_at).isoformat(),
             "stores": {

@@ -103,6 +103,15 @@ class _EventBase(_Strict):
     event_id: Id
     occurred_at: Moment
     customer_id: Annotated[str, Field(min_length=1, max_length=256)]
+    anonymous_id: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=256,
+            description="the id the visitor had before this event identified them (a login): their "
+            "anonymous profile is merged into customer_id's, once",
+        ),
+    ] = None
     session_id: Id | None = None
     context: Context = Context()
 

@@ -3,8 +3,9 @@ events in order and write the profile once. Knows nothing of Lambda or Kinesis s
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from microtarget.errors import PermanentError, RetryableError
 from microtarget.event_parser import parse_event
 from microtarget.events import Event
 from microtarget.identity import Pseudonymizer
+from microtarget.merge import plan_merges, read_resolving
 from microtarget.ports import DeadLetterSink, ProfileStore, Rejection, VersionConflict
 from microtarget.profile import Profile
 from microtarget.reactions import Change, ReactionReport, Reactions
@@ -36,6 +38,7 @@ class Decoded:
     pid: str | None = None
     event: Event | None = None
     rejection: Rejection | None = None
+    merge_from: str | None = None  # the anonymous pid this record identifies (microtarget.merge)
 
 
 @dataclass(slots=True)
@@ -89,7 +92,9 @@ class IngestService:
                 rejection = Rejection(reason, record.data, record.source, self._owner(record.data))
                 decoded.append(Decoded(record, rejection=rejection))
                 continue
-            decoded.append(Decoded(record, pid=pid(event.customer_id), event=event))
+            anonymous = event.anonymous_id
+            merge_from = pid(anonymous) if anonymous and anonymous != event.customer_id else None
+            decoded.append(Decoded(record, pid=pid(event.customer_id), event=event, merge_from=merge_from))
         return decoded
 
     def _owner(self, data: bytes) -> str | None:
@@ -145,21 +150,30 @@ class IngestService:
         pending = set(groups)
         for _attempt in range(CONFLICT_RETRIES):
             try:
-                stored = self._store.get_many(pending)
+                stored = read_resolving(self._store.get_many, groups, pending)
             except RetryableError as error:
                 failed |= dict.fromkeys(pending, str(error))
                 pending = set()
                 break
+            merges = plan_merges(groups, pending, stored, self._tolerance_ms)
             results = {}
             for pid in pending:
                 try:
-                    results[pid] = self._apply(stored.get(pid) or Profile(pid), groups[pid])
+                    if pid in merges:  # folded from the merged state, never from a re-read that lacks it
+                        results[pid] = self._apply(merges[pid][0], groups[pid], _copier(merges[pid][0]))
+                    else:
+                        results[pid] = self._apply(stored.get(pid) or Profile(pid), groups[pid])
                 except RetryableError as error:  # re-reading the profile to isolate a poison record failed
                     failed[pid] = str(error)
             unreacted = self._react(results, report)
             failed |= dict.fromkeys(unreacted, "reactions (triggers, attribution) failed")
             results = {pid: result for pid, result in results.items() if pid not in unreacted}
-            failures = self._store.put_many([r.profile for r in results.values() if r.applied])
+            failures = self._store.put_many([r.profile for p, r in results.items() if r.applied and p not in merges])
+            for pid in merges.keys() & results.keys():  # the known profile and its aliases: one transaction
+                try:
+                    self._store.put_merged(results[pid].profile, merges[pid][1])
+                except (VersionConflict, PermanentError, RetryableError) as error:
+                    failures[pid] = error
             conflicts = {pid for pid, error in failures.items() if isinstance(error, VersionConflict)}
             refused |= {pid: error for pid, error in failures.items() if isinstance(error, PermanentError)}
             failed |= {pid: str(e) for pid, e in failures.items() if pid not in conflicts and pid not in refused}
@@ -169,16 +183,20 @@ class IngestService:
                 break
         return settled, failed | dict.fromkeys(pending, "version conflicts on every retry"), refused
 
-    def _apply(self, profile: Profile, items: list[Decoded]) -> CustomerResult:
+    def _apply(
+        self, profile: Profile, items: list[Decoded], fresh: Callable[[], Profile] | None = None
+    ) -> CustomerResult:
         try:
             return self._fold(profile, items)
         except Exception:  # a value no check foresaw must not fail every customer of the batch
-            return self._fold_isolating(profile.pid, items)
+            pid = profile.pid
+            return self._fold_isolating(
+                pid, items, fresh or (lambda: self._store.get_many({pid}).get(pid) or Profile(pid))
+            )
 
-    def _fold_isolating(self, pid: str, items: list[Decoded]) -> CustomerResult:
+    def _fold_isolating(self, pid: str, items: list[Decoded], fresh: Callable[[], Profile]) -> CustomerResult:
         """Find the records that break folding one at a time (on a fresh copy of the stored profile,
         refolded after each failure), reject them with their reason, and fold the rest as usual."""
-        fresh = lambda: self._store.get_many({pid}).get(pid) or Profile(pid)  # noqa: E731
         good: list[Decoded] = []
         poisoned: list[Rejection] = []
         working = fresh()
@@ -222,6 +240,11 @@ class IngestService:
         report.stale_triggers += reacted.stale
         report.conversions += reacted.conversions
         return reacted.failed
+
+
+def _copier(profile: Profile) -> Callable[[], Profile]:
+    snapshot = copy.deepcopy(profile)
+    return lambda: copy.deepcopy(snapshot)
 
 
 @dataclass(slots=True, frozen=True)

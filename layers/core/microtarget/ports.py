@@ -46,6 +46,9 @@ class ProfileStore(Protocol):
     def put_many(self, profiles: list[Profile]) -> dict[str, Exception]:
         """`put` each; return the failures by pid."""
 
+    def put_merged(self, profile: Profile, aliases: list[Profile]) -> None:
+        """`put` the profile and the aliases of the anonymous profiles merged into it, all or none."""
+
 
 @dataclass(slots=True, frozen=True)
 class Rejection:

@@ -53,6 +53,9 @@ class Profile:
     dedup_floor: int = 0  # raised only when a flood overflows `seen`: older events count as late
     # set by an erasure (the tombstone): events from before it are dropped, never folded again
     erased_before: int | None = None
+    # an anonymous profile merged into a known one: its events land there (microtarget.merge)
+    alias_of: str | None = None
+    aliases: list[str] = field(default_factory=list)  # the anonymous pids merged into this one
     days: dict[str, dict[str, int]] = field(default_factory=dict)
     # [ts, event digest, product_id, category]: the newest product views, oldest first.
     recent_views: list[list[Any]] = field(default_factory=list)
@@ -112,4 +115,4 @@ def item_bytes(item: dict[str, Any]) -> int:
 
 
 # Top-level attributes beside the JSON state, for people and queries.
-SUMMARY = ("first_seen", "last_seen", "orders", "revenue_cents", "last_purchase_at", "erased_before")
+SUMMARY = ("first_seen", "last_seen", "orders", "revenue_cents", "last_purchase_at", "erased_before", "alias_of")

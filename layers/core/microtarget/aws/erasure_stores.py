@@ -37,12 +37,16 @@ class CustomerStores:
         write: a concurrent ingest write re-reads and then finds the tombstone)."""
 
         def tombstone(current: Profile | None) -> Profile:
-            return Profile(erasure.pid, version=current.version if current else 0, erased_before=erasure.requested_at)
+            pid = current.pid if current else erasure.pid
+            return Profile(pid, version=current.version if current else 0, erased_before=erasure.requested_at)
 
         before = self._profiles.update(erasure.pid, tombstone)
         if before is not None and before.first_seen is not None:  # the lake holds nothing older
             erasure.lake_from = day_of(before.first_seen - DEFAULT_TOLERANCE_MS)
-        return 1 if before is not None and before.last_seen is not None else 0
+        erasure.aliases = sorted({*erasure.aliases, *(before.aliases if before else [])})
+        for alias in erasure.aliases:  # the anonymous ids merged into the customer: their link goes too
+            self._profiles.update(alias, tombstone)
+        return (1 if before is not None and before.last_seen is not None else 0) + len(erasure.aliases)
 
     def _erase_consent_history(self, erasure: Erasure) -> int:
         return self._privacy.erase_consent_history(erasure.pid)

@@ -98,6 +98,8 @@ class PrivacyTable:
         }
         if erasure.lake_from:
             item["lake_from"] = erasure.lake_from
+        if erasure.aliases:
+            item["aliases"] = erasure.aliases
         if not erasure.complete:
             item["open"] = "erasure"
         call_aws("privacy table", self._table.put_item, Item=item)
@@ -126,5 +128,5 @@ def _erasure(item: dict[str, Any]) -> Erasure:
 
     return Erasure(
         item["erasure_id"], item["pid"], int(item["requested_at"]), item.get("lake_from"),
-        ints(item.get("removed", {})), ints(item.get("done_at", {})),
+        ints(item.get("removed", {})), ints(item.get("done_at", {})), list(item.get("aliases", [])),
     )  # fmt: skip

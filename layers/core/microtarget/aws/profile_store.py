@@ -91,13 +91,36 @@ class DynamoProfileStore:
             return current
         raise RetryableError("the profile kept changing while it was being updated")
 
-    def put(self, profile: Profile) -> None:
+    def _conditional(self, profile: Profile) -> dict[str, Any]:
+        """The put of `profile` as version+1, conditional on the stored version being its own."""
         expected = profile.version
         item = profile.to_item() | {"version": expected + 1, "expires_at": self._expires_at(profile)}
         condition = "attribute_not_exists(pid)" if expected == 0 else "version = :expected"
         values = {} if expected == 0 else {"ExpressionAttributeValues": {":expected": expected}}
+        return {"Item": item, "ConditionExpression": condition, **values}
+
+    def put_merged(self, profile: Profile, aliases: list[Profile]) -> None:
+        """The known profile and the aliases of the anonymous profiles merged into it: one
+        transaction, so no crash or concurrent write can leave a merge counted twice or lost."""
+        writes = [self._conditional(p) | {"TableName": self._table.name} for p in [profile, *aliases]]
         try:
-            self._table.put_item(Item=item, ConditionExpression=condition, **values)
+            self._table.meta.client.transact_write_items(TransactItems=[{"Put": write} for write in writes])
+        except ClientError as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if error_code(exc) == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+                raise VersionConflict(profile.pid) from exc
+            if "size" in str(exc).lower():
+                raise PermanentError("profile_too_large", "DynamoDB refused the merged profile for its size") from exc
+            raise RetryableError(f"writing a merged profile failed: {error_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise RetryableError(f"writing a merged profile failed: {exc}") from exc
+        for written in [profile, *aliases]:
+            written.version += 1
+
+    def put(self, profile: Profile) -> None:
+        expected = profile.version
+        try:
+            self._table.put_item(**self._conditional(profile))
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise VersionConflict(profile.pid) from exc

@@ -139,7 +139,7 @@ class ErasureJob(PrivacyRoot):
         return _summary(erasures)
 
     def _search(self, searching: list[Erasure], started_ms: int) -> None:
-        pids = {e.pid for e in searching}
+        pids = {pid for e in searching for pid in e.pids}
         if not pids:
             return
         since = [e.lake_from for e in searching]
@@ -149,10 +149,11 @@ class ErasureJob(PrivacyRoot):
         done_ms = to_ms(self.clock())
         for erasure in searching:
             for store, counts in found.items():
+                count = sum(counts[pid] for pid in erasure.pids)
                 if erasure.lake_may_close(started_ms):
-                    erasure.finished(store, counts[erasure.pid], done_ms)
+                    erasure.finished(store, count, done_ms)
                 else:
-                    erasure.removed[store] = erasure.removed.get(store, 0) + counts[erasure.pid]
+                    erasure.removed[store] = erasure.removed.get(store, 0) + count
 
     def retention(self) -> dict[str, int]:
         """The sweep TTL cannot do alone: contact details whose customer is gone (no profile, a

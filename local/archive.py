@@ -9,6 +9,7 @@ each followed by the configured delimiter, gzipped, under the expanded prefix.
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import uuid
 from base64 import b64decode, b64encode
@@ -48,6 +49,7 @@ class FirehoseArchive:
         destination = props["ExtendedS3DestinationConfiguration"]
         self.bucket = destination["BucketARN"].split(":::")[-1]
         self.prefix = destination.get("Prefix", "")
+        self.error_prefix = destination.get("ErrorOutputPrefix", "errors/")
         self.gzip = destination.get("CompressionFormat") == "GZIP"
         self.delimiter = _delimiter(destination)
         self.kinesis, self.s3 = aws.client("kinesis"), aws.client("s3")
@@ -55,6 +57,7 @@ class FirehoseArchive:
         self.objects_written = 0
         self.records_archived = 0
         self.records_dropped = 0
+        self.records_failed = 0  # the transformation failed them: written whole to the error prefix
 
     def flush(self) -> int:
         """Read everything new on the stream and write one object per arrival hour."""
@@ -88,7 +91,7 @@ class FirehoseArchive:
         kept: list[tuple[datetime, bytes]] = []
         for start in range(0, len(records), TRANSFORM_BATCH):
             chunk = range(start, min(start + TRANSFORM_BATCH, len(records)))
-            event = {
+            event: dict[str, Any] = {
                 "invocationId": str(uuid.uuid4()),
                 "deliveryStreamArn": f"arn:aws:firehose:local:000000000000:deliverystream/{self.logical_id}",
                 "sourceKinesisStreamArn": f"arn:aws:kinesis:local:000000000000:stream/{self.stream_name}",
@@ -102,14 +105,35 @@ class FirehoseArchive:
                     for i in chunk
                 ],
             }
-            for answer in self.transform.invoke(event)["records"]:
+            try:
+                answers = self.transform.invoke(event)["records"]
+            except Exception as error:  # the function failed the batch (after Firehose's retries)
+                answers = [{"recordId": r["recordId"], "result": "ProcessingFailed", "error": str(error)}
+                           for r in event["records"]]  # fmt: skip
+            failed = []
+            for answer in answers:
                 if answer["result"] == "Ok":
                     kept.append((arrivals[int(answer["recordId"])], b64decode(answer["data"])))
                 elif answer["result"] == "Dropped":
                     self.records_dropped += 1
                 else:
-                    raise RuntimeError(f"the transformation failed record {answer['recordId']}")
+                    failed.append(event["records"][int(answer["recordId"]) - start] | {"error": answer.get("error")})
+            self._failed(failed)
         return kept
+
+    def _failed(self, records: list[dict[str, Any]]) -> None:
+        """What Firehose writes for records its transformation failed: each whole, base64, as a JSON
+        line under the error prefix (`processing-failed`)."""
+        if not records:
+            return
+        now = utc_now()
+        lines = [json.dumps({"attemptsMade": 4, "arrivalTimestamp": r["approximateArrivalTimestamp"],
+                             "errorCode": "Lambda.FunctionError", "errorMessage": r.get("error") or "",
+                             "attemptEndingTimestamp": int(now.timestamp() * 1000), "rawData": r["data"]}).encode()
+                 for r in records]  # fmt: skip
+        prefix = _expand(self.error_prefix.replace("!{firehose:error-output-type}", "processing-failed"), now)
+        self._write(prefix, b"\n".join(lines) + b"\n")
+        self.records_failed += len(records)
 
     def _write(self, prefix: str, body: bytes) -> None:
         now = utc_now()

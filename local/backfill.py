@@ -19,12 +19,14 @@ from microtarget.ingest import BatchReport, IngestService, RawRecord
 from local.aws import LocalAws
 
 
-def backfill(aws: LocalAws, events: Iterable[dict[str, Any]]) -> BatchReport:
+def backfill(aws: LocalAws, events: Iterable[dict[str, Any]], from_lake: bool = False) -> BatchReport:
+    """`from_lake`: the events as the data lake holds them (keyed by pid), as a runbook backfill reads them."""
     table = boto3.resource("dynamodb", endpoint_url=aws.endpoint).Table(aws.ref("ProfilesTable"))
     service = IngestService(
         DynamoProfileStore(table, write_threads=8),
         SqsDeadLetters(aws.client("sqs"), aws.ref("RejectedEventsQueue"), aws.client("s3"), aws.ref("DataLakeBucket")),
         pseudonymizer_from_secret(aws.ref("PseudonymSecret")),
+        from_lake=from_lake,
     )
     records = (
         RawRecord(json.dumps(event).encode(), f"backfill-{i}", {"sequence_number": f"backfill-{i}"})

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from microtarget.archive import is_pid
 from microtarget.aws.model_registry import ModelRegistry
 from microtarget.aws.secrets import pseudonymizer_from_secret
-from microtarget.identity import Pseudonymizer
+from microtarget.identity import Pseudonymizer, is_pid
 from microtarget.scoring import LoadedModel, load_model
 from tqdm import tqdm
 
@@ -204,7 +203,7 @@ def _pseudonymizer(args: Any) -> Pseudonymizer:
 def cmd_score(args: Any) -> dict[str, Any]:
     models, loaded = _models(args), load_events(args.source, args.skip_bad)
     raw = any(not is_pid(event.customer_id) for event in loaded.events)  # the lake holds pids already
-    pid = _pseudonymizer(args).pid if raw else str
+    pid = _pseudonymizer(args).lake_pid if raw else str  # a mixed source: never a pid of a pid
     as_of = args.as_of or datetime.now(UTC).replace(microsecond=0)
     if args.as_of is None:
         say(f"scoring as of now, {as_of.isoformat()} (--as-of to choose)")

@@ -3,10 +3,12 @@ letters left as they were, a ledger partition past one batch."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -16,8 +18,11 @@ from microtarget.aws.privacy_table import PrivacyTable
 from microtarget.outcomes import LedgerEntry
 
 from local.aws import LocalAws
+from local.privacy import bucket_texts, traces
 from local.privacy_calls import PrivacyCalls
+from tests.helpers.events import event_dict
 from tests.integration.flow import Flow, flow_of
+from training.sources import write_events
 
 
 @pytest.fixture
@@ -88,3 +93,53 @@ def test_a_ledger_partition_past_one_batch_is_erased_whole(
     status, receipt = privacy.erase("kim")
     assert status == 202 and receipt["stores"]["ledger"]["removed"] == 260
     assert [i for i in local_aws.scan("LedgerTable") if i["pid"] == pid] == []
+
+
+def test_what_the_archive_could_not_transform_is_searched_too(flow: Flow, privacy: PrivacyCalls) -> None:
+    archive = flow.ingest.archive
+    assert archive.transform is not None
+    working = archive.transform.invoke
+
+    def failing(event: dict) -> dict:  # the transformation function times out on this batch
+        raise TimeoutError("Task timed out after 120.00 seconds")
+
+    archive.transform.invoke = failing  # type: ignore[method-assign]
+    flow.customer("lea-4711")
+    flow.events(("page_view", "mo-0815", 0, {}))
+    archive.transform.invoke = working  # type: ignore[method-assign]
+    assert archive.records_failed == 2  # written whole under firehose-errors/, the raw id inside base64
+    privacy.erase("lea-4711")
+    flow.dispatch.later(minutes=61)
+    privacy.run_job()
+    s3, bucket = flow.aws.client("s3"), flow.aws.ref("DataLakeBucket")
+    texts = list(bucket_texts(s3, bucket, "firehose-errors/"))
+    raw = [json.loads(base64.b64decode(json.loads(line)["rawData"])) for text in texts for line in text.splitlines()]
+    assert [event["customer_id"] for event in raw] == ["mo-0815"]  # the other customer's failed record stays
+
+
+def test_an_erasure_whose_receipt_was_never_written_is_finished_by_the_next_request(
+    flow: Flow, privacy: PrivacyCalls, local_aws: LocalAws
+) -> None:
+    flow.customer("ned")
+    _status, first = privacy.erase("ned")
+    table = boto3.resource("dynamodb", endpoint_url=local_aws.endpoint).Table(local_aws.ref("PrivacyTable"))
+    table.delete_item(Key={"id": f"erasure#{first['erasure_id']}"})  # a crash between the claim and the receipt
+    status, again = privacy.erase("ned")
+    assert status == 202 and again["erasure_id"] == first["erasure_id"]
+    flow.dispatch.later(minutes=61)
+    assert privacy.run_job()["completed"] == 1
+
+
+def test_history_older_than_the_profile_and_writes_racing_the_request_are_erased(
+    flow: Flow, privacy: PrivacyCalls, local_aws: LocalAws
+) -> None:
+    pid = flow.pid("ola")
+    old = event_dict("purchase", customer="ola", at=datetime(2024, 1, 5, 12, tzinfo=UTC))
+    write_events([old], f"s3://{local_aws.ref('DataLakeBucket')}", "orders", flow.pseudonymizer)  # an order import
+    flow.customer("ola")  # whose profile begins in 2026
+    privacy.erase("ola")
+    ledger = Ledger(boto3.resource("dynamodb", endpoint_url=local_aws.endpoint).Table(local_aws.ref("LedgerTable")))
+    ledger.record(LedgerEntry(pid, "t" + "1" * 32, int(flow.now().timestamp() * 1000), "sent", "sent"))  # raced
+    flow.dispatch.later(minutes=61)
+    assert privacy.run_job()["completed"] == 1
+    assert traces(local_aws, [pid, "ola"], skip=["PrivacyTable", "ProfilesTable"]) == {}

@@ -71,8 +71,8 @@ def test_each_batch_writes_each_customer_at_most_once(pipeline: IngestPipeline) 
 def test_the_archive_holds_every_valid_event_under_its_pid_and_no_raw_id(pipeline: IngestPipeline) -> None:
     import gzip
 
-    from microtarget.archive import is_pid
     from microtarget.aws.secrets import pseudonymizer_from_secret
+    from microtarget.identity import is_pid
 
     traffic = generate(5, 1, seed=9, end=NOW)
     bad = bad_records(traffic.events, per_kind=1, now=NOW)

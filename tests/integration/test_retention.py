@@ -55,6 +55,8 @@ def test_a_tombstone_outlives_every_event_it_must_stop(flow: Flow, tmp_path: Pat
     privacy = PrivacyCalls(flow.aws, tmp_path / "logs")
     flow.customer("erin")
     privacy.erase("erin")
+    flow.clock.advance(minutes=1)
+    flow.events(("page_view", "erin", 0, {}))  # she comes back: a fresh profile, still carrying the tombstone
     flow.clock.advance(days=731)
-    assert expire(flow.aws, flow.now())["ProfilesTable"] == 0  # an inactive customer's two years: not a tombstone's
+    assert expire(flow.aws, flow.now())["ProfilesTable"] == 0  # two years inactive: but a tombstone keeps three
     assert [p.erased_before is not None for p in flow.ingest.profiles().values()] == [True]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-from microtarget.archive import is_pid, lake_records
+from microtarget.archive import lake_records
 from microtarget.clock import to_ms
-from microtarget.identity import Pseudonymizer
+from microtarget.identity import Pseudonymizer, is_pid
 
 from tests.helpers.events import T0, event_dict
 from training.sources import load_events, write_events

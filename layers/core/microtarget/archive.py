@@ -10,7 +10,6 @@ is an event from before its customer's erasure (the profile's tombstone), howeve
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 
@@ -19,9 +18,7 @@ import orjson
 from microtarget.clock import to_ms
 from microtarget.errors import PermanentError
 from microtarget.event_parser import parse_event
-from microtarget.identity import PID_PREFIX, Pseudonymizer
-
-PID_PATTERN = re.compile(rf"^{PID_PREFIX}[0-9a-f]{{32}}$")
+from microtarget.identity import Pseudonymizer
 
 
 def lake_records(
@@ -48,8 +45,3 @@ def lake_records(
         document["customer_id"] = item[1]
         lines.append(orjson.dumps(document))
     return lines
-
-
-def is_pid(customer_id: str) -> bool:
-    """Whether an id read from the lake is a pid already (every id the archive writes is)."""
-    return PID_PATTERN.match(customer_id) is not None

@@ -4,7 +4,9 @@ An erasure is requested once per customer at a time (a repeated request gets the
 id). The request itself writes the profile's tombstone (events from before it are dropped
 wherever they come from: the stream, a late sender, a replay, the archive) and clears the
 stores a customer's partition holds; the erasure job clears what must be searched (the dead
-letters, the data lake and the per-customer outputs in it) and closes the receipt. The
+letters, the data lake and the per-customer outputs in it) and closes the receipt. The pass
+that closes it also clears the customer's keys again: a write that raced the request (ingest
+reacting to an event it read before the tombstone) is gone too. The
 receipt names the pid, when, and how many items each store lost: never a raw id.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +39,6 @@ class Erasure:
     erasure_id: str
     pid: str
     requested_at: int  # epoch ms: the tombstone's moment
-    lake_from: str | None = None  # the first day the lake may hold the customer (None: every day)
     removed: dict[str, int] = field(default_factory=dict)  # store -> items removed
     done_at: dict[str, int] = field(default_factory=dict)  # store -> when it was clean
     aliases: list[str] = field(default_factory=list)  # anonymous pids merged into the customer: erased too
@@ -84,18 +85,22 @@ class Erasure:
         }
 
 
-def without_lines(body: bytes, pids: Iterable[str]) -> tuple[bytes, Counter[str]]:
-    """`body` (JSON or CSV lines) without the lines that name any of `pids`, and how many went per pid."""
-    needles = {pid: pid.encode() for pid in pids}
-    present = [(pid, needle) for pid, needle in needles.items() if needle in body]
-    dropped: Counter[str] = Counter()
-    if not present:
-        return body, dropped
+def without_lines(
+    body: bytes, pids: Iterable[str], owner: Callable[[bytes], str | None] | None = None
+) -> tuple[bytes, Counter[str]]:
+    """`body` (JSON or CSV lines) without the lines that name any of `pids`, and how many went per
+    pid; with `owner`, a line is whoever `owner` says (a line holding its record encoded)."""
+    wanted, dropped = set(pids), Counter[str]()
+    if owner is None:
+        present = [(pid, pid.encode()) for pid in wanted if pid.encode() in body]
+        if not present:
+            return body, dropped
+        owner = lambda line: next((pid for pid, needle in present if needle in line), None)  # noqa: E731
     kept = []
     for line in body.splitlines(keepends=True):
-        owner = next((pid for pid, needle in present if needle in line), None)
-        if owner is None:
-            kept.append(line)
+        who = owner(line)
+        if who in wanted:
+            dropped[who] += 1
         else:
-            dropped[owner] += 1
-    return b"".join(kept), dropped
+            kept.append(line)
+    return (b"".join(kept), dropped) if dropped else (body, dropped)

@@ -76,15 +76,19 @@ class IngestService:
         tolerance_ms: int = DEFAULT_TOLERANCE_MS,
         clock: Clock = utc_now,
         reactions: Reactions | None = None,
+        from_lake: bool = False,
     ) -> None:
-        """`reactions` (triggers, attribution) run before each profile write; None: profiles only."""
+        """`reactions` (triggers, attribution) run before each profile write; None: profiles only.
+        `from_lake`: the records are the data lake's, keyed by pid already (a backfill from it)."""
         self._store, self._dead_letters, self._pseudonymizer = store, dead_letters, pseudonymizer
+        self._from_lake = from_lake
         self._tolerance_ms, self.clock, self.reactions = tolerance_ms, clock, reactions
 
     def decode(self, records: Iterable[RawRecord]) -> list[Decoded]:
         """Validate each record against one reading of the clock; a bad one becomes a rejection
         with its reason, never an exception."""
-        now, pid, decoded = self.clock(), self._pseudonymizer.pid, []
+        now, decoded = self.clock(), []
+        pid = self._pseudonymizer.lake_pid if self._from_lake else self._pseudonymizer.pid
         for record in records:
             try:
                 event = parse_event(record.data, now)

@@ -8,7 +8,6 @@ import contextlib
 import json
 from typing import Any
 
-from microtarget.aggregation import DEFAULT_TOLERANCE_MS, day_of
 from microtarget.aws.calls import call_aws
 from microtarget.aws.contacts import ContactBook
 from microtarget.aws.ledger import Ledger
@@ -32,6 +31,11 @@ class CustomerStores:
         for store in erasure.pending(IN_REQUEST):
             erasure.finished(store, getattr(self, f"_erase_{store}")(erasure), now_ms)
 
+    def clear_again(self, erasure: Erasure, now_ms: int) -> None:
+        """The keys a racing writer may have written to after the request: ledger, schedules."""
+        for store in ("ledger", "schedules"):
+            erasure.finished(store, getattr(self, f"_erase_{store}")(erasure), now_ms)
+
     def _erase_profile(self, erasure: Erasure) -> int:
         """Replace the profile by a tombstone: empty, erased_before the request (a conditional
         write: a concurrent ingest write re-reads and then finds the tombstone)."""
@@ -41,8 +45,6 @@ class CustomerStores:
             return Profile(pid, version=current.version if current else 0, erased_before=erasure.requested_at)
 
         before = self._profiles.update(erasure.pid, tombstone)
-        if before is not None and before.first_seen is not None:  # the lake holds nothing older
-            erasure.lake_from = day_of(before.first_seen - DEFAULT_TOLERANCE_MS)
         erasure.aliases = sorted({*erasure.aliases, *(before.aliases if before else [])})
         for alias in erasure.aliases:  # the anonymous ids merged into the customer: their link goes too
             self._profiles.update(alias, tombstone)

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from microtarget.aws.calls import call_aws
 from microtarget.erasure import without_lines
 
 RECEIVE_VISIBILITY_S = 300
-_DAY = re.compile(r"year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 
 
 class ErasureSweep:
@@ -31,8 +29,7 @@ class ErasureSweep:
         removed: Counter[str] = Counter()
         for url in self._queues:
             held: list[dict[str, Any]] = []
-            while batch := call_aws("dead letters", self._sqs.receive_message, QueueUrl=url,
-                                    MaxNumberOfMessages=10, VisibilityTimeout=RECEIVE_VISIBILITY_S).get("Messages"):  # fmt: skip
+            while batch := self._receive(url):
                 for message in batch:
                     body = _json(message["Body"])
                     if body.get("pid") in pids:
@@ -49,24 +46,36 @@ class ErasureSweep:
                 call_aws("dead letters", self._sqs.change_message_visibility_batch, QueueUrl=url, Entries=entries)
         return removed
 
-    def rewrite(self, prefix: str, pids: Collection[str], since_day: str | None = None) -> Counter[str]:
-        """Drop the lines naming these pids from every version of every object under `prefix`
-        (only date partitions from `since_day` on, when given); how many lines went per pid."""
+    def _receive(self, url: str) -> list[dict[str, Any]]:
+        """Long polling (it asks every SQS server: a short poll may answer nothing while messages
+        wait), twice before taking an empty answer as the end of the queue."""
+        for _attempt in range(2):
+            reply = call_aws("dead letters", self._sqs.receive_message, QueueUrl=url, MaxNumberOfMessages=10,
+                             VisibilityTimeout=RECEIVE_VISIBILITY_S, WaitTimeSeconds=1)  # fmt: skip
+            if reply.get("Messages"):
+                return list(reply["Messages"])
+        return []
+
+    def rewrite(
+        self, prefix: str, pids: Collection[str], owner: Callable[[bytes], str | None] | None = None
+    ) -> Counter[str]:
+        """Drop the lines naming these pids (or whose `owner` is one) from every version of every
+        object under `prefix`; how many lines went per pid."""
         removed: Counter[str] = Counter()
         pages = self._s3.get_paginator("list_object_versions").paginate(Bucket=self._bucket, Prefix=prefix)
         for page in call_aws("data lake", lambda: list(pages)):
             for version in page.get("Versions", []):
-                if since_day and (day := _day(version["Key"])) and day < since_day:
-                    continue
-                removed += self._clean(version, pids)
+                removed += self._clean(version, pids, owner)
         return removed
 
-    def _clean(self, version: dict[str, Any], pids: Collection[str]) -> Counter[str]:
+    def _clean(
+        self, version: dict[str, Any], pids: Collection[str], owner: Callable[[bytes], str | None] | None
+    ) -> Counter[str]:
         key, version_id = version["Key"], version["VersionId"]
         blob = call_aws("data lake", self._s3.get_object, Bucket=self._bucket, Key=key, VersionId=version_id)
         packed = blob["Body"].read()
         zipped = packed[:2] == b"\x1f\x8b"
-        kept, dropped = without_lines(gzip.decompress(packed) if zipped else packed, pids)
+        kept, dropped = without_lines(gzip.decompress(packed) if zipped else packed, pids, owner)
         if not dropped:
             return dropped
         if version["IsLatest"] and kept.strip(b"\n"):
@@ -82,11 +91,6 @@ class ErasureSweep:
             if version["Key"] == key:
                 call_aws("data lake", self._s3.delete_object, Bucket=self._bucket, Key=key,
                          VersionId=version["VersionId"])  # fmt: skip
-
-
-def _day(key: str) -> str | None:
-    match = _DAY.search(key)
-    return f"{match[1]}-{match[2]}-{match[3]}" if match else None
 
 
 def _json(body: str) -> dict[str, Any]:

@@ -41,10 +41,13 @@ class PrivacyTable:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             held = call_aws("privacy table", self._table.get_item, Key={"id": claim["id"]}, ConsistentRead=True)
-            existing = self.get(held["Item"]["erasure_id"]) if "Item" in held else None
+            if "Item" not in held:
+                return self.request(pid, now_ms)  # the claim closed between the write and the read
+            existing = self.get(held["Item"]["erasure_id"])
             if existing is not None:
                 return existing, False
-            return self.request(pid, now_ms)  # the claim closed between the write and the read
+            # a request that claimed it and failed before its receipt was written: this one finishes it
+            erasure = Erasure(held["Item"]["erasure_id"], pid, now_ms)
         self.save(erasure)
         return erasure, True
 
@@ -96,8 +99,6 @@ class PrivacyTable:
             "removed": erasure.removed,
             "done_at": erasure.done_at,
         }
-        if erasure.lake_from:
-            item["lake_from"] = erasure.lake_from
         if erasure.aliases:
             item["aliases"] = erasure.aliases
         if not erasure.complete:
@@ -127,6 +128,6 @@ def _erasure(item: dict[str, Any]) -> Erasure:
         return {key: int(value) for key, value in values.items()}
 
     return Erasure(
-        item["erasure_id"], item["pid"], int(item["requested_at"]), item.get("lake_from"),
+        item["erasure_id"], item["pid"], int(item["requested_at"]),
         ints(item.get("removed", {})), ints(item.get("done_at", {})), list(item.get("aliases", [])),
     )  # fmt: skip

@@ -133,10 +133,15 @@ class DynamoProfileStore:
         profile.version = expected + 1
 
     def _expires_at(self, profile: Profile) -> int:
-        if profile.last_seen is not None:
-            return profile.last_seen // 1000 + self.retention_days * 86_400
-        erased = profile.erased_before or 0  # a tombstone (or an empty profile: kept like one)
-        return erased // 1000 + TOMBSTONE_KEEP_S
+        """Retention after the last activity; never before a tombstone's time is up, whatever
+        activity came after the erasure (an empty profile is kept like a tombstone)."""
+        active = profile.last_seen // 1000 + self.retention_days * 86_400 if profile.last_seen is not None else 0
+        stone = (
+            (profile.erased_before or 0) // 1000 + TOMBSTONE_KEEP_S
+            if profile.last_seen is None or profile.erased_before
+            else 0
+        )
+        return max(active, stone)
 
     def put_many(self, profiles: list[Profile]) -> dict[str, Exception]:
         """Write concurrently; return the failures by pid (conflicts and retryables)."""

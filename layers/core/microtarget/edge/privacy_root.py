@@ -4,6 +4,8 @@ the requests start."""
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections import Counter
 from functools import cached_property
@@ -29,13 +31,12 @@ from microtarget.privacy_export import access_export
 from microtarget.profile import Profile
 
 OUTPUT_PREFIXES = ("scores/", "audiences/")  # per-customer files kept beside the lake
+FIREHOSE_ERRORS = "firehose-errors/"
 
 
 class PrivacyRoot:
     def __init__(self, config: PrivacySettings, aws: Aws, clock: Clock = utc_now) -> None:
-        self.pseudonymizer = (
-            pseudonymizer_from_secret(config.pseudonym_secret_id) if config.pseudonym_secret_id else None
-        )
+        self.pseudonymizer = pseudonymizer_from_secret(config.pseudonym_secret_id)
         self.book = PrivacyTable(aws.table(config.privacy_table))
         self.profiles = DynamoProfileStore(
             aws.table(config.profiles_table), retention_days=config.profile_retention_days
@@ -53,7 +54,6 @@ class PrivacyRoot:
         return EventIntake(self._aws.client("kinesis"), self._stream, self.clock)
 
     def pid(self, customer_id: str) -> str:
-        assert self.pseudonymizer is not None, "the job works on pids only"
         return self.pseudonymizer.pid(customer_id)
 
     def audited(self, request_id: str, who: str, action: str, customer_id: str) -> str:
@@ -142,12 +142,15 @@ class ErasureJob(PrivacyRoot):
         pids = {pid for e in searching for pid in e.pids}
         if not pids:
             return
-        since = [e.lake_from for e in searching]
         found: dict[str, Counter[str]] = {"dead_letters": self.sweep.dead_letters(pids)}
-        found["data_lake"] = self.sweep.rewrite("events/", pids, None if None in since else min(since))  # type: ignore[type-var]
+        found["data_lake"] = self.sweep.rewrite("events/", pids)  # every partition: history is imported by order date
         found["outputs"] = sum((self.sweep.rewrite(p, pids) for p in OUTPUT_PREFIXES), Counter())
+        # what Firehose could not transform: whole and base64 (the raw id inside), found by its pid
+        found["data_lake"] += self.sweep.rewrite(FIREHOSE_ERRORS, pids, self._failed_record_owner)
         done_ms = to_ms(self.clock())
         for erasure in searching:
+            if erasure.lake_may_close(started_ms):
+                self.customer_stores.clear_again(erasure, done_ms)
             for store, counts in found.items():
                 count = sum(counts[pid] for pid in erasure.pids)
                 if erasure.lake_may_close(started_ms):
@@ -168,6 +171,14 @@ class ErasureJob(PrivacyRoot):
                 if expiries.get(pid, 0) < now_s:
                     removed += self.contacts.erase(pid)
         return {"contacts_removed": removed, "contacts_checked": len(stale)}
+
+    def _failed_record_owner(self, line: bytes) -> str | None:
+        """The pid of the customer a Firehose error line's record names (its rawData, base64)."""
+        try:
+            customer = json.loads(base64.b64decode(json.loads(line)["rawData"])).get("customer_id")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return self.pid(customer) if isinstance(customer, str) and customer else None
 
 
 def _consent_change(item: dict[str, Any]) -> dict[str, Any]:

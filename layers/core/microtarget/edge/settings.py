@@ -98,7 +98,8 @@ class PrivacySettings(BaseModel):
 
 
 class ErasureJobSettings(PrivacySettings):
-    pseudonym_secret_id: str = ""  # the job works on pids only
+    """The pseudonym key too: Firehose's error output holds records whole, found by their pid."""
+
     data_lake_bucket: str
     rejected_queue_url: str
     dead_letter_queue_url: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -166,3 +167,18 @@ def test_consent_through_the_api_is_honoured_at_once_and_kept_with_its_history(a
     assert held["consent"]["email"]["granted"] is False
     status, body = api.call("PUT", f"{path}/consent", {"consents": {"fax": True}, "source": "x"}, signed=True)
     assert status == 422 and "fax" in body["detail"][0]["loc"]
+
+
+def test_a_consent_older_than_the_profile_allows_is_refused_and_nothing_is_kept(api: Api) -> None:
+    customer = api.customers[4]
+    _status, held = api.call("GET", f"/customers/{customer}/data", signed=True)
+    last_seen = datetime.fromisoformat(held["profile"]["last_seen"])
+    for at, code in (
+        (last_seen - timedelta(days=4), "late_event"),
+        (last_seen - timedelta(days=4000), "timestamp_too_old"),
+    ):
+        body = {"consents": {"email": False}, "source": "import", "at": at.isoformat()}
+        status, answer = api.call("PUT", f"/customers/{customer}/consent", body, signed=True)
+        assert (status, answer["code"]) == (400, code)
+    _status, held = api.call("GET", f"/customers/{customer}/data", signed=True)
+    assert (held["consent_history"] == [] and "email" not in held["consent"]) or held["consent"]["email"]["granted"]

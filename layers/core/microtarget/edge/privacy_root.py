@@ -5,6 +5,7 @@ the requests start."""
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import uuid
 from collections import Counter
@@ -87,24 +88,25 @@ class PrivacyRoot:
         """A consent_updated event, as the site would send it: folded into the profile now (so
         decisions and dispatch honour it at once), put on the stream (the lake keeps it; ingest
         then finds it applied already) and kept in the consent history."""
-        from microtarget.events import EVENT_ADAPTER
+        from microtarget.event_parser import parse_event
 
         pid, at, event_id = self.pid(customer_id), request.at or self.clock(), f"consent-{uuid.uuid4().hex}"
         raw = {"event_id": event_id, "event_type": "consent_updated", "occurred_at": at.isoformat(),
                "customer_id": customer_id, "context": {"channel": "server"}, "properties": {"consents": request.consents}}  # fmt: skip
-        _accepted, rejected = self.intake.publish([raw])
-        if rejected:
-            raise rejected[0][1]
-        event, after = EVENT_ADAPTER.validate_python(raw), Profile(pid)
+        event, after = parse_event(json.dumps(raw).encode(), self.clock()), Profile(pid)
 
         def fold(current: Profile | None) -> Profile:
             nonlocal after
-            after = current or Profile(pid)
+            after = copy.deepcopy(current) if current else Profile(pid)
             outcome = apply_events(after, [event])
             if outcome.late or outcome.erased:
                 raise PermanentError("late_event", "older than what the profile has already folded", "at")
             return after
 
+        fold(self.profiles.get_many([pid]).get(pid))  # refused before anything is written or published
+        _accepted, rejected = self.intake.publish([raw])
+        if rejected:
+            raise rejected[0][1]
         self.profiles.update(pid, fold)
         consents = {str(channel): granted for channel, granted in request.consents.items()}
         self.book.record_consent(pid, event_id, to_ms(at), consents, request.source, who)

@@ -66,6 +66,7 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--skip-bad", action="store_true", help="skip and count bad rows instead of stopping")
     imp.add_argument("--secret-id", help="Secrets Manager id of the pseudonymization key (the lake holds pids)")
     imp.add_argument("--key-env", help="environment variable holding the key (local use)")
+    imp.add_argument("--profiles-table", help="the stack's ProfilesTable: leave out orders of customers erased since")
     imp.set_defaults(run=commands.cmd_import_csv)
 
     train = sub.add_parser("train", help="build point-in-time datasets, fit, evaluate and export all models")

@@ -51,13 +51,35 @@ def cmd_import_csv(args: Any) -> dict[str, Any]:
         args.customer_column, args.date_column, args.quantity_column, args.amount_column, args.order_column
     )
     imported = import_transactions(read_text(args.file), columns, args.timezone, args.date_format, args.skip_bad)
-    written = write_events(imported.events, args.out, Path(args.file).stem, _pseudonymizer(args))
+    pseudonymizer = _pseudonymizer(args)
+    events, erased = _not_erased(imported.events, pseudonymizer, args.profiles_table)
+    written = write_events(events, args.out, Path(args.file).stem, pseudonymizer)
     for problem in imported.skipped[:20]:
         say(f"skipped {problem}")
     say(
-        f"{len(imported.events):,} purchase events written to {len(written)} file(s); {len(imported.skipped)} rows skipped"
+        f"{len(events):,} purchase events written to {len(written)} file(s); {len(imported.skipped)} rows skipped"
+        + (f"; {erased:,} of erased customers left out" if erased else "")
     )
-    return {"events": len(imported.events), "skipped": len(imported.skipped)}
+    return {"events": len(events), "skipped": len(imported.skipped), "erased": erased}
+
+
+def _not_erased(
+    events: list[dict[str, Any]], pseudonymizer: Pseudonymizer, profiles_table: str | None
+) -> tuple[list[dict[str, Any]], int]:
+    """Without the orders of customers erased after them (their tombstones in the profiles table):
+    an order history exported before an erasure must not bring the customer back."""
+    if not profiles_table:
+        return events, 0
+    from microtarget.aws.profile_store import DynamoProfileStore
+
+    store = DynamoProfileStore(boto3.resource("dynamodb").Table(profiles_table))
+    stones = store.erased_before({pseudonymizer.pid(str(e["customer_id"])) for e in events})
+    kept = [e for e in events if _ms(e) >= stones.get(pseudonymizer.pid(str(e["customer_id"])), 0)]
+    return kept, len(events) - len(kept)
+
+
+def _ms(event: dict[str, Any]) -> int:
+    return int(datetime.fromisoformat(str(event["occurred_at"])).timestamp() * 1000)
 
 
 def _dataset(args: Any) -> tuple[Rows, Any, dict[str, str] | None, list | None]:

@@ -143,3 +143,29 @@ def test_history_older_than_the_profile_and_writes_racing_the_request_are_erased
     flow.dispatch.later(minutes=61)
     assert privacy.run_job()["completed"] == 1
     assert traces(local_aws, [pid, "ola"], skip=["PrivacyTable", "ProfilesTable"]) == {}
+
+
+def test_an_order_history_imported_after_an_erasure_leaves_the_erased_out(
+    local_aws: LocalAws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from microtarget.aws.profile_store import DynamoProfileStore
+    from microtarget.identity import Pseudonymizer
+    from microtarget.profile import Profile
+
+    from training.cli import main as cli
+    from training.sources import load_events
+
+    monkeypatch.setenv("TEST_PSEUDONYM_KEY", "a-test-key-of-enough-length")
+    pids = Pseudonymizer("a-test-key-of-enough-length")
+    table = boto3.resource("dynamodb", endpoint_url=local_aws.endpoint).Table(local_aws.ref("ProfilesTable"))
+    erased_at = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp() * 1000)
+    DynamoProfileStore(table).put(Profile(pids.pid("C-9"), erased_before=erased_at))
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer_id,date,quantity,amount\nC-9,2026-03-01,1,10\nC-1,2026-03-01,1,20\nC-9,2026-07-01,1,5\n"
+    )
+    out = tmp_path / "lake"
+    assert cli(["import-csv", str(orders), "--out", str(out), "--key-env", "TEST_PSEUDONYM_KEY",
+                "--profiles-table", local_aws.ref("ProfilesTable")]) == 0  # fmt: skip
+    kept = {(e.customer_id, e.occurred_at.date().isoformat()) for e in load_events(str(out)).events}
+    assert kept == {(pids.pid("C-1"), "2026-03-01"), (pids.pid("C-9"), "2026-07-01")}  # after the erasure: new

@@ -71,7 +71,7 @@ def test_an_erased_customer_leaves_no_trace_and_old_events_do_not_bring_them_bac
 
     first = privacy.run_job()  # searches now, closes only after what the archive may still deliver
     assert first["completed"] == 0
-    flow.dispatch.later(minutes=61)
+    flow.dispatch.later(hours=25)
     assert privacy.run_job()["completed"] == 1
     status, done = privacy.receipt(receipt["erasure_id"])
     assert status == 200 and done["status"] == "complete"
@@ -91,7 +91,7 @@ def test_an_erased_customer_leaves_no_trace_and_old_events_do_not_bring_them_bac
     # the stream replayed from its start, and a late event from before the erasure: nothing of the
     # erased past comes back, in the profile or in the lake
     KinesisEventSource(local_aws, flow.ingest.ingest).drain()
-    flow.events(("page_view", name, -24 * 60, {}))
+    flow.events(("page_view", name, -26 * 60, {}))  # an hour before the erasure, sent a day late
     flow.dispatch.later(days=4)  # and the cross-sell's time passes: it was deleted
     assert traces(local_aws, [name, pid], skip=["PrivacyTable", "ProfilesTable"]) == {}
     assert [p.last_seen for p in flow.ingest.profiles().values() if p.pid == pid] == [None]
@@ -109,7 +109,7 @@ def test_an_unknown_erasure_is_404_and_an_erasure_of_nobody_completes(flow: Flow
     assert privacy.receipt("er_nosuch")[0] == 404
     status, receipt = privacy.erase("never-seen")
     assert status == 202 and all(receipt["stores"][s]["removed"] == 0 for s in receipt["stores"])
-    flow.dispatch.later(minutes=61)
+    flow.dispatch.later(hours=25)
     assert privacy.run_job()["completed"] == 1
     assert privacy.receipt(receipt["erasure_id"])[1]["status"] == "complete"
 

@@ -109,7 +109,7 @@ def test_what_the_archive_could_not_transform_is_searched_too(flow: Flow, privac
     archive.transform.invoke = working  # type: ignore[method-assign]
     assert archive.records_failed == 2  # written whole under firehose-errors/, the raw id inside base64
     privacy.erase("lea-4711")
-    flow.dispatch.later(minutes=61)
+    flow.dispatch.later(hours=25)
     privacy.run_job()
     s3, bucket = flow.aws.client("s3"), flow.aws.ref("DataLakeBucket")
     texts = list(bucket_texts(s3, bucket, "firehose-errors/"))
@@ -126,7 +126,7 @@ def test_an_erasure_whose_receipt_was_never_written_is_finished_by_the_next_requ
     table.delete_item(Key={"id": f"erasure#{first['erasure_id']}"})  # a crash between the claim and the receipt
     status, again = privacy.erase("ned")
     assert status == 202 and again["erasure_id"] == first["erasure_id"]
-    flow.dispatch.later(minutes=61)
+    flow.dispatch.later(hours=25)
     assert privacy.run_job()["completed"] == 1
 
 
@@ -140,7 +140,7 @@ def test_history_older_than_the_profile_and_writes_racing_the_request_are_erased
     privacy.erase("ola")
     ledger = Ledger(boto3.resource("dynamodb", endpoint_url=local_aws.endpoint).Table(local_aws.ref("LedgerTable")))
     ledger.record(LedgerEntry(pid, "t" + "1" * 32, int(flow.now().timestamp() * 1000), "sent", "sent"))  # raced
-    flow.dispatch.later(minutes=61)
+    flow.dispatch.later(hours=25)
     assert privacy.run_job()["completed"] == 1
     assert traces(local_aws, [pid, "ola"], skip=["PrivacyTable", "ProfilesTable"]) == {}
 

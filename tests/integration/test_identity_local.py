@@ -49,7 +49,7 @@ def test_a_login_merges_the_visit_once_and_an_erasure_takes_both_ids(flow: Flow,
     status, receipt = privacy.erase("dana")
     assert status == 202 and receipt["anonymous_ids_merged"] == 1 and receipt["stores"]["profile"]["removed"] == 2
     privacy.run_job()
-    flow.dispatch.later(minutes=61)  # the cart e-mail's moment passes too: dispatch records nothing of it
+    flow.dispatch.later(hours=25)  # the cart e-mail's moment passes too: dispatch records nothing of it
     assert privacy.run_job()["completed"] == 1
     assert traces(flow.aws, ["dana", "anon-42", dana, anon], skip=["PrivacyTable", "ProfilesTable"]) == {}
     stones = flow.ingest.profiles()

@@ -29,9 +29,9 @@ IN_REQUEST = (
 )  # one customer's keys: quick, done by the call
 BY_JOB = ("dead_letters", "data_lake", "outputs")  # searched: the erasure job
 STORES = IN_REQUEST + BY_JOB
-# What the archive may still deliver after the tombstone (Firehose buffers up to 5 minutes, its
-# transformation 1): the lake pass that closes an erasure starts this long after it.
-LAKE_SETTLE_MS = HOUR_MS
+# What the archive may still deliver after the tombstone: Firehose buffers up to 5 minutes and
+# retries S3 delivery for up to 24 hours. The pass that closes an erasure starts this long after it.
+LAKE_SETTLE_MS = 25 * HOUR_MS
 
 
 @dataclass(slots=True)

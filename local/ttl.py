@@ -4,7 +4,6 @@ table of the template that has one enabled (tests of retention call it where AWS
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import boto3
 
@@ -22,20 +21,9 @@ def expire(aws: LocalAws, now: datetime) -> dict[str, int]:
             continue
         table, attribute = dynamodb.Table(aws.ref(logical_id)), ttl["AttributeName"]
         keys = [k["AttributeName"] for k in spec["Properties"]["KeySchema"]]
-        due = [item for item in _scan(table) if attribute in item and int(item[attribute]) < now.timestamp()]
+        due = [item for item in aws.scan(logical_id) if attribute in item and int(item[attribute]) < now.timestamp()]
         with table.batch_writer() as batch:
             for item in due:
                 batch.delete_item(Key={key: item[key] for key in keys})
         removed[logical_id] = len(due)
     return removed
-
-
-def _scan(table: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        page = table.scan(**kwargs)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

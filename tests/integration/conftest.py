@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ import pytest
 from local.api_server import prepare, serve
 from local.aws import LocalAws, free_port
 from local.lambda_runtime import LocalFunction
+from local.privacy_calls import PrivacyCalls
+from tests.integration.flow import Flow, flow_of
 
 KEY = "test-api-key"
 
@@ -48,3 +51,15 @@ def api(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     server = serve(LocalFunction(aws, "ApiFunction", folder / "logs"), KEY, port, privacy)
     yield Api(f"http://127.0.0.1:{port}/v1", aws, customers)
     server.shutdown()
+
+
+@pytest.fixture
+def flow(local_aws: LocalAws, tmp_path: Path) -> Iterator[Flow]:
+    """The trigger → dispatch stack at midday, with a clock tests advance (tests.integration.flow)."""
+    yield from flow_of(local_aws, tmp_path / "logs")
+
+
+@pytest.fixture
+def privacy(local_aws: LocalAws, tmp_path: Path) -> PrivacyCalls:
+    """The personal-data routes and the erasure job, as the data-protection officer calls them."""
+    return PrivacyCalls(local_aws, tmp_path / "logs")

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from microtarget.campaigns import parse_campaigns
 from microtarget.profile import Profile
 
@@ -15,19 +12,9 @@ from local.config import CAMPAIGNS
 from local.kinesis_source import KinesisEventSource
 from local.privacy import traces
 from local.privacy_calls import OPERATOR, PrivacyCalls
-from tests.integration.flow import Flow, flow_of
+from tests.integration.flow import Flow
 
 EXPERIMENT = parse_campaigns(CAMPAIGNS.read_text()).experiments[0]
-
-
-@pytest.fixture
-def flow(local_aws: LocalAws, tmp_path: Path) -> Iterator[Flow]:
-    yield from flow_of(local_aws, tmp_path / "logs")
-
-
-@pytest.fixture
-def privacy(local_aws: LocalAws, tmp_path: Path) -> PrivacyCalls:
-    return PrivacyCalls(local_aws, tmp_path / "logs")
 
 
 def known_customer(flow: Flow, name: str, privacy: PrivacyCalls) -> None:

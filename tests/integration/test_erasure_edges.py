@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,18 +20,8 @@ from local.aws import LocalAws
 from local.privacy import bucket_texts, traces
 from local.privacy_calls import PrivacyCalls
 from tests.helpers.events import event_dict
-from tests.integration.flow import Flow, flow_of
+from tests.integration.flow import Flow
 from training.sources import write_events
-
-
-@pytest.fixture
-def flow(local_aws: LocalAws, tmp_path: Path) -> Iterator[Flow]:
-    yield from flow_of(local_aws, tmp_path / "logs")
-
-
-@pytest.fixture
-def privacy(local_aws: LocalAws, tmp_path: Path) -> PrivacyCalls:
-    return PrivacyCalls(local_aws, tmp_path / "logs")
 
 
 def test_a_request_failing_half_way_is_finished_by_its_retry_and_the_job(

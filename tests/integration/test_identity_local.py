@@ -3,23 +3,14 @@ writes the merge), and an erasure that reaches the anonymous id too."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from local.aws import LocalAws
 from local.kinesis_source import KinesisEventSource
 from local.privacy import traces
 from local.privacy_calls import PrivacyCalls
 from tests.helpers.events import event_dict
-from tests.integration.flow import Flow, flow_of
-
-
-@pytest.fixture
-def flow(local_aws: LocalAws, tmp_path: Path) -> Iterator[Flow]:
-    yield from flow_of(local_aws, tmp_path / "logs")
+from tests.integration.flow import Flow
 
 
 def visit(flow: Flow) -> list[dict[str, Any]]:

@@ -3,21 +3,13 @@ it) and by the daily sweep where TTL cannot do it alone (contact details)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from microtarget.contacts import Contact
 
-from local.aws import LocalAws
 from local.privacy_calls import PrivacyCalls
 from local.ttl import expire
-from tests.integration.flow import Flow, flow_of
-
-
-@pytest.fixture
-def flow(local_aws: LocalAws, tmp_path: Path) -> Iterator[Flow]:
-    yield from flow_of(local_aws, tmp_path / "logs")
+from tests.integration.flow import Flow
 
 
 def contacts(flow: Flow) -> set[str]:

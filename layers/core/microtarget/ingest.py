@@ -4,10 +4,7 @@ events in order and write the profile once. Knows nothing of Lambda or Kinesis s
 from __future__ import annotations
 
 import copy
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
@@ -15,56 +12,16 @@ from microtarget.aggregation import DEFAULT_TOLERANCE_MS, apply_events
 from microtarget.clock import Clock, utc_now
 from microtarget.errors import PermanentError, RetryableError
 from microtarget.event_parser import parse_event
-from microtarget.events import Event
 from microtarget.identity import Pseudonymizer
+from microtarget.ingest_records import BatchReport, CustomerResult, Decoded, Failure, RawRecord
 from microtarget.merge import plan_merges, read_resolving
 from microtarget.ports import DeadLetterSink, ProfileStore, Rejection, VersionConflict
 from microtarget.profile import Profile
 from microtarget.reactions import Change, ReactionReport, Reactions
 
+__all__ = ["BatchReport", "CustomerResult", "Decoded", "Failure", "IngestService", "RawRecord"]
+
 CONFLICT_RETRIES = 3
-
-
-@dataclass(slots=True)
-class RawRecord:
-    data: bytes
-    sequence_number: str
-    source: dict[str, str]
-
-
-@dataclass(slots=True)
-class Decoded:
-    record: RawRecord
-    pid: str | None = None
-    event: Event | None = None
-    rejection: Rejection | None = None
-    merge_from: str | None = None  # the anonymous pid this record identifies (microtarget.merge)
-
-
-@dataclass(slots=True)
-class BatchReport:
-    accepted: int = 0
-    duplicates: int = 0
-    erased: int = 0  # events of erased customers from before their erasure: dropped
-    rejected: Counter[str] = field(default_factory=Counter)
-    profiles_written: int = 0
-    customers: int = 0
-    failed_sequence_numbers: set[str] = field(default_factory=set)
-    triggers: Counter[str] = field(default_factory=Counter)  # fired, by kind
-    stale_triggers: int = 0
-    conversions: int = 0
-    compacted: int = 0  # profiles whose bounded detail overflowed and was folded or dropped
-    rejected_before: int = 0  # of the rejected, those already dead-lettered by an earlier delivery
-    failures: list[Failure] = field(default_factory=list)  # why records are failed for retry
-
-
-@dataclass(slots=True, frozen=True)
-class Failure:
-    """Records failed for retry: the cause, the customer's pid (never a raw id), their sequence numbers."""
-
-    cause: str
-    customer_pid: str | None
-    sequence_numbers: list[str]
 
 
 class IngestService:
@@ -249,15 +206,3 @@ class IngestService:
 def _copier(profile: Profile) -> Callable[[], Profile]:
     snapshot = copy.deepcopy(profile)
     return lambda: copy.deepcopy(snapshot)
-
-
-@dataclass(slots=True, frozen=True)
-class CustomerResult:
-    profile: Profile
-    applied: list[Event]
-    duplicates: int
-    late: list[Rejection]
-    applied_ms: list[int]
-    churn_before: Any = None
-    compacted: bool = False
-    erased: int = 0

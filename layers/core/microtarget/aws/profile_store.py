@@ -52,30 +52,24 @@ class DynamoProfileStore:
     def expiries(self, pids: Iterable[str]) -> dict[str, int]:
         """When each stored profile of these customers expires (epoch s; 0 for a tombstone, whose
         customer is gone already); customers without a profile are absent."""
-        keys = [{"pid": pid} for pid in dict.fromkeys(pids)]
-        found: dict[str, int] = {}
-        for start in range(0, len(keys), BATCH_GET_LIMIT):
-            request = {self._table.name: {"Keys": keys[start : start + BATCH_GET_LIMIT],
-                                          "ProjectionExpression": "pid, last_seen, expires_at"}}  # fmt: skip
-            while request:
-                reply = call_aws("profiles", self._table.meta.client.batch_get_item, RequestItems=request)
-                for item in reply["Responses"].get(self._table.name, []):
-                    found[item["pid"]] = int(item.get("expires_at", 0)) if item.get("last_seen") is not None else 0
-                request = reply.get("UnprocessedKeys") or {}
-        return found
+        items = self._projected(pids, "pid, last_seen, expires_at")
+        return {i["pid"]: int(i.get("expires_at", 0)) if i.get("last_seen") is not None else 0 for i in items}
 
     def erased_before(self, pids: Iterable[str]) -> dict[str, int]:
         """The tombstone moment of each of these customers that has been erased (the others: absent)."""
+        items = self._projected(pids, "pid, erased_before")
+        return {i["pid"]: int(i["erased_before"]) for i in items if i.get("erased_before") is not None}
+
+    def _projected(self, pids: Iterable[str], projection: str) -> list[dict[str, Any]]:
+        """A few attributes of each stored profile, read 100 a request (unprocessed keys resent)."""
         keys = [{"pid": pid} for pid in dict.fromkeys(pids)]
-        found: dict[str, int] = {}
+        found: list[dict[str, Any]] = []
         for start in range(0, len(keys), BATCH_GET_LIMIT):
-            request = {self._table.name: {"Keys": keys[start : start + BATCH_GET_LIMIT],
-                                          "ProjectionExpression": "pid, erased_before"}}  # fmt: skip
+            chunk = keys[start : start + BATCH_GET_LIMIT]
+            request = {self._table.name: {"Keys": chunk, "ProjectionExpression": projection}}
             while request:
                 reply = call_aws("profiles", self._table.meta.client.batch_get_item, RequestItems=request)
-                for item in reply["Responses"].get(self._table.name, []):
-                    if item.get("erased_before") is not None:
-                        found[item["pid"]] = int(item["erased_before"])
+                found += reply["Responses"].get(self._table.name, [])
                 request = reply.get("UnprocessedKeys") or {}
         return found
 

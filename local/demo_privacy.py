@@ -19,8 +19,8 @@ def show_erasure(aws: LocalAws, clock: LocalClock, customer: str, pid: str, log_
     print(
         "Ana asks what is held about her, then to be forgotten.\n"
         f"GET /v1/customers/{{id}}/data (a data-subject access request, SigV4 as the DPO): "
-        f"{profile.get('orders', 0)} orders, {len(profile.get('daily_activity', {}))} active days, "
-        f"{len(held['decisions'])} decisions, {len(held['conversions'])} conversions, "
+        f"orders {profile.get('orders', 0)}, active days {len(profile.get('daily_activity', {}))}, "
+        f"decisions {len(held['decisions'])}, conversions {len(held['conversions'])}, "
         f"contact {'held (sealed)' if held['contact'] else 'none'}, consent {sorted(held['consent'])}"
     )
     before = traces(aws, [customer, pid])
@@ -32,7 +32,7 @@ def show_erasure(aws: LocalAws, clock: LocalClock, customer: str, pid: str, log_
     receipt = calls.receipt(receipt["erasure_id"])[1]
     print(f"  GET /v1/erasures/{{id}}: {receipt['status']}")
     for store, state in receipt["stores"].items():
-        print(f"    {store:<14} {state['state']:<6} {state['removed']:>4} removed")
+        print(f"    {store:<16} {state['state']:<8} {state['removed']:>4} removed")
     left = traces(aws, [customer, pid], skip=["PrivacyTable", "ProfilesTable"])
     print(
         f"  afterwards, every table, queue, bucket version and schedule searched for the raw id and the pid: "

@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             function = FUNCTIONS[_prefix(event)]
             response, seconds = invoke(function, event, env_file, out_dir)
             problem = verdict(event, response)
-            show(not problem, function, event.name, seconds, problem or response.get("statusCode", response))
+            shown = {"results": [r["result"] for r in response["records"]]} if "records" in response else response
+            show(not problem, function, event.name, seconds, problem or response.get("statusCode", shown))
         wrong = out_dir / "s3-put.json"  # an event of another source: refused by name, before anything runs
         wrong.write_text(generated_event("s3", "put"))
         response, seconds = invoke("IngestFunction", wrong, env_file, out_dir)

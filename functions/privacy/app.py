@@ -1,6 +1,5 @@
-"""The personal-data routes (IAM-authorized: never the campaign tools' API key): erasure requests
-and their receipts, access exports, consent and contact details. Each call naming a customer
-is audited before it runs."""
+"""The personal-data routes (IAM-authorized: never the campaign tools' API key), each one call into
+the composition root (microtarget.edge.privacy_root), which audits it before it runs."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from microtarget.edge import http_errors
 from microtarget.edge.event_source import check_api
 from microtarget.edge.http_errors import ERROR_RESPONSES
 from microtarget.edge.privacy_models import ConsentRequest
-from microtarget.edge.privacy_root import PrivacyRoot
+from microtarget.edge.privacy_root import Caller, PrivacyRoot
 from microtarget.edge.settings import PrivacySettings, load_settings
 from microtarget.edge.wiring import Aws
 
@@ -31,55 +30,44 @@ def root() -> PrivacyRoot:
     return PrivacyRoot(load_settings(PrivacySettings), Aws())
 
 
-def caller() -> str:
-    identity = app.current_event.request_context.identity
-    return identity.user_arn or identity.caller or "unknown"
-
-
-def audited(action: str, customer_id: str) -> str:
-    """The customer id, unquoted, once the call is in the audit log."""
-    customer = unquote(customer_id)
-    root().audited(app.current_event.request_context.request_id, caller(), action, customer)
-    return customer
-
-
-def _json(status: int, body: Any) -> Response:
-    return Response(status, "application/json", json.dumps(body))
+def caller() -> Caller:
+    context = app.current_event.request_context
+    return Caller(context.request_id, context.identity.user_arn or context.identity.caller or "unknown")
 
 
 @app.delete("/v1/customers/<customer_id>", responses={202: {"description": "Erasure started"}, **ERROR_RESPONSES})
 def erase(customer_id: str):  # a Response annotation would enter the schema
-    receipt = root().erase(audited("erase", customer_id))
+    receipt = root().erase(caller(), unquote(customer_id))
     metrics.add_metric(name="ErasuresRequested", unit="Count", value=1)
-    return _json(202, receipt)
+    return Response(202, "application/json", json.dumps(receipt))
 
 
 @app.get("/v1/erasures/<erasure_id>")
 def erasure(erasure_id: str):
-    receipt = root().receipt(unquote(erasure_id))
-    return _json(200, receipt) if receipt else _json(404, {"code": "not_found", "message": "no such erasure"})
+    receipt = root().receipt(unquote(erasure_id)) or {"code": "not_found", "message": "no such erasure"}
+    return Response(200 if "erasure_id" in receipt else 404, "application/json", json.dumps(receipt))
 
 
 @app.get("/v1/customers/<customer_id>/data")
 def access(customer_id: str) -> dict[str, Any]:
-    return root().access(audited("access", customer_id))
+    return root().access(caller(), unquote(customer_id))
 
 
 @app.put("/v1/customers/<customer_id>/consent")
 def consent(customer_id: str, request: ConsentRequest) -> dict[str, Any]:
-    return root().set_consent(audited("consent", customer_id), request, caller())
+    return root().set_consent(caller(), unquote(customer_id), request)
 
 
 @app.put("/v1/customers/<customer_id>/contact", responses={204: {"description": "Stored (sealed)"}, **ERROR_RESPONSES})
 def put_contact(customer_id: str, contact: Contact):
     """Where dispatch may reach the customer; stored encrypted, readable only by dispatch."""
-    root().store_contact(audited("contact_put", customer_id), contact)
+    root().store_contact(caller(), unquote(customer_id), contact)
     return Response(204)
 
 
 @app.delete("/v1/customers/<customer_id>/contact", responses={204: {"description": "Erased"}, **ERROR_RESPONSES})
 def delete_contact(customer_id: str):
-    root().erase_contact(audited("contact_delete", customer_id))
+    root().erase_contact(caller(), unquote(customer_id))
     return Response(204)
 
 

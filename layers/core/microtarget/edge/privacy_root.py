@@ -9,6 +9,7 @@ import copy
 import json
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -30,6 +31,15 @@ from microtarget.erasure import BY_JOB, Erasure
 from microtarget.errors import PermanentError
 from microtarget.privacy_export import access_export
 from microtarget.profile import Profile
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who calls a personal-data route: the request and the caller's IAM identity (the audit log's who)."""
+
+    request_id: str
+    who: str
+
 
 OUTPUT_PREFIXES = ("scores/", "audiences/")  # per-customer files kept beside the lake
 FIREHOSE_ERRORS = "firehose-errors/"
@@ -57,16 +67,16 @@ class PrivacyRoot:
     def pid(self, customer_id: str) -> str:
         return self.pseudonymizer.pid(customer_id)
 
-    def audited(self, request_id: str, who: str, action: str, customer_id: str) -> str:
+    def _audited(self, caller: Caller, action: str, customer_id: str) -> str:
         """Record the call (who, what, when, the pid) before it runs; the pid."""
         pid = self.pid(customer_id)
-        self.book.audit(request_id, who, action, pid, to_ms(self.clock()))
+        self.book.audit(caller.request_id, caller.who, action, pid, to_ms(self.clock()))
         return pid
 
-    def erase(self, customer_id: str) -> dict[str, Any]:
+    def erase(self, caller: Caller, customer_id: str) -> dict[str, Any]:
         """Open (or find) the customer's erasure and clear the stores its keys reach."""
-        now_ms = to_ms(self.clock())
-        erasure, _new = self.book.request(self.pid(customer_id), now_ms)
+        pid, now_ms = self._audited(caller, "erase", customer_id), to_ms(self.clock())
+        erasure, _new = self.book.request(pid, now_ms)
         try:
             self.customer_stores.erase(erasure, now_ms)
         finally:  # a store down half way: what was cleared stays recorded; a retry or the job does the rest
@@ -77,20 +87,21 @@ class PrivacyRoot:
         erasure = self.book.get(erasure_id)
         return erasure.receipt() if erasure else None
 
-    def access(self, customer_id: str) -> dict[str, Any]:
+    def access(self, caller: Caller, customer_id: str) -> dict[str, Any]:
         """Everything held about the customer, for a data-subject access request."""
-        pid = self.pid(customer_id)
+        pid = self._audited(caller, "access", customer_id)
         profile = self.profiles.get_many([pid]).get(pid)
         held = access_export(pid, profile, self.contacts.get(pid), self.ledger.entries(pid))
         return held | {"consent_history": [_consent_change(item) for item in self.book.consent_history(pid)]}
 
-    def set_consent(self, customer_id: str, request: ConsentRequest, who: str) -> dict[str, Any]:
+    def set_consent(self, caller: Caller, customer_id: str, request: ConsentRequest) -> dict[str, Any]:
         """A consent_updated event, as the site would send it: folded into the profile now (so
         decisions and dispatch honour it at once), put on the stream (the lake keeps it; ingest
         then finds it applied already) and kept in the consent history."""
         from microtarget.event_parser import parse_event
 
-        pid, at, event_id = self.pid(customer_id), request.at or self.clock(), f"consent-{uuid.uuid4().hex}"
+        pid, at = self._audited(caller, "consent", customer_id), request.at or self.clock()
+        event_id = f"consent-{uuid.uuid4().hex}"
         raw = {"event_id": event_id, "event_type": "consent_updated", "occurred_at": at.isoformat(),
                "customer_id": customer_id, "context": {"channel": "server"}, "properties": {"consents": request.consents}}  # fmt: skip
         event, after = parse_event(json.dumps(raw).encode(), self.clock()), Profile(pid)
@@ -109,14 +120,14 @@ class PrivacyRoot:
             raise rejected[0][1]
         self.profiles.update(pid, fold)
         consents = {str(channel): granted for channel, granted in request.consents.items()}
-        self.book.record_consent(pid, event_id, to_ms(at), consents, request.source, who)
+        self.book.record_consent(pid, event_id, to_ms(at), consents, request.source, caller.who)
         return {"pid": pid, "consents": after.consents(), "recorded_at": at.isoformat()}
 
-    def store_contact(self, customer_id: str, contact: Contact) -> None:
-        self.contacts.put(self.pid(customer_id), contact)
+    def store_contact(self, caller: Caller, customer_id: str, contact: Contact) -> None:
+        self.contacts.put(self._audited(caller, "contact_put", customer_id), contact)
 
-    def erase_contact(self, customer_id: str) -> None:
-        self.contacts.erase(self.pid(customer_id))
+    def erase_contact(self, caller: Caller, customer_id: str) -> None:
+        self.contacts.erase(self._audited(caller, "contact_delete", customer_id))
 
 
 class ErasureJob(PrivacyRoot):

@@ -3,7 +3,7 @@ was unavailable; the caller decides which service answers are permanent."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,6 +17,16 @@ def call_aws(what: str, method: Callable[..., Any], **kwargs: Any) -> Any:
         return method(**kwargs)
     except (ClientError, BotoCoreError) as exc:
         raise RetryableError(f"{what} unavailable: {exc}") from exc
+
+
+def every_item(what: str, method: Callable[..., Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a DynamoDB query or scan (`method`), page after page."""
+    while True:
+        page = call_aws(what, method, **kwargs)
+        yield from page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def error_code(exc: ClientError) -> str:

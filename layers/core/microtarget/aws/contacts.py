@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from microtarget.aws.calls import call_aws
+from microtarget.aws.calls import call_aws, every_item
 from microtarget.clock import Clock, utc_now
 from microtarget.contacts import Contact
 
@@ -36,13 +36,8 @@ class ContactBook:
 
     def stored(self) -> Iterator[tuple[str, int]]:
         """Every customer with details, and when they were last stored (epoch s); never the details."""
-        kwargs: dict[str, Any] = {"ProjectionExpression": "pid, updated_at"}
-        while True:
-            page = call_aws("contacts", self._table.scan, **kwargs)
-            yield from ((item["pid"], int(item.get("updated_at", 0))) for item in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in every_item("contacts", self._table.scan, ProjectionExpression="pid, updated_at"):
+            yield item["pid"], int(item.get("updated_at", 0))
 
     def get(self, pid: str) -> Contact | None:
         item = call_aws("contacts", self._table.get_item, Key={"pid": pid}, ConsistentRead=True).get("Item")

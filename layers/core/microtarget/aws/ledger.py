@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Key
 
 from microtarget.aggregation import cents, digest
-from microtarget.aws.calls import call_aws
+from microtarget.aws.calls import call_aws, every_item
 from microtarget.clock import to_ms
 from microtarget.outcomes import EXPOSED, MAY_HAVE_SENT, RETENTION_DAYS, Conversion, LedgerEntry, preceding
 from microtarget.rules import SentOffer
@@ -54,14 +54,10 @@ class Ledger:
 
     def entries(self, pid: str) -> list[dict[str, Any]]:
         """Everything the ledger holds for one customer (small: the TTL bounds it)."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pid").eq(pid), "ConsistentRead": True}
-        while True:
-            page = call_aws("decisions ledger", self._table.query, **kwargs)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        condition = Key("pid").eq(pid)
+        return list(
+            every_item("decisions ledger", self._table.query, KeyConditionExpression=condition, ConsistentRead=True)
+        )
 
     def erase(self, pid: str) -> int:
         """Delete everything the ledger holds for the customer; how many items went."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from microtarget.aws.calls import call_aws, error_code
+from microtarget.aws.calls import call_aws, error_code, every_item
 from microtarget.erasure import Erasure
 
 OPEN_INDEX = "open-erasures"
@@ -65,18 +65,8 @@ class PrivacyTable:
 
     def consent_history(self, pid: str) -> list[dict[str, Any]]:
         """The customer's consent changes through the API, oldest first."""
-        kwargs: dict[str, Any] = {
-            "IndexName": CONSENT_INDEX,
-            "KeyConditionExpression": "consent_pid = :pid",
-            "ExpressionAttributeValues": {":pid": pid},
-        }
-        found: list[dict[str, Any]] = []
-        while True:
-            page = call_aws("privacy table", self._table.query, **kwargs)
-            found += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(every_item("privacy table", self._table.query, IndexName=CONSENT_INDEX,
+                               KeyConditionExpression="consent_pid = :pid", ExpressionAttributeValues={":pid": pid}))  # fmt: skip
 
     def erase_consent_history(self, pid: str) -> int:
         keys = [item["id"] for item in self.consent_history(pid)]
@@ -108,19 +98,10 @@ class PrivacyTable:
             call_aws("privacy table", self._table.delete_item, Key={"id": f"customer#{erasure.pid}"})
 
     def open_erasures(self) -> list[Erasure]:
-        kwargs: dict[str, Any] = {
-            "IndexName": OPEN_INDEX,
-            "KeyConditionExpression": "#open = :open",
-            "ExpressionAttributeNames": {"#open": "open"},
-            "ExpressionAttributeValues": {":open": "erasure"},
-        }
-        found: list[Erasure] = []
-        while True:
-            page = call_aws("privacy table", self._table.query, **kwargs)
-            found += [e for item in page["Items"] if (e := self.get(item["id"].removeprefix("erasure#")))]
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        listed = every_item("privacy table", self._table.query, IndexName=OPEN_INDEX,
+                            KeyConditionExpression="#open = :open", ExpressionAttributeNames={"#open": "open"},
+                            ExpressionAttributeValues={":open": "erasure"})  # fmt: skip
+        return [e for item in listed if (e := self.get(item["id"].removeprefix("erasure#")))]
 
 
 def _erasure(item: dict[str, Any]) -> Erasure:

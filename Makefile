@@ -24,7 +24,7 @@ help:
 	@echo "make schema      regenerate schemas/event-v1.schema.json;  make openapi  docs/openapi.json, docs/privacy-openapi.json"
 	@echo "make venv, make tools  the two virtualenvs;  make clean  remove them, the build and .local"
 
-$(VENV)/.ready: requirements-dev.txt layers/deps/requirements.txt training/requirements.txt constraints.txt pyproject.toml
+$(VENV)/.ready: requirements-dev.txt layers/deps/requirements.txt training/requirements.txt training/requirements-spark.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt -c constraints.txt

@@ -80,9 +80,8 @@ def training_rows() -> list[Row]:
     rows.append(
         (
             f"training from the data lake, {lake.CUSTOMERS:,} customers ({from_lake['events']:,} events)",
-            f"{from_lake['total_s']:.1f} s (read {from_lake['read_s']:.1f} s at "
-            f"{from_lake['events'] / from_lake['read_s']:,.0f} events/s, replay {from_lake['replay_s']:.1f}, "
-            f"fit {from_lake['fit_s']:.1f})",
+            f"{from_lake['total_s']:.1f} s (read and replay {from_lake['read_replay_s']:.1f} s at "
+            f"{from_lake['events'] / from_lake['read_replay_s']:,.0f} events/s, fit {from_lake['fit_s']:.1f})",
             f"<= {lake.GOAL_SECONDS:.1f} s (20k in 30 s)",
             from_lake["total_s"] <= lake.GOAL_SECONDS,
         )

@@ -36,12 +36,12 @@ from local.privacy import bucket_texts, contact_leaks, raw_ids_found
 from local.progress import Progress
 from local.summary import print_example_profile, print_ingest_summary, print_training_summary, section
 from local.template import ROOT
+from training import build
+from training.build import Plan
 from training.commands import headline
-from training.dataset import build_rows, group_by_customer, plan_timeline
-from training.recommend import orders_of
 from training.registry import RegistryWriter
 from training.report import write_report
-from training.sources import load_events, write_events
+from training.sources import write_events
 from training.synthetic import generate
 from training.train import train_all
 
@@ -104,16 +104,13 @@ def main(argv: list[str] | None = None) -> int:
 
         section("4. Training from the data lake, published to the model registry")
         started_at = time.perf_counter()
-        step("reading the data lake …")
-        loaded = load_events(f"{lake}/events/", skip_bad=True)
-        timeline = plan_timeline(min(e.occurred_at for e in loaded.events), split_at)
-        step(f"replaying {len(loaded.events):,} events at {len(timeline.cutoffs)} cutoffs into point-in-time rows …")
-        rows = build_rows(group_by_customer(loaded.events), timeline.cutoffs, timeline.horizon)
+        step("streaming the data lake through customer buckets and replaying each at every cutoff …")
+        rows, timeline, orders, read = build.dataset(f"{lake}/events/", Plan(end=split_at), skip_bad=True)
         models_out = args.out / "models"
         results = train_all(
             rows, timeline, models_out, {pids.pid(c): kind for c, kind in traffic.truth.items()},
             step=lambda name: step(f"training {name} …"),
-            orders=orders_of(loaded.events),
+            orders=orders,
         )  # fmt: skip
         report_path = write_report(results, models_out)
         registry = RegistryWriter(aws.client("s3"), aws.ref("ModelsBucket"))
@@ -123,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             manifest = registry.publish(models_out / name, stage)
             registry.promote(name, manifest["version"], stage)
         print(
-            f"{len(loaded.events):,} events from {loaded.files} objects ({len(loaded.skipped)} bad lines skipped) → "
+            f"{read.events or 0:,} events from {read.objects} objects ({len(read.skipped)} bad lines skipped) → "
             f"{len(rows.purchased):,} point-in-time rows; trained in {time.perf_counter() - started_at:.1f} s"
         )
         print_training_summary(headline(results), registry, stage, Path(report_path))

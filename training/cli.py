@@ -10,7 +10,7 @@ from typing import Any
 
 from microtarget.errors import MicrotargetError
 
-from training import commands
+from training import batch, commands
 from training.export import ParityError
 from training.registry import GateRefused
 from training.sources import SourceError
@@ -80,8 +80,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--train-cutoffs", type=_positive, default=3)
     train.add_argument("--step-days", type=_positive, default=7)
     train.add_argument("--truth", help="customer_id,persona CSV to score segmentation against")
-    train.add_argument("--workers", type=_positive, help="processes for the replay (default: cores)")
     train.add_argument("--skip-bad", action="store_true", help="skip and count invalid lines")
+    _engine_options(train)
     train.add_argument("--out", required=True, help="folder for models, report.html and metrics.json")
     train.set_defaults(run=commands.cmd_train)
 
@@ -105,18 +105,39 @@ def parser() -> argparse.ArgumentParser:
         command.set_defaults(run=getattr(commands, f"cmd_{name}"))
 
     score = sub.add_parser("score", help="score every customer in an event source as of a time")
-    score.add_argument("--source", required=True)
-    score.add_argument("--as-of", type=_as_of, help="a timestamp, or a date for the end of that day (default: now)")
+    _scoring_options(score)
     score.add_argument("--out", required=True, help=".csv or .jsonl")
-    score.add_argument("--models", help="a train --out folder (instead of the registry)")
-    score.add_argument("--bucket")
-    score.add_argument("--environment", default="prod")
     score.add_argument("--secret-id", help="the pseudonymization key, for a source with raw ids (the lake has pids)")
     score.add_argument("--key-env", help="environment variable holding the key (local use)")
-    score.add_argument("--skip-bad", action="store_true")
-    score.add_argument("--workers", type=_positive, help="processes for the replay (default: cores)")
-    score.set_defaults(run=commands.cmd_score)
+    score.set_defaults(run=batch.cmd_score)
+
+    audience = sub.add_parser(
+        "audience", help="export an audience (segment, scores, offer, consent) for a campaign tool"
+    )
+    _scoring_options(audience)
+    audience.add_argument("--definition", required=True, help="the audience's JSON definition (path or s3://)")
+    audience.add_argument("--campaigns", help="campaigns file, for the definition's offer (path or s3://)")
+    audience.add_argument("--out", required=True, help="folder or s3://bucket/audiences: <id>/<as-of>/members.csv")
+    audience.add_argument("--event-bus", help="announce the export on this EventBridge bus when it is written")
+    audience.set_defaults(run=batch.cmd_audience)
     return root
+
+
+def _engine_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--engine", choices=("local", "spark"), default="local", help="spark: the distributed engine")
+    command.add_argument("--history-days", type=_positive, help="read only this many days before the earliest cutoff")
+    command.add_argument("--privacy-table", help="the stack's PrivacyTable: leave out customers with an open erasure")
+    command.add_argument("--workers", type=_positive, help="local engine: processes for the replay (default: cores)")
+
+
+def _scoring_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--source", required=True, help="folder or s3://bucket/prefix of the lake")
+    command.add_argument("--as-of", type=_as_of, help="a timestamp, or a date for the end of that day (default: now)")
+    command.add_argument("--models", help="a train --out folder (instead of the registry)")
+    command.add_argument("--bucket", help="model registry bucket (default: $MODELS_BUCKET)")
+    command.add_argument("--environment", default="prod")
+    command.add_argument("--skip-bad", action="store_true")
+    _engine_options(command)
 
 
 def main(argv: list[str] | None = None) -> int:

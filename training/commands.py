@@ -13,15 +13,16 @@ from typing import Any
 import boto3
 from microtarget.aws.model_registry import ModelRegistry
 from microtarget.aws.secrets import pseudonymizer_from_secret
-from microtarget.identity import Pseudonymizer, is_pid
+from microtarget.identity import Pseudonymizer
 from microtarget.scoring import LoadedModel, load_model
 from tqdm import tqdm
 
-from training.dataset import Rows, build_rows, group_by_customer, plan_timeline, synthetic_rows
-from training.recommend import orders_of
+from training import build
+from training.build import Plan
+from training.dataset import Rows, plan_timeline, synthetic_rows
 from training.registry import GateRefused, RegistryWriter
 from training.report import write_report
-from training.sources import load_events, read_text, write_events
+from training.sources import read_text, write_events
 from training.synthetic import generate
 from training.train import train_all
 from training.transactions import Columns, import_transactions
@@ -51,9 +52,9 @@ def cmd_import_csv(args: Any) -> dict[str, Any]:
         args.customer_column, args.date_column, args.quantity_column, args.amount_column, args.order_column
     )
     imported = import_transactions(read_text(args.file), columns, args.timezone, args.date_format, args.skip_bad)
-    pseudonymizer = _pseudonymizer(args)
-    events, erased = _not_erased(imported.events, pseudonymizer, args.profiles_table)
-    written = write_events(events, args.out, Path(args.file).stem, pseudonymizer)
+    keyed = pseudonymizer(args)
+    events, erased = _not_erased(imported.events, keyed, args.profiles_table)
+    written = write_events(events, args.out, Path(args.file).stem, keyed)
     for problem in imported.skipped[:20]:
         say(f"skipped {problem}")
     say(
@@ -92,19 +93,32 @@ def _dataset(args: Any) -> tuple[Rows, Any, dict[str, str] | None, list | None]:
         say(f"generating and replaying {args.synthetic:,} synthetic customers over {args.days} days …")
         rows, planted = synthetic_rows(args.synthetic, args.days, args.seed, end, timeline.cutoffs, timeline.horizon)
         return rows, timeline, planted, None
-    loaded = load_events(args.source, args.skip_bad)
-    say(f"{len(loaded.events):,} events from {loaded.files} file(s); {len(loaded.skipped)} bad lines skipped")
-    start = min(e.occurred_at for e in loaded.events).astimezone(UTC)
-    end = args.end or max(e.occurred_at for e in loaded.events).astimezone(UTC)
-    timeline = plan_timeline(start, end, args.horizon_days, args.train_cutoffs, args.step_days)
-    groups = group_by_customer(e for e in loaded.events if e.occurred_at <= end)
-    say(f"replaying {len(groups):,} customers at {len(timeline.cutoffs)} cutoffs …")
+    plan = Plan(args.end, args.horizon_days, args.train_cutoffs, args.step_days, args.history_days)
+    say(f"reading {args.source} on the {args.engine} engine …")
+    rows, timeline, orders, read = build.dataset(
+        args.source, plan, args.engine, args.workers, args.skip_bad, tombstones(args.privacy_table)
+    )
+    counted = f"{read.events:,} events of " if read.events is not None else ""
+    say(
+        f"{counted}{read.customers:,} customers; {len(read.skipped)} bad lines skipped; "
+        f"{read.pruned_objects} objects outside the window not read"
+    )
     truth: dict[str, str] | None = None
     if args.truth:
         with open(args.truth, newline="") as handle:
             truth = {row["customer_id"]: row["persona"] for row in csv.DictReader(handle)}
-    orders = orders_of(e for e in loaded.events if e.occurred_at <= end)
-    return build_rows(groups, timeline.cutoffs, timeline.horizon, args.workers), timeline, truth, orders
+    return rows, timeline, truth, orders
+
+
+def tombstones(privacy_table: str | None) -> dict[str, int]:
+    """The open erasures' tombstones: the lake still holds these customers' past until the erasure
+    job's pass has rewritten it, and no job may read it meanwhile."""
+    if not privacy_table:
+        return {}
+    from microtarget.aws.privacy_table import PrivacyTable
+
+    table = PrivacyTable(boto3.resource("dynamodb").Table(privacy_table))
+    return {pid: erasure.requested_at for erasure in table.open_erasures() for pid in erasure.pids}
 
 
 def cmd_train(args: Any) -> dict[str, Any]:
@@ -190,7 +204,7 @@ def cmd_list(args: Any) -> list[dict[str, Any]]:
     return _registry(args).listing(args.model, args.environment)
 
 
-def _models(args: Any) -> dict[str, LoadedModel]:
+def load_models(args: Any) -> dict[str, LoadedModel]:
     if args.models:
         found = {}
         for name in MODELS:
@@ -210,7 +224,7 @@ def _models(args: Any) -> dict[str, LoadedModel]:
     return {name: model for name, model in loaded.items() if model is not None}
 
 
-def _pseudonymizer(args: Any) -> Pseudonymizer:
+def pseudonymizer(args: Any) -> Pseudonymizer:
     if args.secret_id:
         return pseudonymizer_from_secret(args.secret_id)
     key = os.environ.get(args.key_env or "")
@@ -220,41 +234,3 @@ def _pseudonymizer(args: Any) -> Pseudonymizer:
             "the pseudonymization key"
         )
     return Pseudonymizer(key)
-
-
-def cmd_score(args: Any) -> dict[str, Any]:
-    models, loaded = _models(args), load_events(args.source, args.skip_bad)
-    raw = any(not is_pid(event.customer_id) for event in loaded.events)  # the lake holds pids already
-    pid = _pseudonymizer(args).lake_pid if raw else str  # a mixed source: never a pid of a pid
-    as_of = args.as_of or datetime.now(UTC).replace(microsecond=0)
-    if args.as_of is None:
-        say(f"scoring as of now, {as_of.isoformat()} (--as-of to choose)")
-    groups = group_by_customer(e for e in loaded.events if e.occurred_at <= as_of)
-    rows = build_rows(groups, [as_of], timedelta(0), args.workers)  # the training replay, one cutoff
-    customers, matrix = rows.customer, rows.features
-    scores = {name: model.predict(matrix) for name, model in models.items()}
-    records = [
-        {
-            "pid": pid(customer),
-            "as_of": as_of.isoformat(),
-            "propensity": round(float(scores["propensity"][i]), 6),
-            "churn_risk": round(float(scores["churn"][i]), 6),
-            "segment": int(scores["segments"][i]),
-            "segment_name": models["segments"].segment_name(int(scores["segments"][i])),
-        }
-        for i, customer in enumerate(customers)
-    ]
-    _write_scores(records, Path(args.out))
-    say(f"{len(records):,} customers scored as of {as_of.isoformat()} → {args.out}")
-    return {"customers": len(records), "versions": {name: model.version for name, model in models.items()}}
-
-
-def _write_scores(records: list[dict[str, Any]], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".csv":
-        with path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(records[0]) if records else ["pid"])
-            writer.writeheader()
-            writer.writerows(records)
-    else:
-        path.write_text("".join(json.dumps(record) + "\n" for record in records))

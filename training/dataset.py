@@ -82,6 +82,17 @@ class Rows:
             [c for p in parts for c in p.customer],
         )
 
+    def ordered(self) -> Rows:
+        """By customer, then cutoff: the same order whichever engine built the rows."""
+        order = sorted(range(len(self.customer)), key=lambda i: (self.customer[i], int(self.cutoff[i])))
+        return Rows(
+            self.features[order],
+            self.purchased[order],
+            self.had_purchased[order],
+            self.cutoff[order],
+            [self.customer[i] for i in order],
+        )
+
 
 def replay_customer(customer: str, events: Iterable[Event], cutoffs: Sequence[datetime], horizon: timedelta) -> Rows:
     """Features as of each cutoff (events at or before it only) and the label after it."""

@@ -20,9 +20,7 @@ from microtarget.events import Event
 from microtarget.identity import Pseudonymizer
 from tqdm import tqdm
 
-
-class SourceError(Exception):
-    """The source is missing, empty or has a bad line (and --skip-bad was not given)."""
+from training.lake import SourceError, list_objects, read_object, s3_parts
 
 
 @dataclass
@@ -32,29 +30,14 @@ class Loaded:
     files: int = 0
 
 
-def _s3_parts(uri: str) -> tuple[str, str]:
-    bucket, _, prefix = uri[len("s3://") :].partition("/")
-    return bucket, prefix
-
-
 def _blobs(source: str) -> Iterator[tuple[str, bytes]]:
-    if source.startswith("s3://"):
-        bucket, prefix = _s3_parts(source)
-        s3 = boto3.client("s3")
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                yield f"s3://{bucket}/{item['Key']}", s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-        return
-    path = Path(source)
-    if not path.exists():
-        raise SourceError(f"{source}: no such file or folder")
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        yield str(file), file.read_bytes()
+    for location, _size in list_objects(source).objects:
+        yield location, read_object(location)
 
 
 def load_events(source: str, skip_bad: bool = False) -> Loaded:
-    """Every v1 event under `source`, validated with the ingest parser (no clock check).
+    """Every v1 event under `source` in memory, validated with the ingest parser (no clock check):
+    for small sources (the demo's lake, tests); train, score and audience stream (training.lake).
 
     The collector is paused while it reads: every event it builds is kept, so a collection pass
     only rescans them (loading took 2.3x as long with it on)."""
@@ -71,8 +54,7 @@ def _load(source: str, skip_bad: bool) -> Loaded:
     loaded = Loaded()
     for location, blob in tqdm(_blobs(source), desc="reading", unit="file", file=sys.stderr, disable=None):
         loaded.files += 1
-        text = gzip.decompress(blob) if blob[:2] == b"\x1f\x8b" else blob
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(blob.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
@@ -106,7 +88,7 @@ def write_events(
     for prefix, lines in sorted(by_day.items()):
         body = gzip.compress(b"\n".join(lines) + b"\n")
         if s3 is not None:
-            bucket, root = _s3_parts(destination)
+            bucket, root = s3_parts(destination)
             key = f"{root.rstrip('/') + '/' if root else ''}{prefix}{name}.jsonl.gz"
             s3.put_object(Bucket=bucket, Key=key, Body=body)
             written.append(f"s3://{bucket}/{key}")
@@ -121,7 +103,7 @@ def write_events(
 def read_text(source: str) -> str:
     """A small text file from a path or s3:// URI (CSV imports)."""
     if source.startswith("s3://"):
-        bucket, key = _s3_parts(source)
+        bucket, key = s3_parts(source)
         return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8-sig")
     path = Path(source)
     if not path.is_file():

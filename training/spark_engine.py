@@ -1,0 +1,216 @@
+"""The distributed engine: the same tasks as the single-machine path, on Apache Spark.
+
+The lake's objects for a window are read as text, each line keyed by `lake.line_key` (the same
+window rule as the local spill), grouped by customer and handed to a task in `applyInPandas`:
+the core layer's own replay, features and consent run in the Python workers. Results are written
+as Parquet (`kind=row|order|skipped` or `kind=snapshot|skipped`) and read back with pyarrow, so the
+driver never collects the lake. Runs in local mode in tests and on EMR Serverless when deployed
+(the same file is the job's entry point: see `training/spark_main.py`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from microtarget.errors import PermanentError
+from microtarget.event_parser import parse_event
+from microtarget.features import FEATURE_NAMES
+
+from training.dataset import Rows
+from training.jobs import CHANNELS, DatasetTask, Snapshots, SnapshotTask
+from training.lake import SourceError, Window, line_key, list_objects
+
+DATASET_SCHEMA = (
+    "kind string, customer string, cutoff short, purchased byte, had boolean, features array<float>, "
+    "at timestamp, products array<string>, problem string"
+)
+SNAPSHOT_SCHEMA = "kind string, customer string, `values` array<double>, consent array<boolean>, problem string"
+
+
+def session(master: str | None = None, partitions: int = 16) -> Any:
+    """A Spark session: the cluster's when spark-submit started us, else local mode on every core."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this interpreter and its packages
+    builder = SparkSession.builder.appName("microtarget")
+    if master or "SPARK_ENV_LOADED" not in os.environ:
+        builder = builder.master(master or f"local[{os.cpu_count() or 1}]").config("spark.ui.enabled", "false")
+    return (
+        builder.config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(partitions))
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+
+
+def _lines(spark: Any, source: str, window: Window) -> Any:
+    from pyspark.sql import functions as F
+
+    listing = list_objects(source, window)
+    if not listing.objects:
+        raise SourceError(f"{source}: no event files found")
+    text = spark.read.option("lineSep", "\n").text([location for location, _size in listing.objects])
+    return text.select(F.col("value").alias("line"), F.input_file_name().alias("object")).where(F.trim("line") != "")
+
+
+def _keyed(lines: Any, window: Window) -> Any:
+    """Each line with its customer and moment; lines of events outside the window are dropped."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf("customer string, moment timestamp")  # type: ignore[call-overload]
+    def key(lines: pd.Series) -> pd.DataFrame:
+        pairs = [line_key(line) for line in lines]
+        return pd.DataFrame(
+            {"customer": [c for c, _m in pairs], "moment": pd.to_datetime([m for _c, m in pairs], utc=True)}
+        )
+
+    keyed = lines.withColumn("key", key("line")).select("line", "object", "key.customer", "key.moment")
+    inside = F.col("moment").isNull()
+    if window.first is None and window.last is None:
+        return keyed
+    condition = F.lit(True)
+    if window.first is not None:
+        condition = condition & (F.col("moment") >= F.lit(window.first.astimezone(UTC)))
+    if window.last is not None:
+        condition = condition & (F.col("moment") <= F.lit(window.last.astimezone(UTC)))
+    return keyed.where(inside | condition)
+
+
+def span(spark: Any, source: str, window: Window | None = None) -> tuple[datetime, datetime]:
+    """The earliest and latest moments in the window (as the local spill reports them)."""
+    from pyspark.sql import functions as F
+
+    window = window or Window()
+    row = _keyed(_lines(spark, source, window), window).agg(F.min("moment"), F.max("moment")).first()
+    if row is None or row[0] is None:
+        raise SourceError(f"{source}: no valid events")
+    return row[0].replace(tzinfo=UTC), row[1].replace(tzinfo=UTC)
+
+
+def _events(frame: pd.DataFrame, skip_bad: bool) -> tuple[list[Any], list[str]]:
+    events, skipped = [], []
+    for line, location in zip(frame["line"], frame["object"], strict=True):
+        try:
+            events.append(parse_event(line.encode(), None))
+        except PermanentError as exc:
+            where = f"{location}: {exc.code}{' ' + exc.field if exc.field else ''}: {exc.message}"
+            if not skip_bad:
+                raise SourceError(where + " (use --skip-bad to skip and count bad lines)") from None
+            skipped.append(where)
+    return events, skipped
+
+
+def _by_customer(events: list[Any]) -> dict[str, list[Any]]:
+    groups: dict[str, list[Any]] = {}
+    for event in events:  # a null key's group can hold lines of several customers
+        groups.setdefault(event.customer_id, []).append(event)
+    return groups
+
+
+def dataset(spark: Any, source: str, window: Window, task: DatasetTask, out: str, skip_bad: bool = False) -> str:
+    """The point-in-time rows of every customer, as Parquet under `out`."""
+
+    def replay(frame: pd.DataFrame) -> pd.DataFrame:
+        events, skipped = _events(frame, skip_bad)
+        records: list[dict[str, Any]] = [{"kind": "skipped", "problem": where} for where in skipped]
+        for customer, group in sorted(_by_customer(events).items()):
+            rows, orders = task.run(customer, group)
+            for i in range(len(rows.customer)):
+                records.append(
+                    {
+                        "kind": "row",
+                        "customer": customer,
+                        "cutoff": int(rows.cutoff[i]),
+                        "purchased": int(rows.purchased[i]),
+                        "had": bool(rows.had_purchased[i]),
+                        "features": rows.features[i],
+                    }
+                )
+            records += [{"kind": "order", "customer": c, "at": at, "products": p} for c, at, p in orders]
+        return _frame(records, DATASET_SCHEMA)
+
+    keyed = _keyed(_lines(spark, source, window), window)
+    keyed.groupBy("customer").applyInPandas(replay, DATASET_SCHEMA).write.mode("overwrite").partitionBy("kind").parquet(
+        out
+    )
+    return out
+
+
+def snapshots(spark: Any, source: str, window: Window, task: SnapshotTask, out: str, skip_bad: bool = False) -> str:
+    """Every customer as of the task's moment, as Parquet under `out`."""
+
+    def replay(frame: pd.DataFrame) -> pd.DataFrame:
+        events, skipped = _events(frame, skip_bad)
+        records: list[dict[str, Any]] = [{"kind": "skipped", "problem": where} for where in skipped]
+        for customer, group in sorted(_by_customer(events).items()):
+            shot = task.run(customer, group)
+            records += [
+                {"kind": "snapshot", "customer": pid, "values": values, "consent": consent}
+                for pid, values, consent in zip(shot.pids, shot.values, shot.consent, strict=True)
+            ]
+        return _frame(records, SNAPSHOT_SCHEMA)
+
+    keyed = _keyed(_lines(spark, source, window), window)
+    keyed.groupBy("customer").applyInPandas(replay, SNAPSHOT_SCHEMA).write.mode("overwrite").partitionBy(
+        "kind"
+    ).parquet(out)
+    return out
+
+
+def _frame(records: list[dict[str, Any]], schema: str) -> pd.DataFrame:
+    """Records with nulls where a kind has no value, typed as the schema says (Arrow is strict)."""
+    columns = [part.split()[0].strip("`") for part in schema.split(", ")]
+    frame = pd.DataFrame({c: pd.Series([r.get(c) for r in records], dtype=object) for c in columns})
+    for column, dtype in (("cutoff", "Int16"), ("purchased", "Int8"), ("had", "boolean")):
+        if column in frame:
+            frame[column] = frame[column].astype(dtype)
+    if "at" in frame:
+        frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame
+
+
+def _part(out: str, kind: str) -> pd.DataFrame | None:
+    try:  # a local folder or s3:// (pyarrow reads both)
+        return pq.read_table(f"{out.rstrip('/')}/kind={kind}").to_pandas()
+    except FileNotFoundError:
+        return None
+
+
+def read_dataset(out: str) -> tuple[Rows, list[tuple[datetime, list[str]]], list[str]]:
+    """Rows (in the engines' shared order), orders and skipped lines from a dataset's Parquet."""
+    rows, orders, skipped = _part(out, "row"), _part(out, "order"), _part(out, "skipped")
+    width = len(FEATURE_NAMES)
+    built = Rows(
+        np.stack(rows["features"].to_numpy()).astype(np.float32).reshape(-1, width)
+        if rows is not None
+        else np.zeros((0, width), np.float32),
+        (rows["purchased"].to_numpy() if rows is not None else np.zeros(0)).astype(np.int8),
+        (rows["had"].to_numpy() if rows is not None else np.zeros(0)).astype(bool),
+        (rows["cutoff"].to_numpy() if rows is not None else np.zeros(0)).astype(np.int16),
+        list(rows["customer"]) if rows is not None else [],
+    ).ordered()
+    baskets = [] if orders is None else sorted(zip(orders["customer"], orders["at"], orders["products"], strict=True))
+    return built, [(_utc(at.to_pydatetime()), list(p)) for _c, at, p in baskets], _problems(skipped)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def read_snapshots(out: str) -> tuple[Snapshots, list[str]]:
+    shots, skipped = _part(out, "snapshot"), _part(out, "skipped")
+    if shots is None:
+        return Snapshots(), _problems(skipped)
+    values = np.stack(shots["values"].to_numpy()).reshape(-1, len(FEATURE_NAMES))
+    consent = np.stack(shots["consent"].to_numpy()).reshape(-1, len(CHANNELS)).astype(bool)
+    return Snapshots(list(shots["customer"]), values, consent).ordered(), _problems(skipped)
+
+
+def _problems(skipped: pd.DataFrame | None) -> list[str]:
+    return [] if skipped is None else sorted(skipped["problem"])

@@ -36,7 +36,13 @@ def _as_of(args: Any) -> datetime:
 def _scored(args: Any, as_of: datetime) -> tuple[Snapshots, list[dict[str, Any]], dict[str, str]]:
     models = load_models(args)
     shots, read = build.snapshots(
-        args.source, as_of, args.history_days, args.engine, args.workers, args.skip_bad, tombstones(args.privacy_table)
+        args.source,
+        as_of,
+        history_days=args.history_days,
+        engine=args.engine,
+        workers=args.workers,
+        skip_bad=args.skip_bad,
+        tombstones=tombstones(args.privacy_table),
     )
     say(f"{len(shots.pids):,} customers as of {as_of.isoformat()}; {len(read.skipped)} bad lines skipped")
     records = []

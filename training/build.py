@@ -56,6 +56,7 @@ class Plan:
 def dataset(
     source: str,
     plan: Plan,
+    *,
     engine: Engine = "local",
     workers: int | None = None,
     skip_bad: bool = False,
@@ -99,6 +100,7 @@ def dataset(
 def snapshots(
     source: str,
     as_of: datetime,
+    *,
     history_days: int | None = None,
     engine: Engine = "local",
     workers: int | None = None,

@@ -96,7 +96,12 @@ def _dataset(args: Any) -> tuple[Rows, Any, dict[str, str] | None, list | None]:
     plan = Plan(args.end, args.horizon_days, args.train_cutoffs, args.step_days, args.history_days)
     say(f"reading {args.source} on the {args.engine} engine …")
     rows, timeline, orders, read = build.dataset(
-        args.source, plan, args.engine, args.workers, args.skip_bad, tombstones(args.privacy_table)
+        args.source,
+        plan,
+        engine=args.engine,
+        workers=args.workers,
+        skip_bad=args.skip_bad,
+        tombstones=tombstones(args.privacy_table),
     )
     counted = f"{read.events:,} events of " if read.events is not None else ""
     say(

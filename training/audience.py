@@ -91,9 +91,13 @@ def select(
     audience: Audience, shots: Snapshots, records: list[dict[str, Any]], campaigns: Campaigns | None
 ) -> Selection:
     """The members of an audience among scored snapshots (in the same order)."""
-    offer = campaigns.offer(audience.offer) if audience.offer and campaigns else None
+    if audience.offer and campaigns is None:
+        raise AudienceError("audience offer: give --campaigns, the file that defines the offer")
+    offer = next((o for o in campaigns.offers if o.id == audience.offer), None) if campaigns else None
     if audience.offer and offer is None:
         raise AudienceError(f"audience offer: {audience.offer!r} is not in the campaigns file")
+    if offer is not None and offer.trigger_only:
+        raise AudienceError(f"audience offer: {offer.id!r} is trigger_only: it is sent by its trigger, never to a list")
     channel = CHANNELS.index(audience.channel)
     chosen = Selection()
     for values, consent, record in zip(shots.value_dicts(), shots.consent, records, strict=True):

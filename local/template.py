@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 _TAGS = (
     "Ref", "GetAtt", "Sub", "If", "Equals", "Join", "Select", "Split", "GetAZs", "ImportValue", "Not", "And", "Or",
-    "FindInMap",
+    "FindInMap", "Condition",
 )  # fmt: skip
 
 
@@ -35,7 +35,7 @@ def _tag_constructor(tag: str) -> Any:
             value = loader.construct_sequence(node, deep=True)
         else:
             value = loader.construct_mapping(node, deep=True)
-        return {"Ref" if tag == "Ref" else f"Fn::{tag}": value}
+        return {tag if tag in ("Ref", "Condition") else f"Fn::{tag}": value}
 
     return construct
 
@@ -82,6 +82,10 @@ class Resolver:
                 return self.resolve(arg[0]) == self.resolve(arg[1])
             if key == "Fn::Not":
                 return not self.resolve(arg[0])
+            if key == "Fn::And":
+                return all(self.resolve(part) for part in arg)
+            if key == "Condition" and isinstance(arg, str):  # !Condition inside a condition
+                return self.holds(arg)
             if key == "Fn::FindInMap":
                 mapping, top, second = (self.resolve(part) for part in arg)
                 return self.template["Mappings"][mapping][str(top)][second]

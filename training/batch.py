@@ -43,6 +43,7 @@ def _scored(args: Any, as_of: datetime) -> tuple[Snapshots, list[dict[str, Any]]
         workers=args.workers,
         skip_bad=args.skip_bad,
         tombstones=tombstones(args.privacy_table),
+        work=args.spark_work,
     )
     say(f"{len(shots.pids):,} customers as of {as_of.isoformat()}; {len(read.skipped)} bad lines skipped")
     records = []

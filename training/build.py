@@ -7,9 +7,14 @@ the window's day partitions and give the same rows, in the same order."""
 from __future__ import annotations
 
 import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
+
+import boto3
 
 from training.dataset import Rows, Timeline, plan_timeline
 from training.jobs import DatasetTask, Snapshots, SnapshotTask
@@ -53,6 +58,26 @@ class Plan:
         return plan_timeline(first, self.end or last, self.horizon_days, self.train_cutoffs, self.step_days)
 
 
+@contextmanager
+def _work(work: str | None) -> Iterator[str]:
+    """Where Spark's workers write the job's Parquet for the driver to read: a temporary folder in
+    local mode, a prefix in S3 on a cluster (`--spark-work s3://…`; removed when read)."""
+    if work is None or not work.startswith("s3://"):
+        with tempfile.TemporaryDirectory(prefix="microtarget-spark-", dir=work) as folder:
+            yield folder
+        return
+    bucket, _, prefix = work[len("s3://") :].partition("/")
+    prefix = f"{prefix.rstrip('/')}/{uuid.uuid4().hex}/".lstrip("/")
+    try:
+        yield f"s3://{bucket}/{prefix}"
+    finally:
+        s3 = boto3.client("s3")
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+
+
 def dataset(
     source: str,
     plan: Plan,
@@ -62,6 +87,7 @@ def dataset(
     skip_bad: bool = False,
     tombstones: dict[str, int] | None = None,
     spark: Any = None,
+    work: str | None = None,
 ) -> tuple[Rows, Timeline, list[tuple[datetime, list[str]]], Read]:
     window = plan.window()
     if engine == "spark":
@@ -71,7 +97,7 @@ def dataset(
         first, last = spark_engine.span(spark, source, window)
         timeline = plan.timeline(first, last)
         task = DatasetTask(timeline.cutoffs, timeline.horizon, timeline.end, tombstones or {})
-        with tempfile.TemporaryDirectory(prefix="microtarget-spark-") as out:
+        with _work(work) as out:
             spark_engine.dataset(spark, source, window, task, out, skip_bad)
             rows, orders, skipped = spark_engine.read_dataset(out)
         return rows, timeline, orders, Read(None, len(set(rows.customer)), skipped)
@@ -107,6 +133,7 @@ def snapshots(
     skip_bad: bool = False,
     tombstones: dict[str, int] | None = None,
     spark: Any = None,
+    work: str | None = None,
 ) -> tuple[Snapshots, Read]:
     """Every customer's values and consent as of `as_of`, from events up to it."""
     first = as_of - timedelta(days=history_days) if history_days is not None else None
@@ -115,7 +142,7 @@ def snapshots(
         from training import spark_engine
 
         spark = spark or spark_engine.session()
-        with tempfile.TemporaryDirectory(prefix="microtarget-spark-") as out:
+        with _work(work) as out:
             spark_engine.snapshots(spark, source, window, task, out, skip_bad)
             shots, skipped = spark_engine.read_snapshots(out)
         return shots, Read(None, len(shots.pids), skipped)

@@ -128,6 +128,9 @@ def _engine_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--history-days", type=_positive, help="read only this many days before the earliest cutoff")
     command.add_argument("--privacy-table", help="the stack's PrivacyTable: leave out customers with an open erasure")
     command.add_argument("--workers", type=_positive, help="local engine: processes for the replay (default: cores)")
+    command.add_argument(
+        "--spark-work", help="spark engine on a cluster: s3:// prefix for the job's intermediate Parquet"
+    )
 
 
 def _scoring_options(command: argparse.ArgumentParser) -> None:

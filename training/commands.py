@@ -102,6 +102,7 @@ def _dataset(args: Any) -> tuple[Rows, Any, dict[str, str] | None, list | None]:
         workers=args.workers,
         skip_bad=args.skip_bad,
         tombstones=tombstones(args.privacy_table),
+        work=args.spark_work,
     )
     counted = f"{read.events:,} events of " if read.events is not None else ""
     say(

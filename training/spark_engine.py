@@ -38,7 +38,7 @@ def session(master: str | None = None, partitions: int = 16) -> Any:
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this interpreter and its packages
     builder = SparkSession.builder.appName("microtarget")
-    if master or "SPARK_ENV_LOADED" not in os.environ:
+    if master or "PYSPARK_GATEWAY_PORT" not in os.environ:  # set when spark-submit started this driver
         builder = builder.master(master or f"local[{os.cpu_count() or 1}]").config("spark.ui.enabled", "false")
     return (
         builder.config("spark.sql.session.timeZone", "UTC")

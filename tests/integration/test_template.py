@@ -305,3 +305,31 @@ def test_only_ingest_and_api_may_read_profiles_and_nobody_writes_models() -> Non
         assert all(
             not str(s["Resource"]).count("ModelsBucket") for s in granted if set(_as_list(s["Action"])) & set(writes)
         ), name
+
+
+def test_the_batch_engine_has_a_least_privilege_role_and_its_schedule_runs_a_real_command() -> None:
+    """EMR Serverless runs the CLI on Spark (only when an image is given); its role reads the lake
+    and models, writes its own outputs, and touches no personal-data store; the scheduled job's
+    arguments are a command the CLI parses."""
+    import re
+
+    from training.cli import parser
+
+    assert RESOURCES["BatchApplication"]["Type"] == "AWS::EMRServerless::Application"
+    assert {RESOURCES[n]["Condition"] for n in ("BatchApplication", "BatchJobRole")} == {"HasBatchEngine"}
+    granted = [s for p in RESOURCES["BatchJobRole"]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    text = json.dumps(granted)
+    for store in ("ProfilesTable", "ContactsTable", "LedgerTable", "ContactsKey", "PseudonymSecret", "DeadLetters"):
+        assert store not in text, store
+    puts = [s for s in granted if {"s3:PutObject", "s3:DeleteObject"} & set(_as_list(s["Action"]))]
+    assert all(
+        "events/" not in json.dumps(s["Resource"]) and "ModelsBucket" not in json.dumps(s["Resource"]) for s in puts
+    )
+    body = RESOURCES["AudienceExportSchedule"]["Properties"]["Target"]["Input"]["Fn::Sub"]
+    run = json.loads(re.sub(r"\$\{([^}]+)\}", lambda m: m[1].replace(".", "-"), body))
+    assert run["ClientToken"] == "<aws.scheduler.execution-id>"  # a retried delivery starts one job, not two
+    arguments = run["JobDriver"]["SparkSubmit"]["EntryPointArguments"]
+    parsed = parser().parse_args(arguments)
+    assert (parsed.command, parsed.engine, parsed.spark_work) == ("audience", "spark", "s3://DataLakeBucket/batch-work")
+    assert run["JobDriver"]["SparkSubmit"]["EntryPoint"].endswith("/training/emr_job.py")
+    assert (ROOT / "training/emr_job.py").is_file() and (ROOT / "ops/emr/Dockerfile").is_file()

@@ -81,6 +81,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--step-days", type=_positive, default=7)
     train.add_argument("--truth", help="customer_id,persona CSV to score segmentation against")
     train.add_argument("--skip-bad", action="store_true", help="skip and count invalid lines")
+    train.add_argument(
+        "--max-rows", type=_positive, default=2_000_000, help="fit on at most this many rows (stratified sample)"
+    )
     _engine_options(train)
     train.add_argument("--out", required=True, help="folder for models, report.html and metrics.json")
     train.set_defaults(run=commands.cmd_train)

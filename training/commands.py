@@ -129,6 +129,9 @@ def tombstones(privacy_table: str | None) -> dict[str, int]:
 
 def cmd_train(args: Any) -> dict[str, Any]:
     rows, timeline, truth, orders = _dataset(args)
+    if len(rows.customer) > args.max_rows:
+        say(f"{len(rows.customer):,} rows: fitting on a sample of {args.max_rows:,}, stratified by cutoff and label")
+        rows = rows.capped(args.max_rows, args.seed)
     say(f"{len(rows.purchased):,} rows; training window {timeline.start.date()} → {timeline.end.date()}")
     models = 3 if orders is None else 4
     with tqdm(total=models, desc="models", file=sys.stderr) as bar:

@@ -82,6 +82,29 @@ class Rows:
             [c for p in parts for c in p.customer],
         )
 
+    def capped(self, limit: int, seed: int = 0) -> Rows:
+        """At most `limit` rows for the fit: the same share of every (cutoff, label) stratum, so
+        each window keeps its purchase rate (the fit runs on one machine; the feature table is the
+        only thing it needs, and 2 million rows of 25 float32 are 200 MB)."""
+        if len(self.customer) <= limit:
+            return self
+        rng = np.random.default_rng(seed)
+        share = limit / len(self.customer)
+        kept: list[np.ndarray] = []
+        for cutoff in np.unique(self.cutoff):
+            for label in (0, 1):
+                members = np.flatnonzero((self.cutoff == cutoff) & (self.purchased == label))
+                take = int(round(len(members) * share))
+                kept.append(rng.choice(members, size=take, replace=False) if take < len(members) else members)
+        order = np.sort(np.concatenate(kept))
+        return Rows(
+            self.features[order],
+            self.purchased[order],
+            self.had_purchased[order],
+            self.cutoff[order],
+            [self.customer[i] for i in order],
+        )
+
     def ordered(self) -> Rows:
         """By customer, then cutoff: the same order whichever engine built the rows."""
         order = sorted(range(len(self.customer)), key=lambda i: (self.customer[i], int(self.cutoff[i])))

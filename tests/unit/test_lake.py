@@ -124,3 +124,15 @@ def test_memory_is_bounded_by_a_bucket_not_by_the_lake(tmp_path: Path, monkeypat
     finally:
         tracemalloc.stop()
     assert large_peak * 3 < whole, (large_peak, whole)
+
+
+def test_a_capped_fit_keeps_every_windows_purchase_rate(lake_dir: Path) -> None:
+    rows, _timeline, _orders, _read = build.dataset(str(lake_dir), Plan(end=END), workers=1)
+    capped = rows.capped(len(rows.customer) // 4, seed=3)
+    assert abs(len(capped.customer) - len(rows.customer) // 4) <= 2 * len(set(rows.cutoff.tolist()))
+    for cutoff in set(rows.cutoff.tolist()):
+        full, part = rows.purchased[rows.cutoff == cutoff], capped.purchased[capped.cutoff == cutoff]
+        assert abs(int(part.sum()) - full.sum() / 4) <= 1 and abs(len(part) - len(full) / 4) <= 1
+    again = rows.capped(len(rows.customer) // 4, seed=3)
+    assert again.customer == capped.customer  # the same sample every run
+    assert rows.capped(len(rows.customer)) is rows

@@ -93,12 +93,11 @@ def dataset(
     if engine == "spark":
         from training import spark_engine
 
-        spark = spark or spark_engine.session()
-        first, last = spark_engine.span(spark, source, window)
-        timeline = plan.timeline(first, last)
+        keyed, size = spark_engine.read(spark or spark_engine.session(), source, window)
+        timeline = plan.timeline(*spark_engine.span(keyed))
         task = DatasetTask(timeline.cutoffs, timeline.horizon, timeline.end, tombstones or {})
         with _work(work) as out:
-            spark_engine.dataset(spark, source, window, task, out, skip_bad)
+            spark_engine.dataset(keyed, size, window, task, out, skip_bad)
             rows, orders, skipped = spark_engine.read_dataset(out)
         return rows, timeline, orders, Read(None, len(set(rows.customer)), skipped)
     lines = spill(source, window)
@@ -141,9 +140,9 @@ def snapshots(
     if engine == "spark":
         from training import spark_engine
 
-        spark = spark or spark_engine.session()
+        keyed, size = spark_engine.read(spark or spark_engine.session(), source, window)
         with _work(work) as out:
-            spark_engine.snapshots(spark, source, window, task, out, skip_bad)
+            spark_engine.snapshots(keyed, size, window, task, out, skip_bad)
             shots, skipped = spark_engine.read_snapshots(out)
         return shots, Read(None, len(shots.pids), skipped)
     lines = spill(source, window)

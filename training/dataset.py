@@ -94,7 +94,7 @@ class Rows:
         for cutoff in np.unique(self.cutoff):
             for label in (0, 1):
                 members = np.flatnonzero((self.cutoff == cutoff) & (self.purchased == label))
-                take = int(round(len(members) * share))
+                take = round(len(members) * share)
                 kept.append(rng.choice(members, size=take, replace=False) if take < len(members) else members)
         order = np.sort(np.concatenate(kept))
         return Rows(

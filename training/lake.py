@@ -138,9 +138,10 @@ class Spill:
     """The window's lines, on local disk in buckets by customer: `where` maps a line's tag to its
     object and line number, for error messages."""
 
-    folder: tempfile.TemporaryDirectory[str]
+    folder: tempfile.TemporaryDirectory[str] | None
     buckets: list[Path]
     objects: list[str]
+    window: Window = field(default_factory=Window)
     lines: int = 0
     outside: int = 0  # lines of events that happened outside the window
     pruned: int = 0
@@ -152,7 +153,8 @@ class Spill:
         return f"{self.objects[int(index)]}:{number}"
 
     def close(self) -> None:
-        self.folder.cleanup()
+        if self.folder is not None:
+            self.folder.cleanup()
 
 
 def bucket_of(customer: str, buckets: int) -> int:
@@ -171,7 +173,7 @@ def spill(source: str, window: Window | None = None, buckets: int | None = None)
         raise SourceError(f"{source}: no event files found{outside}")
     count = buckets or max(1, min(MAX_BUCKETS, -(-listing.size // SPILL_SOURCE_BYTES)))
     folder = tempfile.TemporaryDirectory(prefix="microtarget-spill-")
-    out = Spill(folder, [Path(folder.name) / f"{i:04d}" for i in range(count)], [o for o, _ in listing.objects])
+    out = Spill(folder, [Path(folder.name) / f"{i:04d}" for i in range(count)], [o for o, _ in listing.objects], window)
     out.pruned = listing.pruned
     pending: dict[int, list[bytes]] = {}
     held = 0

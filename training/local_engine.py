@@ -10,7 +10,7 @@ import gc
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ class BucketResult:
     customers: int = 0
 
 
-def run_bucket(path: Path, task: Any, spill_objects: list[str], skip_bad: bool) -> BucketResult:
+def run_bucket(path: Path, task: Any, spill: Spill, skip_bad: bool) -> BucketResult:
     """The task on every customer of one bucket."""
     gc.disable()  # every parsed event lives until the bucket is done: a collection pass only rescans them
     try:
@@ -42,10 +42,12 @@ def run_bucket(path: Path, task: Any, spill_objects: list[str], skip_bad: bool) 
                 event = parse_event(line, None)
             except PermanentError as exc:
                 index, _, number = tag.decode().partition(":")
-                where = f"{spill_objects[int(index)]}:{number}: {exc.code}{' ' + exc.field if exc.field else ''}: {exc.message}"
+                where = f"{spill.objects[int(index)]}:{number}: {exc.code}{' ' + exc.field if exc.field else ''}: {exc.message}"
                 if not skip_bad:
                     raise SourceError(where + SKIP_HINT) from None
                 result.skipped.append(where)
+                continue
+            if not spill.window.holds(event.occurred_at):  # its line's moment was unreadable as plain JSON
                 continue
             groups.setdefault(event.customer_id, []).append(event)
             result.events += 1
@@ -56,13 +58,14 @@ def run_bucket(path: Path, task: Any, spill_objects: list[str], skip_bad: bool) 
         gc.enable()
 
 
-def _one(args: tuple[Path, Any, list[str], bool]) -> BucketResult:
+def _one(args: tuple[Path, Any, Spill, bool]) -> BucketResult:
     return run_bucket(*args)
 
 
 def run_task(spill: Spill, task: Any, skip_bad: bool = False, workers: int | None = None) -> list[BucketResult]:
     """The task over every bucket; in worker processes when there is more than one bucket."""
-    jobs = [(path, task, spill.objects, skip_bad) for path in spill.buckets if path.exists()]
+    shared = replace(spill, folder=None, buckets=[])  # what a worker needs: objects and window
+    jobs = [(path, task, shared, skip_bad) for path in spill.buckets if path.exists()]
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     if workers <= 1:
         return [_one(job) for job in jobs]

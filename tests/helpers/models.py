@@ -51,27 +51,3 @@ def model_folder(root: Any, name: str, version: str, auc: float, baseline_auc: f
     }
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
-
-
-def serving_models(root: Any) -> Any:
-    """A train --out folder with the three serving models (fitted on random features): what
-    `score --models` and `audience --models` read."""
-    import hashlib
-    import json
-
-    from training.export import convert
-
-    fitted = {
-        "propensity": ("classifier", fitted_classifier("gradient_boosting")[0]),
-        "churn": ("classifier", fitted_classifier("logistic", seed=2)[0]),
-        "segments": ("segmenter", fitted_segmenter()[0]),
-    }
-    for name, (kind, estimator) in fitted.items():
-        body = convert(estimator)
-        folder = root / name
-        folder.mkdir(parents=True)
-        (folder / "model.onnx").write_bytes(body)
-        manifest = {"model": name, "kind": kind, "version": f"{name}-1", "sha256": hashlib.sha256(body).hexdigest(),
-                    "feature_names": list(FEATURE_NAMES), "segment_names": {"0": "a", "1": "b", "2": "c", "3": "d"}}  # fmt: skip
-        (folder / "manifest.json").write_text(json.dumps(manifest))
-    return root

@@ -13,8 +13,8 @@ from microtarget.campaigns import parse_campaigns
 
 from local.aws import LocalAws
 from local.config import CAMPAIGNS
+from local.example_models import serving_models
 from local.privacy_calls import PrivacyCalls
-from tests.helpers.models import serving_models
 from tests.integration.flow import Flow
 from training import cli
 

@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 
-from bench import decisions, dispatch, ingest, lake, privacy, profile_size, training
+from bench import decisions, dispatch, ingest, lake, privacy, profile_size, scaling, training
 
 Row = tuple[str, str, str, bool]
 
@@ -116,6 +116,52 @@ def privacy_rows() -> list[Row]:
     ]
 
 
+def scaling_rows() -> list[Row]:
+    results, cores = scaling.run(), os.cpu_count() or 1
+    rows: list[Row] = []
+    for customers in scaling.SIZES:
+        for job in ("dataset", "score"):
+            local, spark = (
+                next(r for r in results if (r["customers"], r["job"], r["engine"]) == (customers, job, engine))
+                for engine in ("local", "spark")
+            )
+            rate = {r["engine"]: r["events"] / r["seconds"] / cores for r in (local, spark)}
+            rows.append(
+                (
+                    f"{'dataset build' if job == 'dataset' else 'batch scoring'}, {customers:,} customers "
+                    f"({local['events'] / 1e6:.1f} M events): local | spark",
+                    f"{local['seconds']:.0f} s, {rate['local']:,.0f} ev/s/core, {local['peak_bytes'] / 2**30:.1f} GB | "
+                    f"{spark['seconds']:.0f} s, {rate['spark']:,.0f} ev/s/core, {spark['peak_bytes'] / 2**30:.1f} GB",
+                    "spark within 2x per core",
+                    rate["spark"] * 2 >= rate["local"],
+                )
+            )
+    peaks = {
+        n: max(r["peak_bytes"] for r in results if r["customers"] == n and r["engine"] == "spark")
+        for n in scaling.SIZES
+    }
+    smallest, largest = min(peaks), max(peaks)
+    rows.append(
+        (
+            f"spark peak memory, {smallest:,} → {largest:,} customers",
+            f"{peaks[smallest] / 2**30:.1f} → {peaks[largest] / 2**30:.1f} GB",
+            "flat (<= 1.5x)",
+            peaks[largest] <= 1.5 * peaks[smallest],
+        )
+    )
+    cost = scaling.estimate(results)
+    rows.append(
+        (
+            "estimate: 1 M customers / 100 M events on EMR Serverless (dataset build)",
+            f"{cost['vcpu_hours']:.1f} vCPU-h: ~{cost['minutes_on_workers']:.0f} min on {cost['workers']} vCPU, "
+            f"${cost['dollars']:.2f}",
+            "(reported)",
+            True,
+        )
+    )
+    return rows
+
+
 def decision_rows(figures: dict) -> list[Row]:
     source = "as deployed" if figures["from_build"] else "venv: run make build"
     return [
@@ -156,7 +202,7 @@ def main() -> int:
     )
     served = decisions.run()  # trains the models the ingest-with-triggers figure scores with
     rows = ingest_rows(served["models"]) + profile_rows() + dispatch_rows() + privacy_rows() + training_rows()
-    rows += decision_rows(served)
+    rows += decision_rows(served) + scaling_rows()
     width = max(len(row[0]) for row in rows)
     print(f"{'figure':<{width}}  {'measured':<44} {'goal':<20} ok")
     for name, measured, goal, ok in rows:

@@ -87,9 +87,16 @@ def cmd_audience(args: Any) -> dict[str, Any]:
         raise ValueError(f"{args.source} holds raw customer ids: audiences are built from the pseudonymized lake")
     chosen = select(audience, shots, records, campaigns)
     written = manifest(audience, chosen, as_of, versions, len(shots.pids))
+    columns: tuple[str, ...] = MEMBER_COLUMNS
+    if args.match:
+        matched = _match(args, {m["pid"] for m in chosen.members})
+        for member in chosen.members:
+            member["customer_id"] = matched.get(member["pid"], "")
+        columns = ("customer_id", *MEMBER_COLUMNS)
+        written["ids"] = f"customer_id for the {len(matched):,} members in {args.match}, pid for all"
     folder = f"{args.out.rstrip('/')}/{audience.id}/{stamp(as_of)}"
     written["members"] = f"{folder}/members.csv"
-    _put(written["members"], _members_csv(chosen))
+    _put(written["members"], _members_csv(chosen, columns))
     _put(f"{folder}/manifest.json", json.dumps(written, indent=2).encode())
     if args.event_bus:
         _announce(args.event_bus, written)
@@ -97,9 +104,25 @@ def cmd_audience(args: Any) -> dict[str, Any]:
     return written
 
 
-def _members_csv(chosen: Selection) -> bytes:
+def _match(args: Any, members: set[str]) -> dict[str, str]:
+    """pid → the campaign tool's own id, for the ids it sent (`--match`, a CSV with a
+    `--match-column`): re-identification only of customers the tool already knows, with the
+    pseudonymization key; nothing maps pids back to ids at rest."""
+    rows = list(csv.DictReader(io.StringIO(read_text(args.match))))
+    if rows and args.match_column not in rows[0]:
+        raise ValueError(f"--match {args.match}: no column {args.match_column!r} (has {', '.join(rows[0])})")
+    to_pid = pseudonymizer(args).pid
+    known = {
+        to_pid(row[args.match_column].strip()): row[args.match_column].strip()
+        for row in rows
+        if row[args.match_column].strip()
+    }
+    return {pid: customer for pid, customer in known.items() if pid in members}
+
+
+def _members_csv(chosen: Selection, columns: tuple[str, ...]) -> bytes:
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=MEMBER_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(chosen.members)
     return text.getvalue().encode()

@@ -122,6 +122,10 @@ def parser() -> argparse.ArgumentParser:
     audience.add_argument("--campaigns", help="campaigns file, for the definition's offer (path or s3://)")
     audience.add_argument("--out", required=True, help="folder or s3://bucket/audiences: <id>/<as-of>/members.csv")
     audience.add_argument("--event-bus", help="announce the export on this EventBridge bus when it is written")
+    audience.add_argument("--match", help="the campaign tool's ids (CSV, path or s3://): members it knows get them")
+    audience.add_argument("--match-column", default="customer_id", help="the --match file's id column")
+    audience.add_argument("--secret-id", help="Secrets Manager id of the pseudonymization key (for --match)")
+    audience.add_argument("--key-env", help="environment variable holding the key (local use)")
     audience.set_defaults(run=batch.cmd_audience)
     return root
 

@@ -239,7 +239,7 @@ def pseudonymizer(args: Any) -> Pseudonymizer:
     key = os.environ.get(args.key_env or "")
     if not key:
         raise ValueError(
-            "the events hold raw customer ids: give --secret-id, or --key-env naming a variable that holds "
-            "the pseudonymization key"
+            "the pseudonymization key is needed (for a source with raw ids, or --match): give --secret-id, "
+            "or --key-env naming a variable that holds it"
         )
     return Pseudonymizer(key)

@@ -80,6 +80,32 @@ def test_an_audience_holds_eligible_consenting_customers_only_and_is_announced(
     assert event["detail"]["count"] == 1
 
 
+def test_members_the_campaign_tool_knows_get_its_own_ids_and_no_one_else_is_re_identified(
+    flow: Flow, privacy: PrivacyCalls, local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    known = flow.customer(flow.in_arm(EXPERIMENT, "treatment", "gil"))
+    unknown = flow.customer(flow.in_arm(EXPERIMENT, "treatment", "hal"))
+    erased = flow.customer(flow.in_arm(EXPERIMENT, "treatment", "ivy"))
+    flow.events(*[("add_to_cart", name, 0, {"product_id": "P1", "price": 30.0}) for name in (known, unknown, erased)])
+    assert privacy.erase(erased)[0] == 202
+    crm = tmp_path / "crm.csv"
+    crm.write_text(f"email,client\nx@example.com,{known}\ny@example.com,{erased}\nz@example.com,never-seen\n")
+    secret = local_aws.ref("PseudonymSecret")
+    assert _export(local_aws, tmp_path, flow, {"id": "known", "channel": "email", "offer": "cart-recovery"},
+                   "--match", str(crm), "--match-column", "client", "--secret-id", secret) == 0  # fmt: skip
+    written = json.loads(capsys.readouterr().out)
+    bucket, key = written["members"][len("s3://") :].split("/", 1)
+    body = local_aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    rows = {line.split(",")[1]: line.split(",")[0] for line in body.splitlines()[1:]}
+    assert body.splitlines()[0].startswith("customer_id,pid,")
+    assert rows == {flow.pid(known): known, flow.pid(unknown): ""}  # the erased one is not a member at all
+    assert erased not in body and "never-seen" not in body and written["count"] == 2
+    assert written["ids"].startswith("customer_id for the 1 members")
+    assert _export(local_aws, tmp_path, flow, {"id": "bad", "channel": "email"}, "--match", str(crm),
+                   "--secret-id", secret) == 2  # fmt: skip
+    assert "no column 'customer_id'" in capsys.readouterr().err
+
+
 def test_a_bad_definition_is_refused_naming_the_field(
     flow: Flow, local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

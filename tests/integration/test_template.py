@@ -319,8 +319,10 @@ def test_the_batch_engine_has_a_least_privilege_role_and_its_schedule_runs_a_rea
     assert {RESOURCES[n]["Condition"] for n in ("BatchApplication", "BatchJobRole")} == {"HasBatchEngine"}
     granted = [s for p in RESOURCES["BatchJobRole"]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
     text = json.dumps(granted)
-    for store in ("ProfilesTable", "ContactsTable", "LedgerTable", "ContactsKey", "PseudonymSecret", "DeadLetters"):
+    for store in ("ProfilesTable", "ContactsTable", "LedgerTable", "ContactsKey", "DeadLetters", "IdempotencyTable"):
         assert store not in text, store
+    secret = [s for s in granted if "PseudonymSecret" in json.dumps(s)]
+    assert [s["Action"] for s in secret] == ["secretsmanager:GetSecretValue"]  # audience --match only
     puts = [s for s in granted if {"s3:PutObject", "s3:DeleteObject"} & set(_as_list(s["Action"]))]
     assert all(
         "events/" not in json.dumps(s["Resource"]) and "ModelsBucket" not in json.dumps(s["Resource"]) for s in puts

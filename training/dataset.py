@@ -96,18 +96,13 @@ class Rows:
                 members = np.flatnonzero((self.cutoff == cutoff) & (self.purchased == label))
                 take = round(len(members) * share)
                 kept.append(rng.choice(members, size=take, replace=False) if take < len(members) else members)
-        order = np.sort(np.concatenate(kept))
-        return Rows(
-            self.features[order],
-            self.purchased[order],
-            self.had_purchased[order],
-            self.cutoff[order],
-            [self.customer[i] for i in order],
-        )
+        return self.take(np.sort(np.concatenate(kept)))
 
     def ordered(self) -> Rows:
         """By customer, then cutoff: the same order whichever engine built the rows."""
-        order = sorted(range(len(self.customer)), key=lambda i: (self.customer[i], int(self.cutoff[i])))
+        return self.take(sorted(range(len(self.customer)), key=lambda i: (self.customer[i], int(self.cutoff[i]))))
+
+    def take(self, order: Sequence[int] | np.ndarray) -> Rows:
         return Rows(
             self.features[order],
             self.purchased[order],

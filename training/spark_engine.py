@@ -124,50 +124,46 @@ def _by_customer(events: list[Any]) -> dict[str, list[Any]]:
     return groups
 
 
-def dataset(keyed: Any, size: int, window: Window, task: DatasetTask, out: str, skip_bad: bool = False) -> str:
-    """The point-in-time rows of every customer, as Parquet under `out`."""
+def _run(keyed: Any, size: int, window: Window, task: Any, out: str, skip_bad: bool, schema: str, records: Any) -> str:
+    """The task on every customer, a bucket per Python call; `records(customer, result)` turns
+    one result into output rows. Written as Parquet under `out`, partitioned by kind."""
 
     def replay(frame: pd.DataFrame) -> pd.DataFrame:
         events, skipped = _events(frame, window, skip_bad)
-        records: list[dict[str, Any]] = [{"kind": "skipped", "problem": where} for where in skipped]
+        rows: list[dict[str, Any]] = [{"kind": "skipped", "problem": where} for where in skipped]
         for customer, group in sorted(_by_customer(events).items()):
-            rows, orders = task.run(customer, group)
-            for i in range(len(rows.customer)):
-                records.append(
-                    {
-                        "kind": "row",
-                        "customer": customer,
-                        "cutoff": int(rows.cutoff[i]),
-                        "purchased": int(rows.purchased[i]),
-                        "had": bool(rows.had_purchased[i]),
-                        "features": rows.features[i],
-                    }
-                )
-            records += [{"kind": "order", "customer": c, "at": at, "products": p} for c, at, p in orders]
-        return _frame(records, DATASET_SCHEMA)
+            rows += records(customer, task.run(customer, group))
+        return _frame(rows, schema)
 
-    _buckets(keyed, size).applyInPandas(replay, DATASET_SCHEMA).write.mode("overwrite").partitionBy("kind").parquet(out)
+    _buckets(keyed, size).applyInPandas(replay, schema).write.mode("overwrite").partitionBy("kind").parquet(out)
     return out
+
+
+def _dataset_records(customer: str, result: tuple[Rows, list[Any]]) -> list[dict[str, Any]]:
+    rows, orders = result
+    found: list[dict[str, Any]] = [
+        {"kind": "row", "customer": customer, "cutoff": int(rows.cutoff[i]), "purchased": int(rows.purchased[i]),
+         "had": bool(rows.had_purchased[i]), "features": rows.features[i]}
+        for i in range(len(rows.customer))
+    ]  # fmt: skip
+    return found + [{"kind": "order", "customer": c, "at": at, "products": p} for c, at, p in orders]
+
+
+def _snapshot_records(_customer: str, shot: Snapshots) -> list[dict[str, Any]]:
+    return [
+        {"kind": "snapshot", "customer": pid, "values": values, "consent": consent}
+        for pid, values, consent in zip(shot.pids, shot.values, shot.consent, strict=True)
+    ]
+
+
+def dataset(keyed: Any, size: int, window: Window, task: DatasetTask, out: str, skip_bad: bool = False) -> str:
+    """The point-in-time rows of every customer (and the orders), as Parquet under `out`."""
+    return _run(keyed, size, window, task, out, skip_bad, DATASET_SCHEMA, _dataset_records)
 
 
 def snapshots(keyed: Any, size: int, window: Window, task: SnapshotTask, out: str, skip_bad: bool = False) -> str:
     """Every customer as of the task's moment, as Parquet under `out`."""
-
-    def replay(frame: pd.DataFrame) -> pd.DataFrame:
-        events, skipped = _events(frame, window, skip_bad)
-        records: list[dict[str, Any]] = [{"kind": "skipped", "problem": where} for where in skipped]
-        for customer, group in sorted(_by_customer(events).items()):
-            shot = task.run(customer, group)
-            records += [
-                {"kind": "snapshot", "customer": pid, "values": values, "consent": consent}
-                for pid, values, consent in zip(shot.pids, shot.values, shot.consent, strict=True)
-            ]
-        return _frame(records, SNAPSHOT_SCHEMA)
-
-    _buckets(keyed, size).applyInPandas(replay, SNAPSHOT_SCHEMA).write.mode("overwrite").partitionBy("kind").parquet(
-        out
-    )
-    return out
+    return _run(keyed, size, window, task, out, skip_bad, SNAPSHOT_SCHEMA, _snapshot_records)
 
 
 def _frame(records: list[dict[str, Any]], schema: str) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from local.bad_records import SPOILERS, bad_records, late_copies
 from local.clock import LocalClock
 from local.config import upload_config
 from local.demo_api import show_decisions
+from local.demo_audience import show_audience
 from local.demo_dispatch import print_dispatch_summary, register_contacts, run_dispatch
 from local.demo_moments import play_moments
 from local.demo_privacy import show_erasure
@@ -189,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"e-mail addresses found in profiles, the ledger or logs: {addresses} (only in the sealed contacts)")
         left = show_erasure(aws, clock, ana, pids.pid(ana), args.out / "logs")  # Ana asks to be forgotten
         print(f"handler logs and EMF metrics: {', '.join(_shown(p) for p in logs)}")
+
+        section("11. An audience for the campaign tools, from the data lake")
+        moment = clock.now().replace(microsecond=0)
+        left += show_audience(aws, moment, sorted(traffic.truth), (ana, pids.pid(ana)), args.out / "audience")
         print(f"\ntotal demo time {time.perf_counter() - started:.1f} s")
     clock.uninstall()
     return 0 if leaks == 0 and addresses == 0 and left == 0 else 1

@@ -29,6 +29,8 @@ def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[st
     assert "Ben    viewed-3x-10min    sent       repeat-view-nudge" in out and "Ben's phone:" in out
     assert "Subject: Ana, your cart is waiting" in out and "Ana buys: order of 59.90 linked to decision t" in out
     assert "dead-lettered messages               0" in out
+    assert "the campaign tool's listener got 'Audience ready': True" in out
+    assert "the erased customer in the export: no" in out and "ids: customer_id for the " in out
     for section in (
         "1. Local AWS",
         "2. Synthetic",
@@ -40,6 +42,7 @@ def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[st
         "8. Moments, now",
         "9. Decisions API",
         "10. Privacy",
+        "11. An audience",
         "example profile",
     ):
         assert section in out

@@ -98,7 +98,7 @@ def select(
         raise AudienceError(f"audience offer: {audience.offer!r} is not in the campaigns file")
     if offer is not None and offer.trigger_only:
         raise AudienceError(f"audience offer: {offer.id!r} is trigger_only: it is sent by its trigger, never to a list")
-    channel = CHANNELS.index(audience.channel)
+    channel, criteria = CHANNELS.index(audience.channel), audience.criteria()  # once, not per customer
     chosen = Selection()
     for values, consent, record in zip(shots.value_dicts(), shots.consent, records, strict=True):
         scores = {
@@ -106,7 +106,9 @@ def select(
             "churn_risk": record["churn_risk"],
             "segment": record["segment_name"],
         }
-        why = _left_out(audience, offer, campaigns, values, scores, bool(consent[channel]), record["pid"])
+        why = _left_out(
+            audience.channel, criteria, offer, campaigns, values, scores, bool(consent[channel]), record["pid"]
+        )
         if why:
             chosen.left_out[why] += 1
         else:
@@ -115,7 +117,8 @@ def select(
 
 
 def _left_out(
-    audience: Audience,
+    channel: str,
+    criteria: Eligibility,
     offer: Any,
     campaigns: Campaigns | None,
     values: dict[str, float],
@@ -125,11 +128,11 @@ def _left_out(
 ) -> str | None:
     if not consented:
         return "consent"
-    if isinstance(eligible(audience.criteria(), values, scores), str):
+    if isinstance(eligible(criteria, values, scores), str):
         return "criteria"
     if offer is None or campaigns is None:
         return None
-    if blocked(offer, audience.channel, campaigns, History([], [], consented)) is not None:
+    if blocked(offer, channel, campaigns, History([], [], consented)) is not None:
         return "channel"
     if isinstance(eligible(offer.eligibility, values, scores), str):
         return "offer_eligibility"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from microtarget.errors import PermanentError
 from tqdm import tqdm
 
 LATE_DAYS = 2  # events arriving later than this after they happened are not read by a pruned run
@@ -34,6 +35,14 @@ _DAY = re.compile(r"(?:^|/)year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 
 class SourceError(Exception):
     """The source is missing, empty or has a bad line (and --skip-bad was not given)."""
+
+
+def refused(where: str, exc: PermanentError, skip_bad: bool) -> str:
+    """What a refused line is reported as: raised unless bad lines are skipped (and counted)."""
+    text = f"{where}: {exc.code}{' ' + exc.field if exc.field else ''}: {exc.message}"
+    if not skip_bad:
+        raise SourceError(text + " (use --skip-bad to skip and count bad lines)")
+    return text
 
 
 @dataclass(frozen=True)
@@ -135,8 +144,8 @@ def object_lines(location: str) -> Iterator[bytes]:
 
 @dataclass
 class Spill:
-    """The window's lines, on local disk in buckets by customer: `where` maps a line's tag to its
-    object and line number, for error messages."""
+    """The window's lines, on local disk in buckets by customer; each line is tagged with its
+    object's index and its line number, for error messages."""
 
     folder: tempfile.TemporaryDirectory[str] | None
     buckets: list[Path]
@@ -147,10 +156,6 @@ class Spill:
     pruned: int = 0
     first: datetime | None = None  # the earliest and latest moments among the lines kept
     last: datetime | None = None
-
-    def where(self, tag: bytes) -> str:
-        index, _, number = tag.decode().partition(":")
-        return f"{self.objects[int(index)]}:{number}"
 
     def close(self) -> None:
         if self.folder is not None:

@@ -18,9 +18,7 @@ from microtarget.errors import PermanentError
 from microtarget.event_parser import parse_event
 from microtarget.events import Event
 
-from training.lake import SourceError, Spill, bucket_lines
-
-SKIP_HINT = " (use --skip-bad to skip and count bad lines)"
+from training.lake import Spill, bucket_lines, refused
 
 
 @dataclass
@@ -42,10 +40,7 @@ def run_bucket(path: Path, task: Any, spill: Spill, skip_bad: bool) -> BucketRes
                 event = parse_event(line, None)
             except PermanentError as exc:
                 index, _, number = tag.decode().partition(":")
-                where = f"{spill.objects[int(index)]}:{number}: {exc.code}{' ' + exc.field if exc.field else ''}: {exc.message}"
-                if not skip_bad:
-                    raise SourceError(where + SKIP_HINT) from None
-                result.skipped.append(where)
+                result.skipped.append(refused(f"{spill.objects[int(index)]}:{number}", exc, skip_bad))
                 continue
             if not spill.window.holds(event.occurred_at):  # its line's moment was unreadable as plain JSON
                 continue

@@ -20,7 +20,7 @@ from microtarget.events import Event
 from microtarget.identity import Pseudonymizer
 from tqdm import tqdm
 
-from training.lake import SourceError, list_objects, read_object, s3_parts
+from training.lake import SourceError, list_objects, read_object, refused, s3_parts
 
 
 @dataclass
@@ -60,10 +60,7 @@ def _load(source: str, skip_bad: bool) -> Loaded:
             try:
                 loaded.events.append(parse_event(line, None))
             except PermanentError as exc:
-                where = f"{location}:{number}: {exc.code}{' ' + exc.field if exc.field else ''}: {exc.message}"
-                if not skip_bad:
-                    raise SourceError(where + " (use --skip-bad to skip and count bad lines)") from None
-                loaded.skipped.append(where)
+                loaded.skipped.append(refused(f"{location}:{number}", exc, skip_bad))
     if loaded.files == 0:
         raise SourceError(f"{source}: no event files found")
     if not loaded.events:

@@ -22,9 +22,9 @@ from microtarget.event_parser import parse_event
 from microtarget.features import FEATURE_NAMES
 
 from training import lake
-from training.dataset import Rows
+from training.dataset import Rows, group_by_customer
 from training.jobs import CHANNELS, DatasetTask, Snapshots, SnapshotTask
-from training.lake import SourceError, Window, list_objects
+from training.lake import SourceError, Window, list_objects, refused
 
 DATASET_SCHEMA = (
     "kind string, customer string, cutoff short, purchased byte, had boolean, features array<float>, "
@@ -110,18 +110,8 @@ def _events(frame: pd.DataFrame, window: Window, skip_bad: bool) -> tuple[list[A
             if window.holds(event.occurred_at):
                 events.append(event)
         except PermanentError as exc:
-            where = f"{location}: {exc.code}{' ' + exc.field if exc.field else ''}: {exc.message}"
-            if not skip_bad:
-                raise SourceError(where + " (use --skip-bad to skip and count bad lines)") from None
-            skipped.append(where)
+            skipped.append(refused(location, exc, skip_bad))
     return events, skipped
-
-
-def _by_customer(events: list[Any]) -> dict[str, list[Any]]:
-    groups: dict[str, list[Any]] = {}
-    for event in events:
-        groups.setdefault(event.customer_id, []).append(event)
-    return groups
 
 
 def _run(keyed: Any, size: int, window: Window, task: Any, out: str, skip_bad: bool, schema: str, records: Any) -> str:
@@ -131,7 +121,7 @@ def _run(keyed: Any, size: int, window: Window, task: Any, out: str, skip_bad: b
     def replay(frame: pd.DataFrame) -> pd.DataFrame:
         events, skipped = _events(frame, window, skip_bad)
         rows: list[dict[str, Any]] = [{"kind": "skipped", "problem": where} for where in skipped]
-        for customer, group in sorted(_by_customer(events).items()):
+        for customer, group in sorted(group_by_customer(events).items()):
             rows += records(customer, task.run(customer, group))
         return _frame(rows, schema)
 

@@ -53,7 +53,8 @@ CLOCK_TESTS := tests/unit tests/e2e/test_training.py tests/integration/test_api.
                tests/integration/test_api_exposures.py tests/integration/test_api_edges.py \
                tests/integration/test_local_ingest.py tests/integration/test_kinesis_source.py \
                tests/integration/test_replay.py tests/integration/test_train_serve_skew.py \
-               tests/integration/test_dispatch.py tests/integration/test_dispatch_once.py
+               tests/integration/test_dispatch.py tests/integration/test_dispatch_once.py \
+               tests/integration/test_audience.py
 test-hours: venv
 	set -e; for at in $(HOURS); do echo "== clock at $$at UTC"; \
 	  bash ../shared/tools/at-hour.sh $$at $(BIN)/pytest -q -p no:cacheprovider $(CLOCK_TESTS); done

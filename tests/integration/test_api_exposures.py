@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -88,6 +89,8 @@ def test_a_held_out_customer_is_recorded_as_control_and_the_purchase_is_credited
     assert status == 200 and body["recorded"] == 1
     assert [(r["index"], r["code"]) for r in body["rejected"]] == [(1, "withheld")]
     ledger, pid = _ledger(api), pseudonymize(customer)
+    [holdout] = [item for item in ledger.entries(pid) if item["sk"].startswith("d#")]
+    assert json.loads(holdout["detail"])["pre"] == {"orders_90d": 0.0, "revenue_90d": 0.0}  # a new visitor
     purchase = event("purchase", customer=customer, at=when, minutes=30)
     [conversion] = ledger.attribute(pid, [purchase], CATALOG.attribution_days)
     assert (conversion.decision_id, conversion.outcome) == (decision_id, "holdout")

@@ -47,7 +47,19 @@ def test_a_left_cart_gets_one_email_15_minutes_later_with_its_items(flow: Flow) 
         "cart-recovery",
     )
     assert json.loads(decision["experiments"]) == {EXPERIMENT.id: "treatment"}
-    assert set(json.loads(decision["detail"])) == {"scores", "models", "campaigns"} and decision["code"] == "sent"
+    detail = json.loads(decision["detail"])
+    assert set(detail) == {"scores", "models", "campaigns", "pre"} and decision["code"] == "sent"
+    assert detail["pre"] == {"orders_90d": 0.0, "revenue_90d": 0.0}  # the cart of today is not before the day
+
+
+def test_the_exposure_records_what_the_customer_bought_in_the_90_days_before_its_day(flow: Flow) -> None:
+    name = shopper(flow)
+    order = {"order_id": "O1", "revenue": 80.0, "items": [{"product_id": "P9", "price": 80.0, "quantity": 1}]}
+    flow.events(("purchase", name, -24 * 60, order), ("purchase", name, -60, {**order, "order_id": "O2"}))
+    flow.events(cart(name))
+    assert flow.dispatch.later(minutes=16) == 1
+    (decision,) = flow.decisions(name)
+    assert json.loads(decision["detail"])["pre"] == {"orders_90d": 1.0, "revenue_90d": 80.0}  # not today's order
 
 
 def test_a_purchase_before_the_timer_cancels_the_message(flow: Flow) -> None:

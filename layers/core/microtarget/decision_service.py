@@ -10,6 +10,7 @@ from microtarget.clock import DAY_MS, Clock, to_ms, utc_now
 from microtarget.decisions import Context, Decision, decide, score_many
 from microtarget.errors import PermanentError, RetryableError
 from microtarget.exposures import Exposure, check_issued, issued_decision_id, ledger_entry
+from microtarget.features import pre_exposure
 from microtarget.identity import Pseudonymizer
 from microtarget.ports import DecisionLog, ProfileStore, Serving
 
@@ -79,5 +80,8 @@ class DecisionService:
                 entries.append(ledger_entry(exposure, campaigns, now_ms, self._ledger.retention_days))
             except PermanentError as reason:
                 rejected.append((index, reason))
+        profiles = self._profiles.get_many(list({entry.pid for entry in entries})) if entries else {}
+        for entry in entries:  # what the results adjust for: the customer's behaviour before the exposure
+            entry.detail["pre"] = pre_exposure(profiles.get(entry.pid), entry.at_ms)
         self._ledger.record_many(entries)
         return rejected

@@ -22,6 +22,7 @@ from microtarget.campaigns import QuietHours
 from microtarget.clock import DAY_MS, Clock, to_ms, utc_now
 from microtarget.decisions import Decision, decide
 from microtarget.errors import PermanentError, RetryableError, SendUnconfirmed
+from microtarget.features import pre_exposure
 from microtarget.outcomes import LedgerEntry
 from microtarget.ports import (
     ContactDirectory,
@@ -92,7 +93,8 @@ class DispatchService:
         offers = campaigns.only(rule.offers)
         decision = decide(message.pid, profile, message.channel, now, offers, models, sent, 1, triggered=True)
         entry.experiments = decision.experiments
-        entry.detail = {"scores": decision.scores, "models": decision.model_versions, "campaigns": campaigns.version}
+        entry.detail = {"scores": decision.scores, "models": decision.model_versions, "campaigns": campaigns.version,
+                        "pre": pre_exposure(profile, entry.at_ms)}  # fmt: skip
         churn = decision.scores.get("churn_risk")
         if rule.kind == "churn_risk" and isinstance(churn, float) and rule.threshold and churn < rule.threshold:
             return self._close(entry, "cancelled", "recovered", f"churn risk back to {churn:.2f}")

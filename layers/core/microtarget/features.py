@@ -59,6 +59,13 @@ def _window(profile: Profile, now_ms: int, days: int) -> dict[str, float]:
     return totals
 
 
+def pre_exposure(profile: Profile | None, at_ms: int) -> dict[str, float]:
+    """What experiment results adjust for (CUPED): orders and revenue in the 90 days before the day
+    of an exposure, so nothing the exposure caused (that day or later) is in it."""
+    window = _window(profile, at_ms - DAY_MS, 90) if profile is not None else {}
+    return {"orders_90d": window.get("p", 0.0), "revenue_90d": window.get("r", 0.0) / 100.0}
+
+
 def _days_since(now_ms: int, ts: int | None) -> float:
     if ts is None:
         return MAX_DAYS

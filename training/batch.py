@@ -18,7 +18,7 @@ from training import build
 from training.audience import Selection, manifest, parse_audience, score_records, select, stamp
 from training.commands import load_models, pseudonymizer, say, tombstones
 from training.jobs import Snapshots
-from training.sources import read_text
+from training.sources import read_text, write_bytes
 
 MEMBER_COLUMNS = ("pid", "propensity", "churn_risk", "segment_name", "as_of")
 EVENT_SOURCE = "microtarget.audiences"
@@ -96,8 +96,8 @@ def cmd_audience(args: Any) -> dict[str, Any]:
         written["ids"] = f"customer_id for the {len(matched):,} members in {args.match}, pid for all"
     folder = f"{args.out.rstrip('/')}/{audience.id}/{stamp(as_of)}"
     written["members"] = f"{folder}/members.csv"
-    _put(written["members"], _members_csv(chosen, columns))
-    _put(f"{folder}/manifest.json", json.dumps(written, indent=2).encode())
+    write_bytes(written["members"], _members_csv(chosen, columns))
+    write_bytes(f"{folder}/manifest.json", json.dumps(written, indent=2).encode())
     if args.event_bus:
         _announce(args.event_bus, written)
     say(f"audience {audience.id}: {len(chosen.members):,} of {len(shots.pids):,} customers → {written['members']}")
@@ -126,16 +126,6 @@ def _members_csv(chosen: Selection, columns: tuple[str, ...]) -> bytes:
     writer.writeheader()
     writer.writerows(chosen.members)
     return text.getvalue().encode()
-
-
-def _put(location: str, body: bytes) -> None:
-    if location.startswith("s3://"):
-        bucket, _, key = location[len("s3://") :].partition("/")
-        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
-        return
-    path = Path(location)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(body)
 
 
 def _announce(bus: str, written: dict[str, Any]) -> None:

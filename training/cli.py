@@ -10,7 +10,7 @@ from typing import Any
 
 from microtarget.errors import MicrotargetError
 
-from training import batch, commands
+from training import batch, commands, results_cmd
 from training.export import ParityError
 from training.registry import GateRefused
 from training.sources import SourceError
@@ -127,6 +127,14 @@ def parser() -> argparse.ArgumentParser:
     audience.add_argument("--secret-id", help="Secrets Manager id of the pseudonymization key (for --match)")
     audience.add_argument("--key-env", help="environment variable holding the key (local use)")
     audience.set_defaults(run=batch.cmd_audience)
+    results = sub.add_parser("results", help="experiment results from the decisions ledger: JSON and an HTML report")
+    results.add_argument("--ledger-table", help="the stack's LedgerTable (scanned)")
+    results.add_argument("--ledger-file", help="or a ledger export, JSON lines (path or s3://)")
+    results.add_argument("--campaigns", help="campaigns file (path or s3://): arm weights, control, window")
+    results.add_argument("--experiment", help="only this experiment (default: every one in the ledger)")
+    results.add_argument("--as-of", type=_as_of, help="a timestamp, or a date for the end of that day (default: now)")
+    results.add_argument("--out", required=True, help="folder or s3://<models bucket>/results (what the API serves)")
+    results.set_defaults(run=results_cmd.cmd_results)
     return root
 
 

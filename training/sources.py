@@ -106,3 +106,14 @@ def read_text(source: str) -> str:
     if not path.is_file():
         raise SourceError(f"{source}: no such file")
     return open(path, encoding="utf-8-sig").read()
+
+
+def write_bytes(location: str, body: bytes) -> None:
+    """A file at a path (its folders made) or an s3:// URI."""
+    if location.startswith("s3://"):
+        bucket, key = s3_parts(location)
+        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+        return
+    path = Path(location)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)

@@ -106,11 +106,7 @@ class Ledger:
                 decision.get("offer_id", ""), decision["outcome"], json.loads(decision.get("experiments", "{}")),
                 revenue,
             )  # fmt: skip
-            item = {**asdict(conversion), "sk": f"c#{conversion.event_id_digest}", "at": conversion.at_ms}
-            item["experiments"] = json.dumps(conversion.experiments, sort_keys=True)
-            item["expires_at"] = conversion.at_ms // 1000 + self.retention_days * 86_400
-            del item["at_ms"]
-            call_aws("decisions ledger", self._table.put_item, Item=item)
+            call_aws("decisions ledger", self._table.put_item, Item=conversion_item(conversion, self.retention_days))
             linked.append(conversion)
         return linked
 
@@ -124,3 +120,11 @@ def item_of(entry: LedgerEntry, retention_days: int = RETENTION_DAYS) -> dict[st
         "detail": json.dumps(entry.detail, sort_keys=True, default=str),
         "expires_at": entry.at_ms // 1000 + retention_days * 86_400,
     }
+
+
+def conversion_item(conversion: Conversion, retention_days: int = RETENTION_DAYS) -> dict[str, Any]:
+    item = {**asdict(conversion), "sk": f"c#{conversion.event_id_digest}", "at": conversion.at_ms}
+    item["experiments"] = json.dumps(conversion.experiments, sort_keys=True)
+    item["expires_at"] = conversion.at_ms // 1000 + retention_days * 86_400
+    del item["at_ms"]
+    return item

@@ -64,6 +64,13 @@ def exposures(request: api.ExposuresRequest) -> api.ExposuresResponse:
     return root().record(request)
 
 
+@app.get("/v1/experiments/<experiment_id>/results", responses=answers(api.ExperimentResults) | http_errors.NOT_FOUND)
+def experiment_results(experiment_id: str) -> api.ExperimentResults:
+    """The newest results of an experiment (python -m training results): arms, sample-ratio check,
+    lifts with their fixed-horizon, CUPED and always-valid intervals, and the daily series."""
+    return root().experiment_results(unquote(experiment_id))
+
+
 @app.get("/v1/models", responses=answers(api.ModelsResponse))
 def models() -> api.ModelsResponse:
     return root().models()

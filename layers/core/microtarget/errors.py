@@ -20,6 +20,10 @@ class PermanentError(MicrotargetError):
         return {"code": self.code, "field": self.field, "message": self.message}
 
 
+class NotFound(MicrotargetError):
+    """What was asked for does not exist (yet): an API answers 404 with the message."""
+
+
 class RetryableError(MicrotargetError):
     """A dependency failed or a write raced: fail the record so the platform retries it."""
 

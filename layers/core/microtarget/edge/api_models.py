@@ -161,3 +161,19 @@ class ModelsResponse(_Model):
             campaigns_version=campaigns.version if campaigns else None,
             problems=state.problems,
         )
+
+
+class ExperimentResults(_Model):
+    """What `python -m training results` computed for an experiment (README: Experiment results)."""
+
+    model_config = ConfigDict(extra="allow")
+    experiment: str
+    as_of: str
+    window_days: int
+    control: str
+    alpha: float
+    arms: list[dict[str, Any]]
+    srm: dict[str, Any] | None = Field(description="chi-squared against the configured weights; null if unknown")
+    lifts: list[dict[str, Any]] = Field(description="per arm and metric: fixed, cuped, sequential, power")
+    series: list[dict[str, Any]] = Field(description="one look a day: customers per arm, lift, always-valid CI")
+    verdicts: list[str]

@@ -10,6 +10,7 @@ from typing import Any
 from microtarget.aws.event_intake import EventIntake
 from microtarget.aws.ledger import Ledger
 from microtarget.aws.profile_store import DynamoProfileStore
+from microtarget.aws.results_store import ResultsStore
 from microtarget.aws.secrets import pseudonymizer_from_secret
 from microtarget.decision_service import DecisionService, Request
 from microtarget.edge.api_models import (
@@ -18,6 +19,7 @@ from microtarget.edge.api_models import (
     DecisionsResponse,
     EventsRequest,
     EventsResponse,
+    ExperimentResults,
     ExposuresRequest,
     ExposuresResponse,
     ModelsResponse,
@@ -25,6 +27,7 @@ from microtarget.edge.api_models import (
 )
 from microtarget.edge.settings import ApiSettings
 from microtarget.edge.wiring import Aws, Report, serving_state
+from microtarget.errors import NotFound
 
 
 class ApiRoot:
@@ -38,6 +41,16 @@ class ApiRoot:
             if config.ledger_table
             else None,
         )
+
+    @cached_property
+    def results(self) -> ResultsStore:
+        return ResultsStore(self._aws.client("s3"), self.config.models_bucket)
+
+    def experiment_results(self, experiment_id: str) -> ExperimentResults:
+        found = self.results.latest(experiment_id)
+        if found is None:
+            raise NotFound(f"no results for experiment {experiment_id!r} yet (python -m training results)")
+        return ExperimentResults.model_validate(found)
 
     @cached_property
     def intake(self) -> EventIntake:

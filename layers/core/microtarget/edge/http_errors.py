@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
-from microtarget.errors import PermanentError, RetryableError
+from microtarget.errors import NotFound, PermanentError, RetryableError
 
 
 class ErrorOut(BaseModel):
@@ -47,6 +47,9 @@ def answers(model: Any, status: int = 200, description: str = "Successful Respon
     return {status: own, **ERROR_RESPONSES}
 
 
+NOT_FOUND: dict[int, OpenAPIResponse] = {
+    404: {"description": "Nothing of that id (yet)", "content": {"application/json": {"model": ErrorOut}}}
+}
 ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     400: {"description": "Refused: the reason names the field", "content": {"application/json": {"model": ErrorOut}}},
     503: {"description": "A dependency is unavailable: retry", "content": {"application/json": {"model": ErrorOut}}},
@@ -67,6 +70,10 @@ def register(app: Any, logger: Any, metrics: Any) -> None:
     @app.exception_handler(PermanentError)
     def refused(error: PermanentError) -> Response:
         return _error(400, error.code, error.message, error.field)
+
+    @app.exception_handler(NotFound)
+    def missing(error: NotFound) -> Response:
+        return _error(404, "not_found", str(error))
 
     @app.exception_handler(RecursionError)
     def too_deep(error: RecursionError) -> Response:

@@ -335,3 +335,22 @@ def test_the_batch_engine_has_a_least_privilege_role_and_its_schedule_runs_a_rea
     assert (parsed.command, parsed.engine, parsed.spark_work) == ("audience", "spark", "s3://DataLakeBucket/batch-work")
     assert run["JobDriver"]["SparkSubmit"]["EntryPoint"].endswith("/training/emr_job.py")
     assert (ROOT / "training/emr_job.py").is_file() and (ROOT / "ops/emr/Dockerfile").is_file()
+
+
+def test_the_results_job_reads_only_the_ledger_and_the_campaigns_and_writes_only_results() -> None:
+    import re
+
+    from training.cli import parser
+
+    assert {RESOURCES[n]["Condition"] for n in ("ResultsJobRole", "ExperimentResultsSchedule")} == {"HasBatchEngine"}
+    granted = [s for p in RESOURCES["ResultsJobRole"]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    by_sid = {s["Sid"]: (s["Action"], json.dumps(s["Resource"])) for s in granted}
+    assert by_sid["ScansTheLedger"][0] == "dynamodb:Scan" and "LedgerTable" in by_sid["ScansTheLedger"][1]
+    assert by_sid["PublishesResults"] == ("s3:PutObject", json.dumps({"Fn::Sub": "${ModelsBucket.Arn}/results/*"}))
+    for store in ("ProfilesTable", "ContactsTable", "ContactsKey", "PseudonymSecret", "PrivacyTable", "events/"):
+        assert store not in json.dumps(granted), store
+    body = RESOURCES["ExperimentResultsSchedule"]["Properties"]["Target"]["Input"]["Fn::Sub"]
+    run = json.loads(re.sub(r"\$\{([^}]+)\}", lambda m: m[1].replace(".", "-"), body))
+    assert run["ClientToken"] == "<aws.scheduler.execution-id>" and run["ExecutionRoleArn"] == "ResultsJobRole-Arn"
+    parsed = parser().parse_args(run["JobDriver"]["SparkSubmit"]["EntryPointArguments"])
+    assert (parsed.command, parsed.ledger_table, parsed.out) == ("results", "LedgerTable", "s3://ModelsBucket/results")

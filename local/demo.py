@@ -31,6 +31,7 @@ from local.demo_audience import show_audience
 from local.demo_dispatch import print_dispatch_summary, register_contacts, run_dispatch
 from local.demo_moments import play_moments
 from local.demo_privacy import show_erasure
+from local.demo_results import show_results
 from local.dispatch_pipeline import DispatchPipeline
 from local.pipeline import IngestPipeline
 from local.privacy import bucket_texts, contact_leaks, raw_ids_found
@@ -194,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         section("11. An audience for the campaign tools, from the data lake")
         moment = clock.now().replace(microsecond=0)
         left += show_audience(aws, moment, sorted(traffic.truth), (ana, pids.pid(ana)), args.out / "audience")
+
+        section("12. The experiment, measured: a week later, from the ledger")
+        customer_of = {pids.pid(customer): customer for customer in traffic.truth}
+        show_results(aws, clock, pipeline, dispatch.ledger(), customer_of, args.out / "results", args.seed)
         print(f"\ntotal demo time {time.perf_counter() - started:.1f} s")
     clock.uninstall()
     return 0 if leaks == 0 and addresses == 0 and left == 0 else 1

@@ -8,6 +8,7 @@ The figures to act on when looking every day are `sequential` (always valid); `f
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,10 @@ MAX_LOOKS = 180  # daily looks kept in the series (the ledger keeps 180 days)
 
 def analyse(units: Units, weights: dict[str, float] | None, control: str | None, window_days: int, until_ms: int,
             alpha: float = stats.ALPHA, tuning: int = stats.SEQUENTIAL_TUNING) -> dict[str, Any]:  # fmt: skip
-    """The results document (JSON-ready) of one experiment as of `until_ms`."""
+    """The results document (JSON-ready) of one experiment as of `until_ms`. With the configured
+    weights, every configured arm is reported (one with no customer yet too)."""
+    missing = [name for name in weights or {} if name not in units.arms]
+    units = replace(units, arms=units.arms + missing) if missing else units
     control = control if control in units.arms else units.arms[0]
     looks = _looks(units, until_ms)
     series, running = [], {}

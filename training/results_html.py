@@ -61,7 +61,10 @@ def _plots(results: dict[str, Any]) -> list[tuple[str, str]]:
         axis.axhline(0, color="grey", linestyle=":")
         axis.set_title(f"cumulative lift over {results['control']}: {metric}")
         axis.set_ylabel("relative lift")
-        axis.legend(loc="best", fontsize=8)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(loc="best", fontsize=8)
+        else:
+            axis.text(0.5, 0.5, "too few customers in the arms to compare yet", ha="center", transform=axis.transAxes)
         figure.autofmt_xdate()
         plots.append((f"lift-{metric}", _svg(figure)))
     figure, axis = plt.subplots(figsize=(9, 3))

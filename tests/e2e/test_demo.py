@@ -31,6 +31,8 @@ def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[st
     assert "dead-lettered messages               0" in out
     assert "the campaign tool's listener got 'Audience ready': True" in out
     assert "the erased customer in the export: no" in out and "ids: customer_id for the " in out
+    assert "GET /v1/experiments/cross-sell-2026q4/results → arms: holdout " in out and "(no mismatch)" in out
+    assert "the planted +50% inside it" in out and "verdict: treatment " in out
     for section in (
         "1. Local AWS",
         "2. Synthetic",
@@ -43,6 +45,7 @@ def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[st
         "9. Decisions API",
         "10. Privacy",
         "11. An audience",
+        "12. The experiment, measured",
         "example profile",
     ):
         assert section in out

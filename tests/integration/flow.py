@@ -57,9 +57,13 @@ class Flow:
     def decisions(self, name: str) -> list[dict[str, Any]]:
         return [i for i in self.dispatch.ledger() if i["pid"] == self.pid(name) and i["sk"].startswith("d#")]
 
-    def in_arm(self, experiment: Any, arm: str, prefix: str) -> str:
-        """A customer name whose pid falls in this experiment arm."""
-        return next(f"{prefix}{i}" for i in range(10_000) if assign_arm(experiment, self.pid(f"{prefix}{i}")) == arm)
+    def in_arm(self, experiment: Any, arm: str, prefix: str, *others: Any) -> str:
+        """A customer name whose pid falls in this experiment arm (and in the treatment of `others`)."""
+        return next(
+            f"{prefix}{i}" for i in range(10_000)
+            if assign_arm(experiment, self.pid(f"{prefix}{i}")) == arm
+            and all(assign_arm(other, self.pid(f"{prefix}{i}")) == "treatment" for other in others)
+        )  # fmt: skip
 
     def close(self) -> None:
         self.clock.uninstall()

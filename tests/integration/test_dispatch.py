@@ -14,7 +14,7 @@ from local.aws import LocalAws
 from local.config import CAMPAIGNS
 from tests.integration.flow import Flow, codes, flow_of
 
-EXPERIMENT = parse_campaigns(CAMPAIGNS.read_text()).experiments[0]  # cart recovery with a 10 % holdout
+EXPERIMENT, CROSS_SELL = parse_campaigns(CAMPAIGNS.read_text()).experiments  # cart recovery 10 %, cross-sell 50 % held out
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ def flow(local_aws: LocalAws, tmp_path: Path) -> Iterator[Flow]:
 
 
 def shopper(flow: Flow, prefix: str = "t", **contact: object) -> str:
-    """A customer in the treatment arm of the cart-recovery experiment, reachable by e-mail."""
-    return flow.customer(flow.in_arm(EXPERIMENT, "treatment", prefix), **contact)
+    """A customer in the treatment arms of both experiments, reachable by e-mail."""
+    return flow.customer(flow.in_arm(EXPERIMENT, "treatment", prefix, CROSS_SELL), **contact)
 
 
 def cart(name: str, minutes: float = 0, product: str = "P1") -> tuple:

@@ -107,3 +107,16 @@ def test_the_command_writes_json_and_html_per_experiment(tmp_path: Path, capsys:
     assert main(["results", "--ledger-file", str(ledger), "--out", str(out), "--as-of", "2026-11-30",
                  "--experiment", "nosuch"]) == 2  # fmt: skip
     assert "no exposures" in capsys.readouterr().err
+
+
+def test_a_configured_arm_with_no_customer_yet_is_reported_and_checked() -> None:
+    items = [i for i in ledger_items(60, END, Planted(), seed=3) if "treatment" in i.get("experiments", "")]
+    doc = results.analyse(collect(items)["planted"], {"treatment": 0.9, "holdout": 0.1}, "holdout", 7, to_ms(END))
+    assert [(a["name"], a["customers"]) for a in doc["arms"]][1] == ("holdout", 0)
+    assert doc["srm"]["observed"][1] == 0 and doc["srm"]["expected"][1] == pytest.approx(
+        0.1 * doc["arms"][0]["customers"]
+    )
+    assert doc["verdicts"] == [
+        "treatment vs holdout, converted: not enough data",
+        "treatment vs holdout, revenue: not enough data",
+    ]

@@ -1,0 +1,125 @@
+"""The demo's experiment, measured: a week of customers answering (or not) what they were sent,
+with a planted lift, then `python -m training results` on the ledger and the API's answer.
+
+Customers exposed in an experiment buy within a week at a base rate of BASE_RATE (held out or
+not); a sent message raises it by PLANTED_LIFT (relative), and those it brought back redeem the
+offer by its decision id. Nothing else decides who buys, so the results should cover that lift.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import random
+import secrets
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from local.api_server import serve
+from local.aws import LocalAws, free_port
+from local.clock import LocalClock
+from local.config import CAMPAIGNS
+from local.lambda_runtime import LocalFunction
+from local.pipeline import IngestPipeline
+from training import cli
+
+BASE_RATE, PLANTED_LIFT, WEEK = 0.20, 0.50, timedelta(days=7)
+
+
+def respond(pipeline: IngestPipeline, ledger: list[dict[str, Any]], customer_of: dict[str, str], seed: int) -> int:
+    """Purchases (and redemptions) within a week of each customer's first exposure; returns how many."""
+    rng, events, first = random.Random(seed), [], {}
+    for item in sorted((i for i in ledger if i["sk"].startswith("d#")), key=lambda i: int(i["at"])):
+        if item["outcome"] in ("sent", "holdout") and item.get("experiments", "{}") != "{}":
+            first.setdefault(item["pid"], item)
+    for pid, item in sorted(first.items()):
+        customer, sent = customer_of.get(pid), item["outcome"] == "sent"
+        if customer is None or rng.random() >= BASE_RATE * (1 + PLANTED_LIFT if sent else 1):
+            continue
+        at = int(item["at"]) / 1000 + rng.uniform(3_600, WEEK.total_seconds() - 3_600)
+        order, revenue = f"O-{uuid.UUID(int=rng.getrandbits(128)).hex[:12]}", round(rng.uniform(20, 160), 2)
+        events.append(_event("purchase", customer, at, {"order_id": order, "revenue": revenue, "items": []}))
+        if sent and item.get("offer_id"):
+            events.append(_event("offer_redeemed", customer, at + 1, {"offer_id": item["offer_id"], "order_id": order,
+                                                                      "decision_id": item["decision_id"]}))  # fmt: skip
+    pipeline.send_events(sorted(events, key=lambda e: e["occurred_at"]))
+    pipeline.run()
+    return sum(e["event_type"] == "purchase" for e in events)
+
+
+def _event(kind: str, customer: str, at: float, properties: dict[str, Any]) -> dict[str, Any]:
+    when = datetime.fromtimestamp(at, UTC).isoformat()
+    return {"event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{customer}|{kind}|{when}")), "event_type": kind,
+            "occurred_at": when, "customer_id": customer, "properties": properties}  # fmt: skip
+
+
+def show_results(aws: LocalAws, clock: LocalClock, pipeline: IngestPipeline, ledger: list[dict[str, Any]],
+                 customer_of: dict[str, str], folder: Path, seed: int) -> None:  # fmt: skip
+    clock.advance(days=WEEK.days)  # a week on: every exposure's window has closed
+    bought = respond(pipeline, ledger, customer_of, seed)
+    models = aws.ref("ModelsBucket")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = cli.main(["results", "--ledger-table", aws.ref("LedgerTable"), "--campaigns", str(CAMPAIGNS),
+                         "--as-of", clock.now().isoformat(), "--out", f"s3://{models}/results"])  # fmt: skip
+    if code:
+        raise RuntimeError("the results command failed (see above)")
+    print(f"a week of answers: {bought} purchases by exposed customers (base rate {BASE_RATE:.0%} within 7 days, "
+          f"+{PLANTED_LIFT:.0%} relative for those sent the offer: the planted lift)")  # fmt: skip
+    for experiment in json.loads(out.getvalue()):
+        body = _api_results(aws, experiment, folder)
+        _print(body, folder / f"{experiment}.html")
+
+
+def _api_results(aws: LocalAws, experiment: str, folder: Path) -> dict[str, Any]:
+    """GET /v1/experiments/{id}/results over HTTP, as a campaign tool asks; the page kept locally."""
+    key, port = secrets.token_urlsafe(16), free_port()
+    server = serve(LocalFunction(aws, "ApiFunction", folder.parent / "logs"), key, port)
+    try:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/experiments/{experiment}/results",
+                                         headers={"x-api-key": key})  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            body: dict[str, Any] = json.loads(reply.read())
+    finally:
+        server.shutdown()
+    page = aws.client("s3").get_object(Bucket=aws.ref("ModelsBucket"), Key=f"results/{experiment}/latest.html")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{experiment}.html").write_bytes(page["Body"].read())
+    return body
+
+
+def _print(body: dict[str, Any], page: Path) -> None:
+    arms = ", ".join(f"{a['name']} {a['customers']:,} (weight {a['weight']})" for a in body["arms"])
+    srm = body["srm"]
+    print(f"GET /v1/experiments/{body['experiment']}/results → arms: {arms}")
+    print(f"  sample-ratio check: chi2 {srm['chi2']:.2f}, p = {srm['p_value']:.3f} "
+          f"({'MISMATCH' if srm['mismatch'] else 'no mismatch'})" if srm else "  sample-ratio check: no weights")  # fmt: skip
+    for arm in body["arms"]:
+        rate = arm["conversion_rate"]
+        ci = f"95 % CI [{rate['ci'][0]:.1%}, {rate['ci'][1]:.1%}]" if rate["ci"] else ""
+        value = f"{rate['value']:.1%}" if rate["value"] is not None else "-"
+        print(f"  {arm['name']:<10} converted {arm['conversions']:>4} of {arm['customers']:>4}: {value:>6} {ci}")
+    for lift in (e for e in body["lifts"] if e["metric"] == "converted" and e["cuped"]):
+        cuped, seq, power = lift["cuped"], lift["sequential"], lift["power"]
+        covered = seq["relative_ci"][0] <= PLANTED_LIFT <= seq["relative_ci"][1]
+        print(f"  lift of {lift['arm']} on conversion: {_rel(cuped['relative'])}, 95 % CI {_band(cuped['relative_ci'])} "
+              f"(fixed), {_band(seq['relative_ci'])} (always valid, p = {seq['p_value']:.2f}); "
+              f"the planted +{PLANTED_LIFT:.0%} {'inside' if covered else 'OUTSIDE'} it")  # fmt: skip
+        needed = power["customers_needed_for_5pct"]
+        print(f"  this sample detects {power['minimum_detectable_relative']:+.0%} or more with 80 % power; "
+              f"a +5 % lift needs {needed:,} customers" if needed else "")  # fmt: skip
+    for verdict in body["verdicts"]:
+        print(f"  verdict: {verdict}")
+    print(f"  report: {page}")
+
+
+def _rel(value: float) -> str:
+    return f"{value:+.0%}" if abs(value) < 10 else (">+999%" if value > 0 else "<-999%")
+
+
+def _band(pair: list[float]) -> str:
+    return f"[{_rel(pair[0])}, {_rel(pair[1])}]"

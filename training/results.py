@@ -85,17 +85,18 @@ def _arm(units: Units, data: dict[str, np.ndarray], index: int, weight: float | 
         "conversions": int(data["converted"][mask].sum()),
         "redemptions": int(data["redeemed"][mask].sum()),
         "revenue": float(data["revenue"][mask].sum()),
-        "conversion_rate": _mean_ci(data["converted"][mask]),
+        "conversion_rate": _mean_ci(data["converted"][mask], high=1.0),
         "revenue_per_customer": _mean_ci(data["revenue"][mask]),
     }
 
 
-def _mean_ci(values: np.ndarray, alpha: float = stats.ALPHA) -> dict[str, Any]:
+def _mean_ci(values: np.ndarray, alpha: float = stats.ALPHA, high: float = math.inf) -> dict[str, Any]:
+    """The mean with its t-interval, kept within what the metric can be (0 to `high`)."""
     m = stats.moments(values)
     if m.n < 2:
         return {"value": m.mean if m.n else None, "ci": None}
     half = float(stats.special.stdtrit(m.n - 1, 1 - alpha / 2)) * math.sqrt(m.var / m.n)
-    return {"value": m.mean, "ci": (m.mean - half, m.mean + half)}
+    return {"value": m.mean, "ci": (max(0.0, m.mean - half), min(high, m.mean + half))}
 
 
 def _pair(data: dict[str, np.ndarray], metric: str, c: int, t: int, cuped: bool) -> tuple[stats.Moments, stats.Moments]:

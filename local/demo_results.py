@@ -32,7 +32,8 @@ BASE_RATE, PLANTED_LIFT, WEEK = 0.20, 0.50, timedelta(days=7)
 
 def respond(pipeline: IngestPipeline, ledger: list[dict[str, Any]], customer_of: dict[str, str], seed: int) -> int:
     """Purchases (and redemptions) within a week of each customer's first exposure; returns how many."""
-    rng, events, first = random.Random(seed), [], {}
+    rng, events = random.Random(seed), []
+    first: dict[str, dict[str, Any]] = {}
     for item in sorted((i for i in ledger if i["sk"].startswith("d#")), key=lambda i: int(i["at"])):
         if item["outcome"] in ("sent", "holdout") and item.get("experiments", "{}") != "{}":
             first.setdefault(item["pid"], item)

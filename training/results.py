@@ -30,10 +30,11 @@ def analyse(units: Units, weights: dict[str, float] | None, control: str | None,
     units = replace(units, arms=units.arms + missing) if missing else units
     control = control if control in units.arms else units.arms[0]
     looks = _looks(units, until_ms)
-    series, running = [], {}
+    series: list[dict[str, Any]] = []
+    running: dict[tuple[str, str], float] = {}  # the smallest always-valid p so far, per arm and metric
     for look in looks:
         data = units.outcomes(look, window_days)
-        point = {"day": _day(look), "customers": _counts(units, data["arm"]), "lifts": {}}
+        point: dict[str, Any] = {"day": _day(look), "customers": _counts(units, data["arm"]), "lifts": {}}
         for arm, metric, lift, seq in _lifts(units, data, control, alpha, tuning, running):
             point["lifts"].setdefault(arm, {})[metric] = {"relative": lift.relative, "absolute": lift.absolute,
                                                           "ci": seq.ci, "relative_ci": seq.relative_ci}  # fmt: skip

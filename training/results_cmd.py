@@ -40,7 +40,7 @@ def scan_ledger(table_name: str, segments: int = 4) -> Iterator[dict[str, Any]]:
     def segment(number: int) -> list[dict[str, Any]]:
         items, start = [], None
         while True:
-            page = {"ExclusiveStartKey": start} if start else {}
+            page: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
             reply = table.scan(Segment=number, TotalSegments=segments, ProjectionExpression=", ".join(names),
                                ExpressionAttributeNames=names, **page)  # fmt: skip
             items.extend(reply["Items"])

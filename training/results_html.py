@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import html
 import io
-from datetime import date
 from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 
 NONE = "\u2013"  # an en dash where there is no figure
 STYLE = """body{font-family:system-ui,sans-serif;margin:1.5rem auto;max-width:60rem;padding:0 1rem;color:#222}
@@ -43,7 +43,7 @@ def _plots(results: dict[str, Any]) -> list[tuple[str, str]]:
     series = results["series"]
     if not series:
         return []
-    days = [date.fromisoformat(point["day"]) for point in series]
+    days = np.array([point["day"] for point in series], dtype="datetime64[D]")
     plots = []
     for metric in ("converted", "revenue"):
         figure, axis = plt.subplots(figsize=(9, 3.4))
@@ -52,7 +52,7 @@ def _plots(results: dict[str, Any]) -> list[tuple[str, str]]:
             points = [(d, v) for d, v in points if v and v["relative"] is not None and v["relative_ci"]]
             if not points:
                 continue
-            xs = [d for d, _ in points]
+            xs = np.array([d for d, _ in points], dtype="datetime64[D]")
             axis.plot(xs, [v["relative"] for _, v in points], label=f"{arm}: relative lift")
             low, high = [v["relative_ci"][0] for _, v in points], [v["relative_ci"][1] for _, v in points]
             axis.fill_between(xs, low, high, alpha=0.2, label=f"{arm}: always-valid 95 % interval")

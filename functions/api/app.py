@@ -13,7 +13,7 @@ from urllib.parse import unquote  # API Gateway delivers path parameters percent
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from microtarget.campaigns import Page
 from microtarget.decisions import Context
@@ -65,7 +65,9 @@ def exposures(request: api.ExposuresRequest) -> api.ExposuresResponse:
 
 
 @app.get("/v1/experiments/<experiment_id>/results", responses=answers(api.ExperimentResults) | http_errors.NOT_FOUND)
-def experiment_results(experiment_id: str) -> api.ExperimentResults:
+def experiment_results(
+    experiment_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="as the campaigns file names it")],
+) -> api.ExperimentResults:
     """The newest results of an experiment (python -m training results): arms, sample-ratio check,
     lifts with their fixed-horizon, CUPED and always-valid intervals, and the daily series."""
     return root().experiment_results(unquote(experiment_id))

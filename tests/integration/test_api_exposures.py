@@ -24,8 +24,15 @@ def _ledger(api: Api) -> Ledger:
 
 def _visitor(api: Api, arm: str) -> str:
     """A new visitor in that arm of the cart-recovery experiment (10 % held out) under this stack's key."""
-    pseudonymize, experiment = pseudonymizer_from_secret(api.aws.ref("PseudonymSecret")).pid, CATALOG.experiments[0]
-    return next(f"{arm}-{i}" for i in range(1000) if assign_arm(experiment, pseudonymize(f"{arm}-{i}")) == arm)
+    pseudonymize, (experiment, *others) = (
+        pseudonymizer_from_secret(api.aws.ref("PseudonymSecret")).pid,
+        CATALOG.experiments,
+    )
+    return next(
+        f"{arm}-{i}" for i in range(1000)
+        if assign_arm(experiment, pseudonymize(f"{arm}-{i}")) == arm
+        and all(assign_arm(other, pseudonymize(f"{arm}-{i}")) == "treatment" for other in others)  # in no other control
+    )  # fmt: skip
 
 
 def _decision(api: Api, customer: str, channel: str = "web") -> dict:

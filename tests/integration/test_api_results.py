@@ -28,6 +28,6 @@ def test_the_api_serves_the_published_results_and_says_when_there_are_none(api: 
     status, missing = api.call("GET", "/experiments/autumn-test/results")
     assert status == 404 and "autumn-test" in missing["message"]
     status, refused = api.call("GET", "/experiments/a%20b/results")  # percent-encoded, as API Gateway sends it
-    assert status == 400 and refused["field"] == "experiment_id"
+    assert status == 422 and refused["detail"][0]["loc"] == ["path", "experiment_id"]
     status, _ = api.call("GET", "/experiments/spring-test/results", key="wrong")
     assert status == 403

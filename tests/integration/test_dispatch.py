@@ -14,7 +14,9 @@ from local.aws import LocalAws
 from local.config import CAMPAIGNS
 from tests.integration.flow import Flow, codes, flow_of
 
-EXPERIMENT, CROSS_SELL = parse_campaigns(CAMPAIGNS.read_text()).experiments  # cart recovery 10 %, cross-sell 50 % held out
+EXPERIMENT, CROSS_SELL = parse_campaigns(
+    CAMPAIGNS.read_text()
+).experiments  # cart recovery 10 %, cross-sell 50 % held out
 
 
 @pytest.fixture

@@ -343,7 +343,9 @@ def test_the_results_job_reads_only_the_ledger_and_the_campaigns_and_writes_only
     from training.cli import parser
 
     assert {RESOURCES[n]["Condition"] for n in ("ResultsJobRole", "ExperimentResultsSchedule")} == {"HasBatchEngine"}
-    granted = [s for p in RESOURCES["ResultsJobRole"]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    granted = [
+        s for p in RESOURCES["ResultsJobRole"]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]
+    ]
     by_sid = {s["Sid"]: (s["Action"], json.dumps(s["Resource"])) for s in granted}
     assert by_sid["ScansTheLedger"][0] == "dynamodb:Scan" and "LedgerTable" in by_sid["ScansTheLedger"][1]
     assert by_sid["PublishesResults"] == ("s3:PutObject", json.dumps({"Fn::Sub": "${ModelsBucket.Arn}/results/*"}))

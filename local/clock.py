@@ -32,6 +32,12 @@ class LocalClock:
         sqs_models.unix_time_millis = lambda dt=None: unix_time_millis(dt) + (0 if dt else self.offset * 1000)
         return self
 
+    def __enter__(self) -> LocalClock:
+        return self.install()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.uninstall()  # a failure on the way must not leave the next test reading this clock
+
     def uninstall(self) -> None:
         clock.emulate(None)
         sqs_models.unix_time, sqs_models.unix_time_millis = unix_time, unix_time_millis

@@ -73,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     section("1. Local AWS")
-    clock = LocalClock(start=DEMO_NOW).install()  # SQS delays, schedules and the handlers' "now" follow it
-    with LocalAws() as aws:
+    clock = LocalClock(start=DEMO_NOW)  # SQS delays, schedules and the handlers' "now" follow it
+    with clock, LocalAws() as aws:
         print(f"moto server at {aws.endpoint}; resources created from template.yaml:")
         for logical_id, ref in aws.resolver.refs.items():
             print(f"  {logical_id:<24} {aws.template['Resources'][logical_id]['Type']:<38} {ref.rsplit('/', 1)[-1]}")
@@ -200,7 +200,6 @@ def main(argv: list[str] | None = None) -> int:
         customer_of = {pids.pid(customer): customer for customer in traffic.truth}
         show_results(aws, clock, pipeline, dispatch.ledger(), customer_of, args.out / "results", args.seed)
         print(f"\ntotal demo time {time.perf_counter() - started:.1f} s")
-    clock.uninstall()
     return 0 if leaks == 0 and addresses == 0 and left == 0 else 1
 
 

@@ -94,7 +94,10 @@ def compare(control: Moments, treatment: Moments, alpha: float = ALPHA) -> Lift 
         log_scale, log_df = _welch(
             control.var / control.mean**2, control.n, treatment.var / treatment.mean**2, treatment.n
         )
-        ratio, spread = treatment.mean / control.mean, math.exp(_t_quantile(log_df, 1 - alpha / 2) * log_scale)
+        ratio, spread = (
+            treatment.mean / control.mean,
+            math.exp(min(50.0, _t_quantile(log_df, 1 - alpha / 2) * log_scale)),
+        )
         relative, relative_ci = ratio - 1, (ratio / spread - 1, ratio * spread - 1)
     return Lift(
         control.mean, treatment.mean, effect, (effect - half, effect + half), relative, relative_ci, p, df, scale
@@ -131,6 +134,7 @@ def sequential(lift: Lift, control: Moments, treatment: Moments, earlier_p: floa
         log_var = control.var / control.mean**2 / control.n + treatment.var / treatment.mean**2 / treatment.n
         log_per = log_var / (1 / control.n + 1 / treatment.n)
         log_half, _ = _mixture(0.0, log_var, log_per * 2 / tuning, alpha)
+        log_half = min(log_half, 50.0)  # a few customers: the bound is e^50 times the ratio, not an overflow
         ratio = lift.relative + 1
         relative_ci = (ratio * math.exp(-log_half) - 1, ratio * math.exp(log_half) - 1)
     ci = (lift.absolute - half, lift.absolute + half)

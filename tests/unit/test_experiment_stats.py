@@ -146,3 +146,12 @@ def test_degenerate_arms_compare_to_nothing() -> None:
     assert stats.compare(none, none) is None
     lift = stats.compare(none, stats.moments(np.r_[np.zeros(9), 1.0]))
     assert lift is not None and lift.relative is None  # no relative lift over a control of zero
+
+
+def test_a_cuped_mean_near_zero_gives_a_finite_always_valid_bound() -> None:
+    """Adjusted outcomes can be negative: a control mean of almost 0 makes the log-scale variance huge."""
+    control, treatment = stats.moments(np.array([-1.0, 1.0001])), stats.moments(np.array([1.0, 0.0, 1.0]))
+    lift = stats.compare(control, treatment)
+    assert lift is not None
+    seq = stats.sequential(lift, control, treatment)
+    assert seq.relative_ci is not None and all(np.isfinite(seq.relative_ci)) and seq.relative_ci[0] >= -1

@@ -30,7 +30,7 @@ def show_decisions(aws: LocalAws, examples: dict[str, str], log_dir: Path | None
         for label, customer in examples.items():
             visitor = label == "an unknown visitor"  # no e-mail consent yet: asked for a product page on the site
             channel, where = ("web", f"&page=product&product_id={PRODUCT}") if visitor else ("email", "")
-            body = _call(f"{base}/customers/{customer}/offers?channel={channel}&limit=2{where}", key)
+            body = call_api(f"{base}/customers/{customer}/offers?channel={channel}&limit=2{where}", key)
             _print(label, body)
             report = {"customer_id": customer, "decision_id": body["decision_id"], "channel": channel}
             if body["offers"]:  # the tool sends the top offer
@@ -44,7 +44,7 @@ def show_decisions(aws: LocalAws, examples: dict[str, str], log_dir: Path | None
 
 def _report_back(base: str, key: str, reports: list[dict[str, Any]]) -> None:
     """POST /v1/exposures, then ask again for the first customer: the send now counts toward its caps."""
-    reply = _call(f"{base}/exposures", key, {"exposures": reports})
+    reply = call_api(f"{base}/exposures", key, {"exposures": reports})
     held = sum("offer_id" not in r for r in reports)
     print(
         f"\nthe tool reports what it did (POST /v1/exposures): {reply['recorded']} recorded "
@@ -52,14 +52,14 @@ def _report_back(base: str, key: str, reports: list[dict[str, Any]]) -> None:
     )
     sent = next((r for r in reports if "offer_id" in r), None)
     if sent:
-        again = _call(f"{base}/customers/{sent['customer_id']}/offers?channel={sent['channel']}&limit=2", key)
+        again = call_api(f"{base}/customers/{sent['customer_id']}/offers?channel={sent['channel']}&limit=2", key)
         why = again["suppressed"].get(sent["offer_id"])
         print(
             f"asking again for {again['pid']}: {sent['offer_id']} {'not offered: ' + why if why else 'still offered'}"
         )
 
 
-def _call(url: str, key: str, body: Any = None) -> dict[str, Any]:
+def call_api(url: str, key: str, body: Any = None) -> dict[str, Any]:
     data = json.dumps(body).encode() if body is not None else None
     headers = {"x-api-key": key, "content-type": "application/json"}
     request = urllib.request.Request(url, data=data, headers=headers, method="POST" if data else "GET")

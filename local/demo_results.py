@@ -13,7 +13,6 @@ import io
 import json
 import random
 import secrets
-import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from local.api_server import serve
 from local.aws import LocalAws, free_port
 from local.clock import LocalClock
 from local.config import CAMPAIGNS
+from local.demo_api import call_api
 from local.lambda_runtime import LocalFunction
 from local.pipeline import IngestPipeline
 from training import cli
@@ -81,10 +81,7 @@ def _api_results(aws: LocalAws, experiment: str, folder: Path) -> dict[str, Any]
     key, port = secrets.token_urlsafe(16), free_port()
     server = serve(LocalFunction(aws, "ApiFunction", folder.parent / "logs"), key, port)
     try:
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/experiments/{experiment}/results",
-                                         headers={"x-api-key": key})  # fmt: skip
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            body: dict[str, Any] = json.loads(reply.read())
+        body = call_api(f"http://127.0.0.1:{port}/v1/experiments/{experiment}/results", key)
     finally:
         server.shutdown()
     page = aws.client("s3").get_object(Bucket=aws.ref("ModelsBucket"), Key=f"results/{experiment}/latest.html")

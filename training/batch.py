@@ -25,7 +25,7 @@ EVENT_SOURCE = "microtarget.audiences"
 CHUNK = 100_000  # customers scored per ONNX run: memory stays flat however many there are
 
 
-def _as_of(args: Any) -> datetime:
+def as_of_or_now(args: Any) -> datetime:
     if args.as_of is None:
         now = datetime.now(UTC).replace(microsecond=0)
         say(f"as of now, {now.isoformat()} (--as-of to choose)")
@@ -56,7 +56,7 @@ def _scored(args: Any, as_of: datetime) -> tuple[Snapshots, list[dict[str, Any]]
 
 
 def cmd_score(args: Any) -> dict[str, Any]:
-    as_of = _as_of(args)
+    as_of = as_of_or_now(args)
     shots, records, versions = _scored(args, as_of)
     if any(not is_pid(pid) for pid in shots.pids):  # a source with raw ids: the file holds pids
         to_pid = pseudonymizer(args).lake_pid
@@ -81,7 +81,7 @@ def _write_scores(records: list[dict[str, Any]], path: Path) -> None:
 def cmd_audience(args: Any) -> dict[str, Any]:
     audience = parse_audience(read_text(args.definition))
     campaigns = parse_campaigns(read_text(args.campaigns)) if args.campaigns else None
-    as_of = _as_of(args)
+    as_of = as_of_or_now(args)
     shots, records, versions = _scored(args, as_of)
     if any(not is_pid(pid) for pid in shots.pids):
         raise ValueError(f"{args.source} holds raw customer ids: audiences are built from the pseudonymized lake")

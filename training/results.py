@@ -32,6 +32,7 @@ def analyse(units: Units, weights: dict[str, float] | None, control: str | None,
     looks = _looks(units, until_ms)
     series: list[dict[str, Any]] = []
     running: dict[tuple[str, str], float] = {}  # the smallest always-valid p so far, per arm and metric
+    data: dict[str, np.ndarray] = {}
     for look in looks:
         data = units.outcomes(look, window_days)
         point: dict[str, Any] = {"day": _day(look), "customers": _counts(units, data["arm"]), "lifts": {}}
@@ -39,7 +40,7 @@ def analyse(units: Units, weights: dict[str, float] | None, control: str | None,
             point["lifts"].setdefault(arm, {})[metric] = {"relative": lift.relative, "absolute": lift.absolute,
                                                           "ci": seq.ci, "relative_ci": seq.relative_ci}  # fmt: skip
         series.append(point)
-    data = units.outcomes(until_ms, window_days)
+    data = data if looks else units.outcomes(until_ms, window_days)  # the last look is `until_ms`
     arms = [_arm(units, data, i, (weights or {}).get(name)) for i, name in enumerate(units.arms)]
     counts = [a["customers"] for a in arms]
     known = weights is not None and set(weights) == set(units.arms)

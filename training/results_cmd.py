@@ -22,7 +22,7 @@ from microtarget.campaigns import Campaigns, parse_campaigns
 from microtarget.clock import to_ms
 
 from training import results_html
-from training.batch import _as_of
+from training.batch import as_of_or_now
 from training.commands import say
 from training.experiments import collect
 from training.results import analyse
@@ -101,7 +101,7 @@ def cmd_results(args: Any) -> dict[str, Any]:
     campaigns = parse_campaigns(read_text(args.campaigns)) if args.campaigns else None
     if campaigns is None:
         say("no --campaigns: the sample-ratio check needs the arms' weights and is skipped")
-    as_of = _as_of(args)
+    as_of = as_of_or_now(args)
     items = scan_ledger(args.ledger_table) if args.ledger_table else read_ledger_file(args.ledger_file)
     summary = {}
     for document in compute(items, campaigns, as_of, args.experiment):

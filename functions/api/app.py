@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from microtarget.campaigns import Page
+from microtarget.campaigns import ID_PATTERN, Page
 from microtarget.decisions import Context
 from microtarget.edge import api_models as api
 from microtarget.edge import http_errors, snapstart
@@ -66,7 +66,7 @@ def exposures(request: api.ExposuresRequest) -> api.ExposuresResponse:
 
 @app.get("/v1/experiments/<experiment_id>/results", responses=answers(api.ExperimentResults) | http_errors.NOT_FOUND)
 def experiment_results(
-    experiment_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="as the campaigns file names it")],
+    experiment_id: Annotated[str, Path(pattern=ID_PATTERN, description="as the campaigns file names it")],
 ) -> api.ExperimentResults:
     """The newest results of an experiment (python -m training results): arms, sample-ratio check,
     lifts with their fixed-horizon, CUPED and always-valid intervals, and the daily series."""

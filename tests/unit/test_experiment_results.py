@@ -120,3 +120,10 @@ def test_a_configured_arm_with_no_customer_yet_is_reported_and_checked() -> None
         "treatment vs holdout, converted: not enough data",
         "treatment vs holdout, revenue: not enough data",
     ]
+
+
+def test_an_exposure_recorded_before_covariates_existed_counts_with_none() -> None:
+    t0 = END - timedelta(days=3)
+    old = item_of(LedgerEntry("p1", "d1", to_ms(t0), "sent", experiments={"x": "a"}, detail={"scores": {"pre": 9}}))
+    units = collect([old, _exposure("p2", "b", t0, pre=4.0)])["x"]
+    assert list(units.pre_orders) == [0.0, 4.0] and list(units.pre_revenue) == [0.0, 40.0]

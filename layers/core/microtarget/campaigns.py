@@ -19,6 +19,7 @@ MessageChannel = Literal["email", "push", "webhook"]  # what dispatch sends thro
 Channel = Literal[MessageChannel, "web"]  # and what the site asks the API about
 Probability = Annotated[float, Field(ge=0, le=1)]
 Count = Annotated[int, Field(ge=0, le=1000)]
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # an offer's or experiment's id (what the API's paths take too)
 Page = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]  # a site page type: home, product, cart …
 
 
@@ -47,7 +48,7 @@ class OfferCaps(_Strict):
 
 
 class Offer(_Strict):
-    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
     name: str
     channels: Annotated[list[Channel], Field(min_length=1)]
     template: str
@@ -81,7 +82,7 @@ class Arm(_Strict):
 
 
 class Experiment(_Strict):
-    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
     offers: list[str]  # which offers the experiment covers
     arms: Annotated[list[Arm], Field(min_length=2)]
 

@@ -29,5 +29,17 @@ def every_item(what: str, method: Callable[..., Any], **kwargs: Any) -> Iterator
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def object_or_none(what: str, s3: Any, bucket: str, key: str) -> bytes | None:
+    """An S3 object's bytes, None if there is none; any other failure a RetryableError naming `what`."""
+    try:
+        return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as exc:
+        if error_code(exc) in ("NoSuchKey", "404"):
+            return None
+        raise RetryableError(f"{what} unavailable: {exc}") from exc
+    except BotoCoreError as exc:
+        raise RetryableError(f"{what} unavailable: {exc}") from exc
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))

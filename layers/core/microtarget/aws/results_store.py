@@ -7,12 +7,11 @@ import json
 import re
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from microtarget.aws.calls import object_or_none
+from microtarget.campaigns import ID_PATTERN
+from microtarget.errors import PermanentError
 
-from microtarget.aws.calls import error_code
-from microtarget.errors import PermanentError, RetryableError
-
-EXPERIMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # as the campaigns file allows
+EXPERIMENT_ID = re.compile(ID_PATTERN)
 
 
 class ResultsStore:
@@ -23,12 +22,6 @@ class ResultsStore:
         """The newest results, or None when none were computed for this experiment."""
         if not EXPERIMENT_ID.fullmatch(experiment_id):
             raise PermanentError("invalid_field", "is not an experiment id (letters, digits, - and _)", "experiment_id")
-        try:
-            body = self._s3.get_object(Bucket=self._bucket, Key=f"{self._prefix}{experiment_id}/latest.json")["Body"]
-            return dict(json.loads(body.read()))
-        except ClientError as exc:
-            if error_code(exc) in ("NoSuchKey", "404"):
-                return None
-            raise RetryableError(f"experiment results unavailable: {exc}") from exc
-        except BotoCoreError as exc:
-            raise RetryableError(f"experiment results unavailable: {exc}") from exc
+        key = f"{self._prefix}{experiment_id}/latest.json"
+        body = object_or_none("experiment results", self._s3, self._bucket, key)
+        return None if body is None else dict(json.loads(body))

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 from microtarget.campaigns import parse_campaigns
 from microtarget.identity import is_pid
+from microtarget.scoring import LoadedModel
 
 from training import build
 from training.audience import Selection, manifest, parse_audience, score_records, select, stamp
@@ -33,7 +34,8 @@ def as_of_or_now(args: Any) -> datetime:
     return args.as_of
 
 
-def _scored(args: Any, as_of: datetime) -> tuple[Snapshots, list[dict[str, Any]], dict[str, str]]:
+def scored(args: Any, as_of: datetime) -> tuple[Snapshots, list[dict[str, Any]], dict[str, LoadedModel]]:
+    """Every customer in the source as of `as_of`, scored by the models --models or the registry gives."""
     models = load_models(args)
     shots, read = build.snapshots(
         args.source,
@@ -52,12 +54,13 @@ def _scored(args: Any, as_of: datetime) -> tuple[Snapshots, list[dict[str, Any]]
             shots.pids[start : start + CHUNK], shots.values[start : start + CHUNK], shots.consent[start : start + CHUNK]
         )
         records += score_records(part, models, as_of)
-    return shots, records, {name: model.version for name, model in models.items()}
+    return shots, records, models
 
 
 def cmd_score(args: Any) -> dict[str, Any]:
     as_of = as_of_or_now(args)
-    shots, records, versions = _scored(args, as_of)
+    shots, records, models = scored(args, as_of)
+    versions = {name: model.version for name, model in models.items()}
     if any(not is_pid(pid) for pid in shots.pids):  # a source with raw ids: the file holds pids
         to_pid = pseudonymizer(args).lake_pid
         for record in records:
@@ -82,7 +85,8 @@ def cmd_audience(args: Any) -> dict[str, Any]:
     audience = parse_audience(read_text(args.definition))
     campaigns = parse_campaigns(read_text(args.campaigns)) if args.campaigns else None
     as_of = as_of_or_now(args)
-    shots, records, versions = _scored(args, as_of)
+    shots, records, models = scored(args, as_of)
+    versions = {name: model.version for name, model in models.items()}
     if any(not is_pid(pid) for pid in shots.pids):
         raise ValueError(f"{args.source} holds raw customer ids: audiences are built from the pseudonymized lake")
     chosen = select(audience, shots, records, campaigns)

@@ -10,7 +10,7 @@ from typing import Any
 
 from microtarget.errors import MicrotargetError
 
-from training import batch, commands, results_cmd
+from training import batch, commands, monitor_cmd, results_cmd
 from training.export import ParityError
 from training.registry import GateRefused
 from training.sources import SourceError
@@ -135,6 +135,17 @@ def parser() -> argparse.ArgumentParser:
     results.add_argument("--as-of", type=_as_of, help="a timestamp, or a date for the end of that day (default: now)")
     results.add_argument("--out", required=True, help="folder or s3://<models bucket>/results (what the API serves)")
     results.set_defaults(run=results_cmd.cmd_results)
+    monitor = sub.add_parser("monitor", help="drift from the training baseline (PSI) and the models' live performance")
+    _scoring_options(monitor)
+    monitor.add_argument("--ledger-table", help="the stack's LedgerTable: the scores recorded at decision time")
+    monitor.add_argument("--ledger-file", help="or a ledger export, JSON lines (path or s3://)")
+    monitor.add_argument("--lookback-days", type=_positive, default=28, help="decisions matured in this many days")
+    monitor.add_argument("--margin", type=float, default=0.05, help="live ROC-AUC this far below test is an alert")
+    monitor.add_argument("--metrics-namespace", help="send the figures to CloudWatch under this namespace")
+    monitor.add_argument("--secret-id", help="the pseudonymization key, for a source with raw ids (the lake has pids)")
+    monitor.add_argument("--key-env", help="environment variable holding the key (local use)")
+    monitor.add_argument("--out", required=True, help="folder or s3://<models bucket>/monitoring: latest.json")
+    monitor.set_defaults(run=monitor_cmd.cmd_monitor)
     return root
 
 

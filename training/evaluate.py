@@ -10,6 +10,8 @@ from sklearn.calibration import calibration_curve
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+DECILES = tuple(q / 10 for q in range(1, 10))  # the bins drift is measured over (training.monitoring)
+
 _F = FEATURE_NAMES.index
 
 
@@ -60,13 +62,26 @@ def importance(estimator: Any, features: np.ndarray, labels: np.ndarray, rows: i
     return {name: float(value) for name, value in pairs}
 
 
-def distribution_baseline(features: np.ndarray) -> dict[str, dict[str, float]]:
+def binning(column: np.ndarray) -> dict[str, list[float]]:
+    """The column's decile edges (distinct) and the share of its values in each bin.
+
+    Bin i holds edges[i-1] < x <= edges[i]; the first everything at or below edges[0], the last
+    everything above edges[-1]."""
+    column = np.asarray(column, np.float64)
+    if not len(column):
+        return {"edges": [], "fractions": [1.0]}
+    edges = np.unique(np.quantile(column, DECILES))
+    counts = np.bincount(np.searchsorted(edges, column, side="left"), minlength=len(edges) + 1)
+    return {"edges": edges.tolist(), "fractions": (counts / len(column)).tolist()}
+
+
+def distribution_baseline(features: np.ndarray) -> dict[str, dict[str, Any]]:
     """Per-feature summary kept in the manifest, to compare live traffic against (drift)."""
     quantiles = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
-    summary = {}
+    summary: dict[str, dict[str, Any]] = {}
     for index, name in enumerate(FEATURE_NAMES):
         column = features[:, index].astype(np.float64)
         values = np.quantile(column, quantiles)
-        summary[name] = {"mean": float(column.mean()), "std": float(column.std())}
+        summary[name] = {"mean": float(column.mean()), "std": float(column.std()), "bins": binning(column)}
         summary[name].update({f"p{int(q * 100)}": float(v) for q, v in zip(quantiles, values, strict=True)})
     return summary

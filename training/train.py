@@ -62,11 +62,12 @@ def train_classifier(model: str, rows: Rows, timeline: Timeline, out: Path) -> d
         "label": {"definition": LABELS[model].format(h=timeline.horizon.days), "horizon_days": timeline.horizon.days},
         "selection": {"family": selected.family, "params": _plain(selected.params), "candidates": selected.search},
         "calibration_test": evaluate.calibration(labels[test], scores["test"]),
+        "score_baseline": evaluate.binning(scores["test"]),  # what monitoring compares live scores with
         "importance_test": evaluate.importance(selected.estimator, x[test], labels[test]),
         "rows": {"train": int(train.sum()), "validation": int(valid.sum()), "test": int(test.sum())},
         "warnings": _warnings(model, population),
     }
-    manifest = _manifest(model, "classifier", onnx_bytes, timeline, metrics, baseline, parity, x[train], extra)
+    manifest = _manifest(model, "classifier", onnx_bytes, timeline, metrics, baseline, parity, x[test], extra)
     _write(out / model, onnx_bytes, manifest)
     curves = {"labels": labels[test], "model": scores["test"], "baseline": evaluate.baseline_scores(model, x[test])}
     return {"manifest": manifest, "curves": curves, "estimator": selected.estimator, "onnx": onnx_bytes}
@@ -144,7 +145,7 @@ def _manifest(
     metrics: dict[str, Any],
     baseline: dict[str, Any],
     parity: dict[str, Any],
-    training_features: np.ndarray,
+    baseline_features: np.ndarray,  # the rows live traffic is compared with: the test window (or the segments)
     extra: dict[str, Any],
 ) -> dict[str, Any]:
     import onnx
@@ -180,7 +181,7 @@ def _manifest(
             "onnxruntime": onnxruntime.__version__,
             "numpy": np.__version__,
         },
-        "feature_baseline": evaluate.distribution_baseline(training_features),
+        "feature_baseline": evaluate.distribution_baseline(baseline_features),
         **extra,
     }
 

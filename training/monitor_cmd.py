@@ -1,0 +1,217 @@
+"""python -m training monitor: are the promoted models still fit for the customers they score?
+
+Drift: every customer in the lake is replayed as of the run (the same replay `score` does) and
+each feature and each score is compared with the manifest's training baseline (PSI). Live
+performance: the scores the engine recorded in the ledger when it decided, for decisions whose
+label horizon has passed, against whether the customer bought within it (purchases read from the
+lake, so a sale the attribution window would miss still counts). Purchases after a sent offer
+include the offer's effect; the figures are of the customers the engine decided on.
+
+    <out>/latest.json, <out>/<as-of date>.json
+
+With `--metrics-namespace` the figures go to CloudWatch (the stack's alarms and dashboard read them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import boto3
+import numpy as np
+from microtarget.aws.model_registry import ModelRegistry
+from microtarget.clock import DAY_MS, to_ms
+from microtarget.features import FEATURE_NAMES
+from microtarget.identity import is_pid
+
+from training import monitoring
+from training.batch import as_of_or_now, scored
+from training.commands import pseudonymizer, say
+from training.lake import Window, list_objects, object_lines
+from training.results_cmd import finite, read_ledger_file, scan_ledger
+from training.sources import write_bytes
+
+CLASSIFIERS = {"propensity": ("propensity", "purchase"), "churn": ("churn_risk", "no purchase")}
+ORDERS = FEATURE_NAMES.index("orders_total")
+
+
+def drift(models: Mapping[str, Any], values: np.ndarray, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per classifier: each feature's and the score's PSI on the model's population; segments' shares."""
+    found: dict[str, Any] = {}
+    for name, (key, _positive) in CLASSIFIERS.items():
+        manifest = models[name].manifest
+        keep = values[:, ORDERS] > 0 if name == "churn" else np.ones(len(values), bool)  # as training chose rows
+        baseline = manifest.get("feature_baseline", {})
+        features = {
+            feature: monitoring.column_drift(baseline[feature]["bins"], values[keep, index])
+            for index, feature in enumerate(FEATURE_NAMES)
+            if "bins" in baseline.get(feature, {})
+        }
+        scores = np.array([r[key] for r, k in zip(records, keep, strict=True) if k], np.float64)
+        score = monitoring.column_drift(manifest["score_baseline"], scores) if "score_baseline" in manifest else None
+        psis = [f["psi"] for f in features.values()] + ([score["psi"]] if score else [])
+        found[name] = {"version": models[name].version, "customers": int(keep.sum()), "score": score,
+                       "features": features, "max_psi": max(psis) if psis else None}  # fmt: skip
+    sizes = models["segments"].manifest["metrics"]["validation"]["sizes"]
+    segments = monitoring.category_drift(sizes, [r["segment_name"] for r in records])
+    found["segments"] = {"version": models["segments"].version, "customers": len(records), **segments,
+                         "max_psi": segments["psi"]}  # fmt: skip
+    return found
+
+
+def decisions(items: Iterable[dict[str, Any]], first_ms: int, last_ms: int) -> dict[str, dict[str, Any]]:
+    """Each customer's first decision in [first, last] that recorded scores: pid → (at, scores, versions)."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if not str(item.get("sk", "")).startswith("d#") or not first_ms <= int(item.get("at", -1)) <= last_ms:
+            continue
+        detail = item.get("detail") or "{}"
+        detail = json.loads(detail) if isinstance(detail, str) else detail
+        if not detail.get("models") or not detail.get("scores"):
+            continue
+        at, pid = int(item["at"]), str(item["pid"])
+        if pid not in chosen or at < chosen[pid]["at"]:
+            chosen[pid] = {"at": at, "scores": detail["scores"], "models": detail["models"]}
+    return chosen
+
+
+def purchases(source: str, pids: set[str], window: Window, to_pid: Any) -> dict[str, list[int]]:
+    """When each of these customers bought, from the lake (sorted ms)."""
+    found: dict[str, list[int]] = {}
+    for location, _size in list_objects(source, window).objects:
+        for line in object_lines(location):
+            try:
+                raw = json.loads(line)
+                if raw.get("event_type") != "purchase":
+                    continue
+                customer, moment = str(raw["customer_id"]), datetime.fromisoformat(raw["occurred_at"])
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # a bad line is ingest's and training's to report; here it is not a purchase
+            pid = customer if is_pid(customer) else to_pid(customer)
+            if pid in pids and window.holds(moment):
+                found.setdefault(pid, []).append(to_ms(moment))
+    return {pid: sorted(times) for pid, times in found.items()}
+
+
+def performance(args: Any, models: Mapping[str, Any], as_of: datetime, items: Iterable[dict]) -> dict[str, Any]:
+    horizon = {name: int(models[name].manifest["label"]["horizon_days"]) for name in CLASSIFIERS}
+    longest = max(horizon.values())
+    end = to_ms(as_of) - min(horizon.values()) * DAY_MS
+    chosen = decisions(items, end - args.lookback_days * DAY_MS, end)
+    window = Window(as_of - timedelta(days=args.lookback_days + longest), as_of)
+    lazy: dict[str, Any] = {}
+
+    def to_pid(raw_id: str) -> str:
+        lazy.setdefault("p", pseudonymizer(args))
+        return str(lazy["p"].lake_pid(raw_id))
+
+    bought = purchases(args.source, set(chosen), window, to_pid) if chosen else {}
+    expected = _test_metrics(args, models, chosen)
+    report = {}
+    for name, (key, positive) in CLASSIFIERS.items():
+        h = horizon[name] * DAY_MS
+        rows = [
+            monitoring.Scored(d["models"][name], float(d["scores"][key]), _bought(bought.get(pid, []), d["at"], h))
+            for pid, d in chosen.items()
+            if name in d["models"] and isinstance(d["scores"].get(key), float) and d["at"] + h <= to_ms(as_of)
+        ]
+        live = monitoring.live_performance(rows, expected[name], positive, args.margin)
+        report[name] = {"horizon_days": horizon[name], "versions": live}
+    return report
+
+
+def _bought(times: list[int], at: int, horizon_ms: int) -> bool:
+    after = bisect_right(times, at)
+    return after < len(times) and times[after] <= at + horizon_ms
+
+
+def _test_metrics(args: Any, models: Mapping[str, Any], chosen: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The test-window metrics of each classifier version that scored a decision (the loaded
+    ones, and from the registry the versions promoted before them)."""
+    found = {name: {models[name].version: models[name].manifest["metrics"]["test"]} for name in CLASSIFIERS}
+    if args.models:  # a train --out folder holds one version of each
+        return found
+    registry = ModelRegistry(boto3.client("s3"), args.bucket or os.environ["MODELS_BUCKET"])
+    for name in CLASSIFIERS:
+        known = set(registry.versions(name))
+        for version in {d["models"][name] for d in chosen.values() if name in d["models"]} - set(found[name]):
+            if version in known:
+                found[name][version] = registry.manifest(name, version)["metrics"]["test"]
+    return found
+
+
+def alerts(document: Mapping[str, Any]) -> list[str]:
+    found = []
+    for name, entry in document["drift"].items():
+        if entry["max_psi"] is not None and entry["max_psi"] > monitoring.DRIFT:
+            moved = [f for f, d in entry.get("features", {}).items() if d["level"] == "drift"]
+            found.append(f"{name}: drift (PSI {entry['max_psi']:.2f}" + (f"; {', '.join(moved)})" if moved else ")"))
+    for name, entry in document.get("performance", {}).items():
+        for version, live in entry["versions"].items():
+            if live.get("status") == "below test":
+                found.append(
+                    f"{name} {version}: live ROC-AUC {live['roc_auc']:.3f}, {live['auc_shortfall']:.3f} below its test window"
+                )
+    return found
+
+
+def metric_data(document: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """The CloudWatch figures: per model and feature, and the worst of all (what the alarms watch)."""
+
+    def point(name: str, value: float, **dims: str) -> dict[str, Any]:
+        return {"MetricName": name, "Value": float(value), "Unit": "None",
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()]}  # fmt: skip
+
+    worst = [e["max_psi"] for e in document["drift"].values() if e["max_psi"] is not None]
+    yield point("DriftMax", max(worst, default=0.0))
+    for name, entry in document["drift"].items():
+        if entry["max_psi"] is not None:
+            yield point("DriftMax", entry["max_psi"], Model=name)
+        if entry.get("score"):
+            yield point("ScoreDrift", entry["score"]["psi"], Model=name)
+        for feature, found in entry.get("features", {}).items():
+            yield point("FeatureDrift", found["psi"], Model=name, Feature=feature)
+    shortfalls = []
+    for name, entry in document.get("performance", {}).items():
+        live = entry["versions"].get(document["drift"][name]["version"], {})
+        if "roc_auc" in live:
+            yield point("LiveRocAuc", live["roc_auc"], Model=name)
+            yield point("LiveCalibrationError", live["calibration_error"], Model=name)
+        if "auc_shortfall" in live:
+            shortfalls.append(live["auc_shortfall"])
+            yield point("LiveAucShortfall", live["auc_shortfall"], Model=name)
+    yield point("LiveAucShortfall", max(shortfalls, default=0.0))
+
+
+def put_metrics(namespace: str, data: Iterable[dict[str, Any]], as_of: datetime) -> int:
+    client, points = boto3.client("cloudwatch"), [d | {"Timestamp": as_of} for d in data]
+    for start in range(0, len(points), 500):  # PutMetricData takes up to 1,000 figures a call
+        client.put_metric_data(Namespace=namespace, MetricData=points[start : start + 500])
+    return len(points)
+
+
+def cmd_monitor(args: Any) -> dict[str, Any]:
+    if args.ledger_table and args.ledger_file:
+        raise ValueError("give the ledger as one of --ledger-table or --ledger-file")
+    as_of = as_of_or_now(args)
+    shots, records, models = scored(args, as_of)
+    document: dict[str, Any] = {"as_of": as_of.isoformat(), "drift": drift(models, shots.values, records)}
+    if args.ledger_table or args.ledger_file:
+        items = scan_ledger(args.ledger_table) if args.ledger_table else read_ledger_file(args.ledger_file)
+        document["performance"] = performance(args, models, as_of, items)
+    else:
+        say("no --ledger-table or --ledger-file: live performance is skipped")
+    document["alerts"] = alerts(document)
+    body = json.dumps(finite(document), indent=1, allow_nan=False).encode()
+    folder = args.out.rstrip("/")
+    write_bytes(f"{folder}/{(as_of - timedelta(microseconds=1)).date().isoformat()}.json", body)
+    write_bytes(f"{folder}/latest.json", body)
+    sent = put_metrics(args.metrics_namespace, metric_data(document), as_of) if args.metrics_namespace else 0
+    for line in document["alerts"] or ["no drift, live performance as tested"]:
+        say(line)
+    return {"customers": len(records), "alerts": document["alerts"], "metrics": sent, "out": f"{folder}/latest.json",
+            "max_psi": {name: entry["max_psi"] for name, entry in document["drift"].items()}}  # fmt: skip

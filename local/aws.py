@@ -174,6 +174,11 @@ class LocalAws:
         elif kind == "AWS::CloudWatch::Alarm":
             self.client("cloudwatch").put_metric_alarm(AlarmName=name, **props)
             refs[logical_id], attrs[(logical_id, "Arn")] = name, f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}"
+        elif kind == "AWS::CloudWatch::Dashboard":  # moto keeps it: the body's JSON is checked on the way in
+            self.client("cloudwatch").put_dashboard(
+                DashboardName=props["DashboardName"], DashboardBody=props["DashboardBody"]
+            )
+            refs[logical_id] = props["DashboardName"]
         elif kind in EMULATED:
             refs[logical_id] = name
             attrs[(logical_id, "Arn")] = f"arn:aws:local:{REGION}:{ACCOUNT}:{logical_id}/{name}"

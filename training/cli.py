@@ -134,6 +134,7 @@ def parser() -> argparse.ArgumentParser:
     results.add_argument("--experiment", help="only this experiment (default: every one in the ledger)")
     results.add_argument("--as-of", type=_as_of, help="a timestamp, or a date for the end of that day (default: now)")
     results.add_argument("--out", required=True, help="folder or s3://<models bucket>/results (what the API serves)")
+    results.add_argument("--metrics-namespace", help="send each experiment's lifts to CloudWatch (the dashboard)")
     results.set_defaults(run=results_cmd.cmd_results)
     monitor = sub.add_parser("monitor", help="drift from the training baseline (PSI) and the models' live performance")
     _scoring_options(monitor)

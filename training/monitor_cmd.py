@@ -30,6 +30,7 @@ from microtarget.identity import is_pid
 
 from training import monitoring
 from training.batch import as_of_or_now, scored
+from training.cloudwatch import point, put_metrics
 from training.commands import pseudonymizer, say
 from training.lake import Window, list_objects, object_lines
 from training.results_cmd import finite, read_ledger_file, scan_ledger
@@ -162,10 +163,6 @@ def alerts(document: Mapping[str, Any]) -> list[str]:
 def metric_data(document: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """The CloudWatch figures: per model and feature, and the worst of all (what the alarms watch)."""
 
-    def point(name: str, value: float, **dims: str) -> dict[str, Any]:
-        return {"MetricName": name, "Value": float(value), "Unit": "None",
-                "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()]}  # fmt: skip
-
     worst = [e["max_psi"] for e in document["drift"].values() if e["max_psi"] is not None]
     yield point("DriftMax", max(worst, default=0.0))
     for name, entry in document["drift"].items():
@@ -185,13 +182,6 @@ def metric_data(document: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
             shortfalls.append(live["auc_shortfall"])
             yield point("LiveAucShortfall", live["auc_shortfall"], Model=name)
     yield point("LiveAucShortfall", max(shortfalls, default=0.0))
-
-
-def put_metrics(namespace: str, data: Iterable[dict[str, Any]], as_of: datetime) -> int:
-    client, points = boto3.client("cloudwatch"), [d | {"Timestamp": as_of} for d in data]
-    for start in range(0, len(points), 500):  # PutMetricData takes up to 1,000 figures a call
-        client.put_metric_data(Namespace=namespace, MetricData=points[start : start + 500])
-    return len(points)
 
 
 def cmd_monitor(args: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from microtarget.clock import to_ms
 
 from training import results_html
 from training.batch import as_of_or_now
+from training.cloudwatch import point, put_metrics
 from training.commands import say
 from training.experiments import collect
 from training.results import analyse
@@ -95,6 +96,24 @@ def finite(value: Any) -> Any:
     return value
 
 
+def metric_data(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Per experiment and arm: customers, and per treatment arm the conversion and revenue lift
+    with its always-valid interval (what the dashboard plots); the SRM p-value."""
+    name = document["experiment"]
+    for arm in document["arms"]:
+        yield point("ExperimentCustomers", arm["customers"], Experiment=name, Arm=arm["name"])
+    if document["srm"]:
+        yield point("ExperimentSrmPValue", document["srm"]["p_value"], Experiment=name)
+    for entry in document["lifts"]:
+        if entry["cuped"] is None or entry["cuped"]["relative"] is None:
+            continue
+        metric = "Conversion" if entry["metric"] == "converted" else "Revenue"
+        yield point(f"Experiment{metric}Lift", entry["cuped"]["relative"], Experiment=name, Arm=entry["arm"])
+        low, high = (entry["sequential"] or {}).get("relative_ci") or (math.nan, math.nan)
+        yield point(f"Experiment{metric}LiftLow", low, Experiment=name, Arm=entry["arm"])
+        yield point(f"Experiment{metric}LiftHigh", high, Experiment=name, Arm=entry["arm"])
+
+
 def cmd_results(args: Any) -> dict[str, Any]:
     if bool(args.ledger_table) == bool(args.ledger_file):
         raise ValueError("give the ledger as one of --ledger-table or --ledger-file")
@@ -113,4 +132,6 @@ def cmd_results(args: Any) -> dict[str, Any]:
         summary[document["experiment"]] = {"customers": {a["name"]: a["customers"] for a in document["arms"]},
                                            "verdicts": document["verdicts"], "report": f"{folder}/latest.html"}  # fmt: skip
         say(f"{document['experiment']}: " + "; ".join(document["verdicts"]))
+        if args.metrics_namespace:
+            put_metrics(args.metrics_namespace, metric_data(finite(document)), as_of)
     return summary

@@ -15,7 +15,7 @@ from microtarget.outcomes import Conversion, LedgerEntry
 from training import results
 from training.cli import main
 from training.experiments import collect
-from training.results_cmd import compute
+from training.results_cmd import compute, metric_data
 from training.sources import SourceError
 from training.synthetic_ledger import Planted, ledger_items
 
@@ -127,3 +127,22 @@ def test_an_exposure_recorded_before_covariates_existed_counts_with_none() -> No
     old = item_of(LedgerEntry("p1", "d1", to_ms(t0), "sent", experiments={"x": "a"}, detail={"scores": {"pre": 9}}))
     units = collect([old, _exposure("p2", "b", t0, pre=4.0)])["x"]
     assert list(units.pre_orders) == [0.0, 4.0] and list(units.pre_revenue) == [0.0, 40.0]
+
+
+def test_the_dashboards_figures_are_the_documents_lifts_and_sizes() -> None:
+    plan = Planted(lift=0.25, arms=(("treatment", 0.5), ("holdout", 0.5)))
+    (doc,) = compute(ledger_items(20_000, END, plan, seed=3), None, END)
+    figures = {(d["MetricName"], tuple(x["Value"] for x in d["Dimensions"])): d["Value"] for d in metric_data(doc)}
+    converted = next(e for e in doc["lifts"] if e["metric"] == "converted")
+    lift = figures[("ExperimentConversionLift", ("planted", "treatment"))]
+    assert lift == converted["cuped"]["relative"]
+    low, high = (
+        figures[("ExperimentConversionLiftLow", ("planted", "treatment"))],
+        figures[("ExperimentConversionLiftHigh", ("planted", "treatment"))],
+    )
+    assert (low, high) == tuple(converted["sequential"]["relative_ci"]) and low < lift < high
+    assert {figures[("ExperimentCustomers", ("planted", a["name"]))] for a in doc["arms"]} == {
+        a["customers"] for a in doc["arms"]
+    }
+    assert ("ExperimentRevenueLift", ("planted", "treatment")) in figures
+    assert not any(name == "ExperimentSrmPValue" for name, _ in figures)  # no weights given: no check to report

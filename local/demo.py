@@ -30,6 +30,7 @@ from local.demo_api import show_decisions
 from local.demo_audience import show_audience
 from local.demo_dispatch import print_dispatch_summary, register_contacts, run_dispatch
 from local.demo_moments import play_moments
+from local.demo_monitor import show_monitoring
 from local.demo_privacy import show_erasure
 from local.demo_results import show_results
 from local.dispatch_pipeline import DispatchPipeline
@@ -199,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         section("12. The experiment, measured: a week later, from the ledger")
         customer_of = {pids.pid(customer): customer for customer in traffic.truth}
         show_results(aws, clock, pipeline, dispatch.ledger(), customer_of, args.out / "results", args.seed)
+
+        section("13. The models, monitored: drift from training and live performance")
+        show_monitoring(aws, clock.now().replace(microsecond=0))
         print(f"\ntotal demo time {time.perf_counter() - started:.1f} s")
     return 0 if leaks == 0 and addresses == 0 and left == 0 else 1
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from microtarget.errors import MicrotargetError
 
-from training import batch, commands, monitor_cmd, results_cmd
+from training import batch, commands, monitor_cmd, results_cmd, retrain_cmd
 from training.export import ParityError
 from training.registry import GateRefused
 from training.sources import SourceError
@@ -74,17 +74,8 @@ def parser() -> argparse.ArgumentParser:
     source.add_argument("--source", help="folder or s3://bucket/prefix of v1 JSON lines (optionally .gz)")
     source.add_argument("--synthetic", type=_positive, metavar="CUSTOMERS", help="train on generated customers")
     train.add_argument("--days", type=_positive, default=70, help="synthetic days (default 70)")
-    train.add_argument("--seed", type=int, default=7)
-    train.add_argument("--end", type=_moment, help="end of the data to use (default: the newest event)")
-    train.add_argument("--horizon-days", type=_positive, default=14)
-    train.add_argument("--train-cutoffs", type=_positive, default=3)
-    train.add_argument("--step-days", type=_positive, default=7)
     train.add_argument("--truth", help="customer_id,persona CSV to score segmentation against")
-    train.add_argument("--skip-bad", action="store_true", help="skip and count invalid lines")
-    train.add_argument(
-        "--max-rows", type=_positive, default=2_000_000, help="fit on at most this many rows (stratified sample)"
-    )
-    _engine_options(train)
+    _training_options(train)
     train.add_argument("--out", required=True, help="folder for models, report.html and metrics.json")
     train.set_defaults(run=commands.cmd_train)
 
@@ -147,7 +138,34 @@ def parser() -> argparse.ArgumentParser:
     monitor.add_argument("--key-env", help="environment variable holding the key (local use)")
     monitor.add_argument("--out", required=True, help="folder or s3://<models bucket>/monitoring: latest.json")
     monitor.set_defaults(run=monitor_cmd.cmd_monitor)
+    _retrain(sub)
     return root
+
+
+def _training_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--seed", type=int, default=7)
+    command.add_argument("--end", type=_moment, help="end of the data to use (default: the newest event)")
+    command.add_argument("--horizon-days", type=_positive, default=14)
+    command.add_argument("--train-cutoffs", type=_positive, default=3)
+    command.add_argument("--step-days", type=_positive, default=7)
+    command.add_argument("--skip-bad", action="store_true", help="skip and count invalid lines")
+    command.add_argument(
+        "--max-rows", type=_positive, default=2_000_000, help="fit on at most this many rows (stratified sample)"
+    )
+    _engine_options(command)
+
+
+def _retrain(sub: Any) -> None:
+    retrain = sub.add_parser("retrain", help="the scheduled job: train on the lake, gate, publish, promote or ask")
+    retrain.add_argument("--source", required=True, help="folder or s3://bucket/prefix of the lake")
+    _training_options(retrain)
+    retrain.add_argument("--bucket", help="model registry bucket (default: $MODELS_BUCKET)")
+    retrain.add_argument("--environment", default="prod")
+    retrain.add_argument("--approval", choices=("auto", "manual"), default="manual",
+                         help="auto: promote what passes the gate; manual: publish and ask (default)")  # fmt: skip
+    retrain.add_argument("--topic", help="SNS topic told the outcome (the stack's AlarmTopic)")
+    retrain.add_argument("--reports", help="folder or s3:// prefix for each run's report.html and metrics.json")
+    retrain.set_defaults(run=retrain_cmd.cmd_retrain, synthetic=None, truth=None, days=None)
 
 
 def _engine_options(command: argparse.ArgumentParser) -> None:

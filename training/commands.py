@@ -171,7 +171,7 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
     return lines
 
 
-def _registry(args: Any) -> RegistryWriter:
+def registry_of(args: Any) -> RegistryWriter:
     bucket = args.bucket or os.environ.get("MODELS_BUCKET")
     if not bucket:
         raise ValueError("--bucket (or MODELS_BUCKET) is required")
@@ -179,38 +179,42 @@ def _registry(args: Any) -> RegistryWriter:
 
 
 def cmd_publish(args: Any) -> dict[str, Any]:
-    registry = _registry(args)
-    root = Path(args.path)
+    return publish_all(registry_of(args), Path(args.path), args.environment, args.force, args.promote)
+
+
+def publish_all(registry: RegistryWriter, root: Path, environment: str, force: bool, promote: bool) -> dict[str, str]:
+    """Publish every model of a train output folder (or the one model folder `root` is), all or
+    none: each is checked against the gate before any is uploaded. Returns model → version."""
     trained = [*MODELS, "recommendations"]  # a train output folder: every model it holds
     folders = [root / m for m in trained if (root / m).is_dir()] if (root / "metrics.json").exists() else [root]
     checked, refused = [], []
     for folder in folders:  # every model is checked before any is published: a refusal leaves the registry as it was
         try:
-            checked.append((folder, *registry.check(folder, args.environment, args.force)))
+            checked.append((folder, *registry.check(folder, environment, force)))
         except GateRefused as refusal:
             refused.append(str(refusal))
     if refused:
         raise GateRefused("; ".join(refused) + " (nothing was published)")
     published = {}
     for folder, manifest, reasons in checked:
-        manifest = registry.upload(folder, manifest, reasons if args.force else [])
+        manifest = registry.upload(folder, manifest, reasons if force else [])
         published[manifest["model"]] = manifest["version"]
-        if args.promote:
-            registry.promote(manifest["model"], manifest["version"], args.environment)
-        say(f"published {manifest['model']} {manifest['version']}{' and promoted' if args.promote else ''}")
+        if promote:
+            registry.promote(manifest["model"], manifest["version"], environment)
+        say(f"published {manifest['model']} {manifest['version']}{' and promoted' if promote else ''}")
     return published
 
 
 def cmd_promote(args: Any) -> dict[str, Any]:
-    return _registry(args).promote(args.model, args.version, args.environment)
+    return registry_of(args).promote(args.model, args.version, args.environment)
 
 
 def cmd_rollback(args: Any) -> dict[str, Any]:
-    return _registry(args).rollback(args.model, args.environment)
+    return registry_of(args).rollback(args.model, args.environment)
 
 
 def cmd_list(args: Any) -> list[dict[str, Any]]:
-    return _registry(args).listing(args.model, args.environment)
+    return registry_of(args).listing(args.model, args.environment)
 
 
 def load_models(args: Any) -> dict[str, LoadedModel]:
@@ -225,7 +229,7 @@ def load_models(args: Any) -> dict[str, LoadedModel]:
             manifest = json.loads((folder / "manifest.json").read_text())
             found[name] = load_model(name, manifest, (folder / "model.onnx").read_bytes())
         return found
-    registry = ModelRegistry(boto3.client("s3"), _registry(args).bucket)
+    registry = ModelRegistry(boto3.client("s3"), registry_of(args).bucket)
     loaded = {name: registry.load(name, args.environment) for name in MODELS}
     missing = [name for name, model in loaded.items() if model is None]
     if missing:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,14 +59,15 @@ def drift(models: Mapping[str, Any], values: np.ndarray, records: list[dict[str,
         found[name] = {"version": models[name].version, "customers": int(keep.sum()), "score": score,
                        "features": features, "max_psi": max(psis) if psis else None}  # fmt: skip
     sizes = models["segments"].manifest["metrics"]["validation"]["sizes"]
-    segments = monitoring.category_drift(sizes, [r["segment_name"] for r in records])
+    segments = monitoring.category_drift(sizes, Counter(r["segment_name"] for r in records))
     found["segments"] = {"version": models["segments"].version, "customers": len(records), **segments,
                          "max_psi": segments["psi"]}  # fmt: skip
     return found
 
 
 def decisions(items: Iterable[dict[str, Any]], first_ms: int, last_ms: int) -> dict[str, dict[str, Any]]:
-    """Each customer's first decision in [first, last] that recorded scores: pid → (at, scores, versions)."""
+    """Each customer's first decision in [first, last] that recorded scores: pid → (at, scores, versions).
+    (The first: a customer decided on every day counts once, as in a test window.)"""
     chosen: dict[str, dict[str, Any]] = {}
     for item in items:
         if not str(item.get("sk", "")).startswith("d#") or not first_ms <= int(item.get("at", -1)) <= last_ms:
@@ -102,7 +104,8 @@ def performance(args: Any, models: Mapping[str, Any], as_of: datetime, items: It
     horizon = {name: int(models[name].manifest["label"]["horizon_days"]) for name in CLASSIFIERS}
     longest = max(horizon.values())
     end = to_ms(as_of) - min(horizon.values()) * DAY_MS
-    chosen = decisions(items, end - args.lookback_days * DAY_MS, end)
+    chosen = decisions(items, end - args.lookback_days * DAY_MS, to_ms(as_of))
+    matured = {pid for pid, d in chosen.items() if d["at"] <= end}
     window = Window(as_of - timedelta(days=args.lookback_days + longest), as_of)
     lazy: dict[str, Any] = {}
 
@@ -110,7 +113,7 @@ def performance(args: Any, models: Mapping[str, Any], as_of: datetime, items: It
         lazy.setdefault("p", pseudonymizer(args))
         return str(lazy["p"].lake_pid(raw_id))
 
-    bought = purchases(args.source, set(chosen), window, to_pid) if chosen else {}
+    bought = purchases(args.source, matured, window, to_pid) if matured else {}
     expected = _test_metrics(args, models, chosen)
     report = {}
     for name, (key, positive) in CLASSIFIERS.items():
@@ -121,7 +124,8 @@ def performance(args: Any, models: Mapping[str, Any], as_of: datetime, items: It
             if name in d["models"] and isinstance(d["scores"].get(key), float) and d["at"] + h <= to_ms(as_of)
         ]
         live = monitoring.live_performance(rows, expected[name], positive, args.margin)
-        report[name] = {"horizon_days": horizon[name], "versions": live}
+        maturing = sum(1 for d in chosen.values() if name in d["models"] and d["at"] + h > to_ms(as_of))
+        report[name] = {"horizon_days": horizon[name], "versions": live, "maturing": maturing}
     return report
 
 

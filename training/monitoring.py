@@ -48,21 +48,17 @@ def column_drift(bins: Mapping[str, Any], column: np.ndarray) -> dict[str, Any]:
     return {"psi": round(value, 4), "level": level(value)}
 
 
-def category_drift(expected_sizes: Mapping[str, int], actual: Sequence[str]) -> dict[str, Any]:
+def category_drift(expected_sizes: Mapping[str, int], actual_sizes: Mapping[str, int]) -> dict[str, Any]:
     """PSI over categories (segments): the baseline's share of each against the live share."""
-    names = sorted(set(expected_sizes) | set(actual))
-    total = max(1, sum(expected_sizes.values()))
-    live = {name: 0 for name in names}
-    for name in actual:
-        live[name] += 1
-    expected = [expected_sizes.get(name, 0) / total for name in names]
-    observed = [live[name] / max(1, len(actual)) for name in names]
+    names = sorted(set(expected_sizes) | set(actual_sizes))
+    expected_total, actual_total = max(1, sum(expected_sizes.values())), max(1, sum(actual_sizes.values()))
+    expected = [expected_sizes.get(name, 0) / expected_total for name in names]
+    observed = [actual_sizes.get(name, 0) / actual_total for name in names]
     value = psi(expected, observed)
-    shares_ = {
-        name: {"baseline": round(e, 4), "live": round(o, 4)}
-        for name, e, o in zip(names, expected, observed, strict=True)
+    by_name = {
+        n: {"baseline": round(e, 4), "live": round(o, 4)} for n, e, o in zip(names, expected, observed, strict=True)
     }
-    return {"psi": round(value, 4), "level": level(value), "shares": shares_}
+    return {"psi": round(value, 4), "level": level(value), "shares": by_name}
 
 
 @dataclass(frozen=True)

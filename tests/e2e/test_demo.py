@@ -33,6 +33,9 @@ def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[st
     assert "the erased customer in the export: no" in out and "ids: customer_id for the " in out
     assert "GET /v1/experiments/cross-sell-2026q4/results → arms: holdout " in out and "(no mismatch)" in out
     assert "the planted +50% inside it" in out and "verdict: treatment " in out
+    assert "customers replayed from the lake as of" in out and "  propensity: score PSI " in out
+    assert "figures sent to CloudWatch (namespace microtarget); DriftMax " in out
+    assert "none past the 14-day label horizon yet" in out  # the live days are a week old: not matured
     for section in (
         "1. Local AWS",
         "2. Synthetic",
@@ -46,6 +49,7 @@ def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[st
         "10. Privacy",
         "11. An audience",
         "12. The experiment, measured",
+        "13. The models, monitored",
         "example profile",
     ):
         assert section in out

@@ -47,11 +47,11 @@ def test_a_feature_with_ties_keeps_the_shares_training_saw() -> None:
 
 def test_segment_shares_drift_when_the_mix_changes() -> None:
     baseline = {"new": 500, "loyal": 300, "lapsing": 200}
-    same = monitoring.category_drift(baseline, ["new"] * 50 + ["loyal"] * 30 + ["lapsing"] * 20)
+    same = monitoring.category_drift(baseline, {"new": 50, "loyal": 30, "lapsing": 20})
     assert same["psi"] == 0.0 and same["shares"]["new"] == {"baseline": 0.5, "live": 0.5}
-    shifted = monitoring.category_drift(baseline, ["new"] * 20 + ["loyal"] * 20 + ["lapsing"] * 60)
+    shifted = monitoring.category_drift(baseline, {"new": 20, "loyal": 20, "lapsing": 60})
     assert shifted["level"] == "drift"
-    unseen = monitoring.category_drift(baseline, ["new"] * 50 + ["loyal"] * 30 + ["vip"] * 20)
+    unseen = monitoring.category_drift(baseline, {"new": 50, "loyal": 30, "vip": 20})
     assert unseen["shares"]["vip"] == {"baseline": 0.0, "live": 0.2} and unseen["level"] == "drift"
 
 

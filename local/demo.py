@@ -197,12 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         moment = clock.now().replace(microsecond=0)
         left += show_audience(aws, moment, sorted(traffic.truth), (ana, pids.pid(ana)), args.out / "audience")
 
-        section("12. The experiment, measured: a week later, from the ledger")
+        section("12. The models, monitored: drift from training and live performance")
+        show_monitoring(aws, moment)  # the daily job, on the last live day
+
+        section("13. The experiment, measured: a week later, from the ledger")
         customer_of = {pids.pid(customer): customer for customer in traffic.truth}
         show_results(aws, clock, pipeline, dispatch.ledger(), customer_of, args.out / "results", args.seed)
-
-        section("13. The models, monitored: drift from training and live performance")
-        show_monitoring(aws, clock.now().replace(microsecond=0))
         print(f"\ntotal demo time {time.perf_counter() - started:.1f} s")
     return 0 if leaks == 0 and addresses == 0 and left == 0 else 1
 

@@ -35,7 +35,7 @@ def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[st
     assert "the planted +50% inside it" in out and "verdict: treatment " in out
     assert "customers replayed from the lake as of" in out and "  propensity: score PSI " in out
     assert "figures sent to CloudWatch (namespace microtarget); DriftMax " in out
-    assert "none past the 14-day label horizon yet" in out  # the live days are a week old: not matured
+    assert "none past the 14-day label horizon yet" in out  # the live days are 2 days old: not matured
     for section in (
         "1. Local AWS",
         "2. Synthetic",
@@ -48,8 +48,8 @@ def test_demo_runs_end_to_end_and_loses_nothing(capsys: pytest.CaptureFixture[st
         "9. Decisions API",
         "10. Privacy",
         "11. An audience",
-        "12. The experiment, measured",
-        "13. The models, monitored",
+        "12. The models, monitored",
+        "13. The experiment, measured",
         "example profile",
     ):
         assert section in out

@@ -138,3 +138,27 @@ def test_every_metric_on_the_dashboard_is_one_the_code_sends() -> None:
     jobs |= {d["MetricName"] for d in results_cmd.metric_data(experiment)}
     assert searched <= jobs, searched - jobs
     assert {"DriftMax", "LiveRocAuc", "ExperimentConversionLift", "ExperimentCustomers"} <= searched
+
+
+def test_the_retraining_job_publishes_models_and_tells_the_topic_and_nothing_more() -> None:
+    assert {RESOURCES[n]["Condition"] for n in ("RetrainJobRole", "RetrainSchedule")} == {"HasBatchEngine"}
+    granted = _granted("RetrainJobRole")
+    by_sid = {s["Sid"]: (s["Action"], json.dumps(s["Resource"])) for s in granted}
+    assert by_sid["TellsTheOutcome"] == ("sns:Publish", json.dumps({"Ref": "AlarmTopic"}))
+    written = by_sid["PublishesModels"][1]
+    assert all(f"/{m}/*" in written for m in ("propensity", "churn", "segments", "recommendations", "training"))
+    for store in ("ProfilesTable", "ContactsTable", "ContactsKey", "PseudonymSecret", "LedgerTable", "config/"):
+        assert store not in json.dumps(granted), store
+    assert "RetrainJobRole" in json.dumps(_granted("LearningLoopSchedulerRole"))
+    body = RESOURCES["RetrainSchedule"]["Properties"]["Target"]["Input"]["Fn::Sub"]
+    run = _substituted(body, RetrainApproval="manual")
+    assert run["ExecutionRoleArn"] == "RetrainJobRole-Arn" and run["ClientToken"] == "<aws.scheduler.execution-id>"
+    parsed = parser().parse_args(run["JobDriver"]["SparkSubmit"]["EntryPointArguments"])
+    assert (parsed.command, parsed.engine, parsed.approval, parsed.topic) == (
+        "retrain",
+        "spark",
+        "manual",
+        "AlarmTopic",
+    )
+    assert parsed.reports == "s3://ModelsBucket/training" and parsed.environment == "Stage"
+    assert load_template()["Parameters"]["RetrainApproval"]["Default"] == "manual"  # a person decides unless told

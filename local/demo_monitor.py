@@ -38,11 +38,15 @@ def show_monitoring(aws: LocalAws, now: datetime, margin: float = 0.05) -> dict[
         moved = ", ".join(f"{feature} {found['psi']:.2f} ({found['level']})" for feature, found in ranked[:3])
         print(f"  {name}: score PSI {entry['score']['psi']:.2f} ({entry['score']['level']}); "
               f"{stable} of {len(ranked)} features stable; most moved: {moved}")  # fmt: skip
-    if any(
-        document["drift"][m]["features"]["days_since_first_seen"]["level"] == "drift" for m in ("propensity", "churn")
-    ):
-        print("  (days_since_first_seen drifts by construction here: the synthetic customers all arrived in the "
-              "history's first days, so each is now older than any the models saw at test; a shop's newcomers keep the mix)")  # fmt: skip
+    drifted = {
+        f for m in ("propensity", "churn") for f, d in document["drift"][m]["features"].items() if d["level"] == "drift"
+    }
+    if "days_since_first_seen" in drifted:
+        print("  (tenure drifts by construction: the synthetic customers all arrived in the history's first days, so "
+              "each is now older than any the models saw at test; a shop's newcomers keep the mix)")  # fmt: skip
+    if "days_since_last_seen" in drifted:
+        print("  (recency drifts because the site has sent nothing since the live days ended and dispatch ran for "
+              "three days: every customer was last seen days ago, which the test window never saw)")  # fmt: skip
     segments = document["drift"]["segments"]
     print(f"  segments: share PSI {segments['psi']:.2f} ({segments['level']})")
     for name, entry in document["performance"].items():

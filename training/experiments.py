@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,16 @@ class Units:
     at: np.ndarray  # int64 ms
     revenue: np.ndarray  # currency units, 0 for a redemption
     purchase: np.ndarray  # bool: a purchase, else an offer redemption
+    offers: list[str] = field(default_factory=list)  # the offers first exposures were for ("" unknown)
+    offer: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))  # per customer: index into offers
+
+    def only(self, keep: np.ndarray) -> Units:
+        """The customers where `keep` is true, with their conversions (the arms stay as they are)."""
+        new_index = np.cumsum(keep) - 1
+        mine = keep[self.unit]
+        return Units(self.experiment, self.arms, self.arm[keep], self.entered[keep], self.pre_orders[keep],
+                     self.pre_revenue[keep], new_index[self.unit[mine]], self.at[mine], self.revenue[mine],
+                     self.purchase[mine], self.offers, self.offer[keep])  # fmt: skip
 
     def outcomes(self, until_ms: int, window_days: int) -> dict[str, np.ndarray]:
         """Per customer who entered by `until_ms`: converted, revenue, redemptions to then."""
@@ -86,9 +96,11 @@ def collect(items: Iterable[dict[str, Any]], experiment: str | None = None) -> d
         unit_of_pid[pid[firsts]] = np.arange(len(firsts))
         unit = unit_of_pid[c_pid]
         keep = unit >= 0
+        offer_index: dict[str, int] = {}
+        offer = [offer_index.setdefault(exposures[row].get("offer_id") or "", len(offer_index)) for row in firsts]
         found[name] = Units(
             name, arm_names, arm_of_code[code[firsts]], at[firsts], pre[:, 0], pre[:, 1],
-            unit[keep], c_at[keep], c_revenue[keep], c_purchase[keep],
+            unit[keep], c_at[keep], c_revenue[keep], c_purchase[keep], list(offer_index), np.array(offer, np.int16),
         )  # fmt: skip
     return found
 

@@ -23,9 +23,10 @@ MAX_LOOKS = 180  # daily looks kept in the series (the ledger keeps 180 days)
 
 
 def analyse(units: Units, weights: dict[str, float] | None, control: str | None, window_days: int, until_ms: int,
-            alpha: float = stats.ALPHA, tuning: int = stats.SEQUENTIAL_TUNING) -> dict[str, Any]:  # fmt: skip
+            alpha: float = stats.ALPHA, tuning: int = stats.SEQUENTIAL_TUNING, by_offer: bool = True) -> dict[str, Any]:  # fmt: skip
     """The results document (JSON-ready) of one experiment as of `until_ms`. With the configured
-    weights, every configured arm is reported (one with no customer yet too)."""
+    weights, every configured arm is reported (one with no customer yet too); with more than one
+    offer, each offer's customers (by their first exposure) are measured apart as well."""
     missing = [name for name in weights or {} if name not in units.arms]
     units = replace(units, arms=units.arms + missing) if missing else units
     control = control if control in units.arms else units.arms[0]
@@ -58,7 +59,28 @@ def analyse(units: Units, weights: dict[str, float] | None, control: str | None,
         "lifts": lifts,
         "series": series,
         "verdicts": _verdicts(lifts, check, control),
+        "offers": _by_offer(units, weights, control, window_days, until_ms, alpha, tuning) if by_offer else [],
     }
+
+
+def _by_offer(units: Units, weights: dict[str, float] | None, control: str, window_days: int, until_ms: int,
+              alpha: float, tuning: int) -> list[dict[str, Any]]:  # fmt: skip
+    """Each offer's arms, lifts and verdicts, from the customers whose first exposure was for it
+    (a holdout records the offer it withheld). Nothing when the experiment has a single offer."""
+    if len(units.offers) < 2:
+        return []
+    found = []
+    for index, offer in enumerate(units.offers):
+        part = units.only(units.offer == index)
+        if not offer:
+            found.append({"offer": None, "customers": len(part.arm),
+                          "note": "exposures that name no offer (holdouts a campaign tool reported): in the totals only"})  # fmt: skip
+            continue
+        doc = analyse(part, weights, control, window_days, until_ms, alpha, tuning, by_offer=False)
+        arms = [{k: a[k] for k in ("name", "customers", "conversions", "conversion_rate")} for a in doc["arms"]]
+        found.append({"offer": offer, "customers": len(part.arm), "arms": arms, "srm": doc["srm"],
+                      "lifts": doc["lifts"], "verdicts": doc["verdicts"]})  # fmt: skip
+    return found
 
 
 def _looks(units: Units, until_ms: int) -> list[int]:

@@ -82,6 +82,32 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + f"</tr>{cells}</table>"
 
 
+def _offers(offers: list[dict[str, Any]]) -> str:
+    """Each offer's customers and conversion lift (a section only when the experiment has several)."""
+    if not offers:
+        return ""
+    rows = []
+    for entry in offers:
+        if entry["offer"] is None:
+            rows.append([NONE, f"{entry['customers']:,}", NONE, NONE, NONE, entry["note"]])
+            continue
+        rates = "; ".join(
+            f"{a['name']} {a['conversion_rate']['value'] or 0:.1%} of {a['customers']:,}" for a in entry["arms"]
+        )
+        for e in (e for e in entry["lifts"] if e["metric"] == "converted"):
+            cuped, seq = e["cuped"] or {}, e["sequential"] or {}
+            rows.append([f"{entry['offer']} · {e['arm']}", f"{entry['customers']:,}", rates, _pct(cuped.get("relative")),
+                         _ci(seq.get("relative_ci")), "; ".join(entry["verdicts"][:1])])  # fmt: skip
+    head = ["offer · arm", "customers", "converted per arm", "lift (CUPED)", "95 % CI (always valid)", "verdict"]
+    return (
+        "<h2>Per offer</h2>"
+        + _table(head, rows)
+        + (
+            '<p class="note">Customers by the offer of their first exposure (a holdout records the offer it held back).</p>'
+        )
+    )
+
+
 def render(results: dict[str, Any]) -> str:
     arms = [
         [a["name"], f"{a['weight']:g}" if a["weight"] is not None else NONE, f"{a['customers']:,}",
@@ -108,6 +134,7 @@ def render(results: dict[str, Any]) -> str:
     verdicts = "".join(f"<li>{html.escape(v)}</li>" for v in results["verdicts"])
     warn = ' class="warn"' if srm and srm["mismatch"] else ""
     figures = "".join(f'<figure id="{name}">{svg}</figure>' for name, svg in _plots(results))
+    offers = _offers(results.get("offers", []))
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Experiment {html.escape(results["experiment"])}</title><style>{STYLE}</style></head><body>
@@ -141,6 +168,6 @@ def render(results: dict[str, Any]) -> str:
 looked at. The fixed-horizon figures hold only at a sample size chosen in advance; "detectable" is the
 smallest relative lift this sample finds with 80 % power. CUPED adjusts each customer's outcome by their
 orders and revenue in the 90 days before the exposure.</p>
-<h2>Sample ratio</h2><p>{html.escape(srm_text)}</p>
+<h2>Sample ratio</h2><p>{html.escape(srm_text)}</p>{offers}
 <h2>Over time</h2>{figures}
 </body></html>"""

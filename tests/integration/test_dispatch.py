@@ -113,6 +113,7 @@ def test_the_control_arm_records_an_exposure_and_its_conversion_without_sending(
     flow.events(cart(name))
     flow.dispatch.later(minutes=16)
     assert flow.outbox.emails() == [] and codes(flow, name) == [("holdout", "holdout")]
+    assert flow.decisions(name)[0]["offer_id"] == "cart-recovery"  # the offer held back: results per offer
     flow.events(("purchase", name, 0, {"order_id": "O-9", "revenue": 30.0}))
     (conversion,) = [i for i in flow.dispatch.ledger() if i["pid"] == flow.pid(name) and i["sk"].startswith("c#")]
     assert conversion["outcome"] == "holdout" and conversion["decision_id"] == flow.decisions(name)[0]["decision_id"]

@@ -146,3 +146,27 @@ def test_the_dashboards_figures_are_the_documents_lifts_and_sizes() -> None:
     }
     assert ("ExperimentRevenueLift", ("planted", "treatment")) in figures
     assert not any(name == "ExperimentSrmPValue" for name, _ in figures)  # no weights given: no check to report
+
+
+def test_each_offer_is_measured_apart_when_an_experiment_has_several() -> None:
+    plan = Planted(arms=(("treatment", 0.5), ("holdout", 0.5)), offers=(("works", 0.6), ("does-nothing", 0.0)))
+    items = ledger_items(40_000, END, plan, seed=4)
+    items.append(
+        _exposure("api-holdout", "holdout", END - timedelta(days=2), outcome="holdout")
+        | {"experiments": '{"planted": "holdout"}'}
+    )
+    (doc,) = compute(items, None, END)
+    by_offer = {entry["offer"]: entry for entry in doc["offers"]}
+    assert set(by_offer) == {"works", "does-nothing", None} and by_offer[None]["customers"] == 1
+    assert sum(e["customers"] for e in doc["offers"]) == sum(a["customers"] for a in doc["arms"])
+    lift = {
+        o: next(e for e in by_offer[o]["lifts"] if e["metric"] == "converted")["cuped"]
+        for o in ("works", "does-nothing")
+    }
+    low, high = lift["works"]["relative_ci"]
+    assert 0 < low < lift["works"]["relative"] < high and abs(lift["works"]["relative"] - 0.6) < 0.15  # found
+    low, high = lift["does-nothing"]["relative_ci"]
+    assert low < 0 < high  # no lift where none was planted
+    assert all(e["customers"] == sum(a["customers"] for a in e["arms"]) for e in doc["offers"] if e["offer"])
+    (single,) = compute(ledger_items(5_000, END, Planted(), seed=4), None, END)
+    assert single["offers"] == []  # one offer: the totals are its figures

@@ -177,3 +177,6 @@ class ExperimentResults(_Model):
     lifts: list[dict[str, Any]] = Field(description="per arm and metric: fixed, cuped, sequential, power")
     series: list[dict[str, Any]] = Field(description="one look a day: customers per arm, lift, always-valid CI")
     verdicts: list[str]
+    offers: list[dict[str, Any]] = Field(
+        default_factory=list, description="when the experiment covers several offers: each one's arms, lifts, verdicts"
+    )

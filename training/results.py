@@ -69,7 +69,7 @@ def _by_offer(units: Units, weights: dict[str, float] | None, control: str, wind
     (a holdout records the offer it withheld). Nothing when the experiment has a single offer."""
     if len(units.offers) < 2:
         return []
-    found = []
+    found: list[dict[str, Any]] = []
     for index, offer in enumerate(units.offers):
         part = units.only(units.offer == index)
         if not offer:

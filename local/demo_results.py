@@ -103,10 +103,15 @@ def _print(body: dict[str, Any], page: Path) -> None:
         print(f"  {arm['name']:<10} converted {arm['conversions']:>4} of {arm['customers']:>4}: {value:>6} {ci}")
     for lift in (e for e in body["lifts"] if e["metric"] == "converted" and e["cuped"]):
         cuped, seq, power = lift["cuped"], lift["sequential"], lift["power"]
-        covered = seq["relative_ci"][0] <= PLANTED_LIFT <= seq["relative_ci"][1]
-        print(f"  lift of {lift['arm']} on conversion: {_rel(cuped['relative'])}, 95 % CI {_band(cuped['relative_ci'])} "
-              f"(fixed), {_band(seq['relative_ci'])} (always valid, p = {seq['p_value']:.2f}); "
-              f"the planted +{PLANTED_LIFT:.0%} {'inside' if covered else 'OUTSIDE'} it")  # fmt: skip
+        band = seq["relative_ci"]
+        if band is None:  # too few in an arm for a relative interval valid at every look
+            print(f"  lift of {lift['arm']} on conversion: {_rel(cuped['relative'])}, 95 % CI {_band(cuped['relative_ci'])} "
+                  f"(fixed); no always-valid relative interval yet (p = {seq['p_value']:.2f})")  # fmt: skip
+        else:
+            covered = band[0] <= PLANTED_LIFT <= band[1]
+            print(f"  lift of {lift['arm']} on conversion: {_rel(cuped['relative'])}, 95 % CI {_band(cuped['relative_ci'])} "
+                  f"(fixed), {_band(band)} (always valid, p = {seq['p_value']:.2f}); "
+                  f"the planted +{PLANTED_LIFT:.0%} {'inside' if covered else 'OUTSIDE'} it")  # fmt: skip
         needed = power["customers_needed_for_5pct"]
         print(f"  this sample detects {power['minimum_detectable_relative']:+.0%} or more with 80 % power; "
               f"a +5 % lift needs {needed:,} customers" if needed else "")  # fmt: skip
@@ -115,9 +120,11 @@ def _print(body: dict[str, Any], page: Path) -> None:
     print(f"  report: {page}")
 
 
-def _rel(value: float) -> str:
+def _rel(value: float | None) -> str:
+    if value is None:  # the control's (adjusted) rate is not above zero: no relative lift
+        return "undefined"
     return f"{value:+.0%}" if abs(value) < 10 else (">+999%" if value > 0 else "<-999%")
 
 
-def _band(pair: list[float]) -> str:
-    return f"[{_rel(pair[0])}, {_rel(pair[1])}]"
+def _band(pair: list[float] | None) -> str:
+    return f"[{_rel(pair[0])}, {_rel(pair[1])}]" if pair else "[undefined]"

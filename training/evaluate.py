@@ -63,14 +63,22 @@ def importance(estimator: Any, features: np.ndarray, labels: np.ndarray, rows: i
 
 
 def binning(column: np.ndarray) -> dict[str, list[float]]:
-    """The column's decile edges (distinct) and the share of its values in each bin.
+    """The column's decile edges and the share of its values in each bin.
 
     Bin i holds edges[i-1] < x <= edges[i]; the first everything at or below edges[0], the last
-    everything above edges[-1]."""
+    everything above edges[-1]. Each edge sits halfway between two distinct values of the column,
+    never on one: many customers share a value (the same rows score the same), and a float32
+    score or feature that differs from its float64 twice in the 7th digit must not cross an edge."""
     column = np.asarray(column, np.float64)
     if not len(column):
-        return {"edges": [], "fractions": [1.0]}
-    edges = np.unique(np.quantile(column, DECILES))
+        return {"edges": [], "fractions": []}
+    distinct = np.unique(column)
+    if len(distinct) == 1:  # a constant: one narrow bin around it, so a move either way shows
+        value, margin = float(distinct[0]), max(abs(float(distinct[0])), 1.0) * 1e-6
+        return {"edges": [value - margin, value + margin], "fractions": [0.0, 1.0, 0.0]}
+    above = np.searchsorted(distinct, np.quantile(column, DECILES), side="right")  # the first value past each
+    above = np.unique(above[(above > 0) & (above < len(distinct))])
+    edges = (distinct[above - 1] + distinct[above]) / 2
     counts = np.bincount(np.searchsorted(edges, column, side="left"), minlength=len(edges) + 1)
     return {"edges": edges.tolist(), "fractions": (counts / len(column)).tolist()}
 

@@ -55,7 +55,7 @@ def drift(models: Mapping[str, Any], values: np.ndarray, records: list[dict[str,
         }
         scores = np.array([r[key] for r, k in zip(records, keep, strict=True) if k], np.float64)
         score = monitoring.column_drift(manifest["score_baseline"], scores) if "score_baseline" in manifest else None
-        psis = [f["psi"] for f in features.values()] + ([score["psi"]] if score else [])
+        psis = [f["psi"] for f in [*features.values(), score or {}] if f.get("psi") is not None]
         found[name] = {"version": models[name].version, "customers": int(keep.sum()), "score": score,
                        "features": features, "max_psi": max(psis) if psis else None}  # fmt: skip
     sizes = models["segments"].manifest["metrics"]["validation"]["sizes"]
@@ -78,7 +78,8 @@ def decisions(items: Iterable[dict[str, Any]], first_ms: int, last_ms: int) -> d
             continue
         at, pid = int(item["at"]), str(item["pid"])
         if pid not in chosen or at < chosen[pid]["at"]:
-            chosen[pid] = {"at": at, "scores": detail["scores"], "models": detail["models"]}
+            chosen[pid] = {"at": at, "scores": detail["scores"], "models": detail["models"],
+                           "orders": detail.get("orders_total")}  # None: recorded before monitoring needed it  # fmt: skip
     return chosen
 
 
@@ -121,7 +122,10 @@ def performance(args: Any, models: Mapping[str, Any], as_of: datetime, items: It
         rows = [
             monitoring.Scored(d["models"][name], float(d["scores"][key]), _bought(bought.get(pid, []), d["at"], h))
             for pid, d in chosen.items()
-            if name in d["models"] and isinstance(d["scores"].get(key), float) and d["at"] + h <= to_ms(as_of)
+            if name in d["models"]
+            and isinstance(d["scores"].get(key), float)
+            and d["at"] + h <= to_ms(as_of)
+            and (name != "churn" or d["orders"] is None or d["orders"] > 0)  # churn: customers who have bought
         ]
         live = monitoring.live_performance(rows, expected[name], positive, args.margin)
         maturing = sum(1 for d in chosen.values() if name in d["models"] and d["at"] + h > to_ms(as_of))
@@ -168,24 +172,29 @@ def metric_data(document: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """The CloudWatch figures: per model and feature, and the worst of all (what the alarms watch)."""
 
     worst = [e["max_psi"] for e in document["drift"].values() if e["max_psi"] is not None]
-    yield point("DriftMax", max(worst, default=0.0))
+    if worst:  # nothing measurable sends nothing: a 0 would tell the alarm all is well
+        yield point("DriftMax", max(worst))
     for name, entry in document["drift"].items():
         if entry["max_psi"] is not None:
             yield point("DriftMax", entry["max_psi"], Model=name)
-        if entry.get("score"):
+        if entry.get("score") and entry["score"]["psi"] is not None:
             yield point("ScoreDrift", entry["score"]["psi"], Model=name)
         for feature, found in entry.get("features", {}).items():
-            yield point("FeatureDrift", found["psi"], Model=name, Feature=feature)
+            if found["psi"] is not None:
+                yield point("FeatureDrift", found["psi"], Model=name, Feature=feature)
     shortfalls = []
     for name, entry in document.get("performance", {}).items():
-        live = entry["versions"].get(document["drift"][name]["version"], {})
-        if "roc_auc" in live:
+        measured = {v: live for v, live in entry["versions"].items() if "roc_auc" in live}
+        if measured:  # the newest version with figures (versions start with their time)
+            live = measured[max(measured)]
             yield point("LiveRocAuc", live["roc_auc"], Model=name)
             yield point("LiveCalibrationError", live["calibration_error"], Model=name)
-        if "auc_shortfall" in live:
-            shortfalls.append(live["auc_shortfall"])
-            yield point("LiveAucShortfall", live["auc_shortfall"], Model=name)
-    yield point("LiveAucShortfall", max(shortfalls, default=0.0))
+        falls = [live["auc_shortfall"] for live in measured.values() if "auc_shortfall" in live]
+        if falls:  # every version still deciding counts: an older one falling short is still live somewhere
+            shortfalls.append(max(falls))
+            yield point("LiveAucShortfall", max(falls), Model=name)
+    if shortfalls:
+        yield point("LiveAucShortfall", max(shortfalls))
 
 
 def cmd_monitor(args: Any) -> dict[str, Any]:

@@ -44,12 +44,17 @@ def level(value: float | None) -> str:
 
 
 def column_drift(bins: Mapping[str, Any], column: np.ndarray) -> dict[str, Any]:
+    """PSI of the column against the baseline's bins; unknown when either side has no rows."""
+    if not len(column) or not bins["fractions"]:
+        return {"psi": None, "level": "unknown"}
     value = psi(bins["fractions"], shares(bins["edges"], column))
     return {"psi": round(value, 4), "level": level(value)}
 
 
 def category_drift(expected_sizes: Mapping[str, int], actual_sizes: Mapping[str, int]) -> dict[str, Any]:
     """PSI over categories (segments): the baseline's share of each against the live share."""
+    if not sum(expected_sizes.values()) or not sum(actual_sizes.values()):
+        return {"psi": None, "level": "unknown", "shares": {}}
     names = sorted(set(expected_sizes) | set(actual_sizes))
     expected_total, actual_total = max(1, sum(expected_sizes.values())), max(1, sum(actual_sizes.values()))
     expected = [expected_sizes.get(name, 0) / expected_total for name in names]

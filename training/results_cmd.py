@@ -122,7 +122,8 @@ def cmd_results(args: Any) -> dict[str, Any]:
         say("no --campaigns: the sample-ratio check needs the arms' weights and is skipped")
     as_of = as_of_or_now(args)
     items = scan_ledger(args.ledger_table) if args.ledger_table else read_ledger_file(args.ledger_file)
-    summary = {}
+    summary: dict[str, Any] = {}
+    figures: list[dict[str, Any]] = []
     for document in compute(items, campaigns, as_of, args.experiment):
         folder = f"{args.out.rstrip('/')}/{document['experiment']}"
         body = json.dumps(finite(document), indent=1, default=str, allow_nan=False).encode()
@@ -132,6 +133,7 @@ def cmd_results(args: Any) -> dict[str, Any]:
         summary[document["experiment"]] = {"customers": {a["name"]: a["customers"] for a in document["arms"]},
                                            "verdicts": document["verdicts"], "report": f"{folder}/latest.html"}  # fmt: skip
         say(f"{document['experiment']}: " + "; ".join(document["verdicts"]))
-        if args.metrics_namespace:
-            put_metrics(args.metrics_namespace, metric_data(finite(document)), as_of)
+        figures += metric_data(finite(document))
+    if args.metrics_namespace:  # after every experiment's files: a refusal loses no results
+        put_metrics(args.metrics_namespace, figures, as_of)
     return summary

@@ -63,6 +63,23 @@ def _message(outcome: dict[str, Any], environment: str) -> tuple[str, str]:
 
 
 def cmd_retrain(args: Any) -> dict[str, Any]:
+    try:
+        outcome = _retrain(args)
+    except Exception as exc:  # the job's failure reaches the topic too, then the job fails
+        _tell(args, f"microtarget retraining ({args.environment}): failed",
+              f"microtarget retraining for {args.environment} failed; the live versions stay.\n{type(exc).__name__}: {exc}")  # fmt: skip
+        raise
+    _tell(args, *_message(outcome, args.environment))
+    return outcome
+
+
+def _tell(args: Any, subject: str, body: str) -> None:
+    say(body)
+    if args.topic:
+        boto3.client("sns").publish(TopicArn=args.topic, Subject=subject[:100], Message=body)
+
+
+def _retrain(args: Any) -> dict[str, Any]:
     registry = registry_of(args)
     before = promoted_segments(registry, args.environment)
     with tempfile.TemporaryDirectory(prefix="retrain-") as work:
@@ -77,14 +94,10 @@ def cmd_retrain(args: Any) -> dict[str, Any]:
             status = "promoted" if args.approval == "auto" else "awaiting approval"
             outcome |= {"status": status, "published": published}
         outcome["segment_shift"] = segment_shift(before, Path(work))
-        if args.reports:
-            run = outcome["published"].get("propensity") or Path(work).name
+        if args.reports:  # under the trained propensity version, published or not
+            run = json.loads((Path(work) / "propensity" / "manifest.json").read_text())["version"]
             folder = f"{args.reports.rstrip('/')}/{run}"
             for path in [Path(work) / "report.html", Path(work) / "metrics.json", *sorted(Path(work).glob("*.png"))]:
                 write_bytes(f"{folder}/{path.name}", path.read_bytes())  # the page and the plots it shows
             outcome["report"] = f"{folder}/report.html"
-    subject, body = _message(outcome, args.environment)
-    if args.topic:
-        boto3.client("sns").publish(TopicArn=args.topic, Subject=subject[:100], Message=body)
-    say(body)
     return outcome

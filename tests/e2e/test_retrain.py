@@ -102,3 +102,11 @@ def test_retraining_promotes_or_asks_and_keeps_what_the_gate_refuses(
     after = {p["Prefix"] for p in s3.list_objects_v2(Bucket=models, Prefix="churn/", Delimiter="/")["CommonPrefixes"]}
     assert after == versions and _live(local_aws, "churn") == first["published"]["churn"]  # all or none
     assert "The gate refused the new models" in _told(local_aws, queue)["Message"]
+
+    argv = ["retrain", "--source", f"s3://{local_aws.ref('DataLakeBucket')}/nothing-here", "--bucket", models,
+            "--environment", "prod", "--topic", local_aws.ref("AlarmTopic")]  # fmt: skip
+    assert cli(argv) == 2  # the job fails, and says so on the topic first
+    failed = _told(local_aws, queue)
+    assert (
+        failed["Subject"] == "microtarget retraining (prod): failed" and "the live versions stay" in failed["Message"]
+    )

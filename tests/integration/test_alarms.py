@@ -19,9 +19,9 @@ GLOBAL_ENV = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
 NAMESPACE, SERVICE = GLOBAL_ENV["POWERTOOLS_METRICS_NAMESPACE"], GLOBAL_ENV["POWERTOOLS_SERVICE_NAME"]
 SOURCES = "\n".join(p.read_text() for d in ("functions", "layers/core/microtarget") for p in (ROOT / d).rglob("*.py"))
 JOBS = "\n".join(p.read_text() for p in (ROOT / "training").glob("*.py"))  # the daily jobs' figures
-# an alarm on a daily job's figure keeps its state on a day without one; only the alarm on the
-# job's silence counts missing data as a problem
-MISSING_DATA = {"ModelDriftAlarm": "ignore", "ModelPerformanceAlarm": "ignore", "MonitoringMissingAlarm": "breaching"}
+# an alarm on a daily job's figure keeps its state on a day without one (a failed run reaches the
+# topic through BatchJobFailedRule)
+MISSING_DATA = {"ModelDriftAlarm": "ignore", "ModelPerformanceAlarm": "ignore"}
 
 
 def _watched(alarm: dict[str, Any]) -> list[dict[str, Any]]:

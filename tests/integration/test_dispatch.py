@@ -50,7 +50,8 @@ def test_a_left_cart_gets_one_email_15_minutes_later_with_its_items(flow: Flow) 
     )
     assert json.loads(decision["experiments"]) == {EXPERIMENT.id: "treatment"}
     detail = json.loads(decision["detail"])
-    assert set(detail) == {"scores", "models", "campaigns", "pre"} and decision["code"] == "sent"
+    assert set(detail) == {"scores", "models", "campaigns", "pre", "orders_total"} and decision["code"] == "sent"
+    assert detail["orders_total"] == 0  # churn's population, which monitoring reads: no order yet
     assert detail["pre"] == {"orders_90d": 0.0, "revenue_90d": 0.0}  # the cart of today is not before the day
 
 

@@ -72,15 +72,35 @@ def _document(psi: float, shortfall: float) -> dict[str, Any]:
 
 def test_the_cloudwatch_api_takes_the_job_alarms_as_declared(local_aws: LocalAws) -> None:
     cloudwatch = local_aws.client("cloudwatch")
-    for name in ("ModelDriftAlarm", "ModelPerformanceAlarm", "MonitoringMissingAlarm"):
+    for name in ("ModelDriftAlarm", "ModelPerformanceAlarm"):
         props = RESOURCES[name]["Properties"] | {"AlarmActions": [], "OKActions": []}
         if props["Threshold"] == {"Ref": "LiveAucMargin"}:
             props["Threshold"] = 0.05
         cloudwatch.put_metric_alarm(AlarmName=f"{local_aws.stack_name}-{name}", **props)
     found = cloudwatch.describe_alarms(AlarmNamePrefix=local_aws.stack_name)["MetricAlarms"]
-    assert {a["AlarmName"].rsplit("-", 1)[1] for a in found} >= {"ModelDriftAlarm", "MonitoringMissingAlarm"}
+    assert {a["AlarmName"].rsplit("-", 1)[1] for a in found} >= {"ModelDriftAlarm", "ModelPerformanceAlarm"}
     dashboard = cloudwatch.get_dashboard(DashboardName=f"{local_aws.stack_name}-operations")
     assert json.loads(dashboard["DashboardBody"])["widgets"]  # the local stack created it from the template
+
+
+def test_a_failed_batch_job_reaches_the_alarm_topic() -> None:
+    rule = RESOURCES["BatchJobFailedRule"]
+    assert rule["Condition"] == RESOURCES["AlarmTopicPolicy"]["Condition"] == "HasBatchEngine"
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.emr-serverless"] and pattern["detail-type"] == [
+        "EMR Serverless Job Run State Change"
+    ]
+    assert pattern["detail"] == {"state": ["FAILED"], "applicationId": [{"Ref": "BatchApplication"}]}
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Ref": "AlarmTopic"} and json.loads(target["InputTransformer"]["InputTemplate"])
+    policy = {s["Sid"]: s for s in RESOURCES["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
+    assert policy["FailedJobsPublish"]["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["BatchJobFailedRule", "Arn"]}}
+    }
+    assert policy["AlarmsPublish"]["Principal"] == {
+        "Service": "cloudwatch.amazonaws.com"
+    }  # the alarms still get through
+    assert "sns:Publish" in policy["TheAccountUsesIt"]["Action"]  # the retraining role's own permission applies
 
 
 def test_the_alarms_watch_the_worst_figure_the_job_sends() -> None:
@@ -93,6 +113,25 @@ def test_the_alarms_watch_the_worst_figure_the_job_sends() -> None:
     assert (performance["MetricName"], performance["Threshold"]) == ("LiveAucShortfall", {"Ref": "LiveAucMargin"})
     calm = {d["MetricName"]: d["Value"] for d in monitor_cmd.metric_data(_document(0.05, -0.01)) if not d["Dimensions"]}
     assert calm["DriftMax"] < 0.25 and calm["LiveAucShortfall"] < 0.05
+    unmeasured = _document(0.05, 0.0)
+    unmeasured["performance"]["propensity"]["versions"]["v1"] = {"status": "too few matured decisions"}
+    assert "LiveAucShortfall" not in {d["MetricName"] for d in monitor_cmd.metric_data(unmeasured)}  # no 0 sent
+
+
+def test_an_older_version_falling_short_still_raises_the_figure() -> None:
+    """After a promotion the new version has no matured decisions for two weeks; the previous
+    one still has, and it falls short: the alarm's figure is the worst of them."""
+    document = _document(0.05, 0.0)
+    document["drift"]["propensity"]["version"] = "20261201T000000Z-new"
+    document["performance"]["propensity"]["versions"] = {
+        "20261101T000000Z-old": {"roc_auc": 0.7, "calibration_error": 0.1, "auc_shortfall": 0.12},
+        "20261201T000000Z-new": {"status": "too few matured decisions"},
+    }
+    sent = {
+        (d["MetricName"], tuple(x["Value"] for x in d["Dimensions"])): d["Value"]
+        for d in monitor_cmd.metric_data(document)
+    }
+    assert sent[("LiveAucShortfall", ())] == 0.12 and sent[("LiveRocAuc", ("propensity",))] == 0.7
 
 
 class _Recorder:

@@ -39,10 +39,32 @@ def test_a_feature_with_ties_keeps_the_shares_training_saw() -> None:
         return np.where(rng.random(n) < buyers, rng.integers(1, 4, n), 0).astype(float)
 
     bins = binning(orders(20_000, 0.3))
-    assert bins["edges"][0] == 0.0 and bins["fractions"][0] == pytest.approx(0.7, abs=0.02)
+    assert bins["edges"][0] == 0.5 and bins["fractions"][0] == pytest.approx(0.7, abs=0.02)  # between 0 and 1
     assert len(bins["edges"]) < 9
     assert monitoring.column_drift(bins, orders(5_000, 0.3))["level"] == "stable"
     assert monitoring.column_drift(bins, orders(5_000, 0.6))["level"] == "drift"
+
+
+def test_the_same_rows_scored_in_float32_do_not_cross_an_edge() -> None:
+    """Half the customers share one row, so one score; training's float64 score and serving's
+    float32 one differ in the 7th digit. An edge on that score would move the whole group."""
+    rng = np.random.default_rng(3)
+    scores = np.concatenate([np.full(5_000, 0.3125), rng.uniform(0, 1, 5_000)])
+    bins = binning(scores)
+    assert all(abs(edge - 0.3125) > 1e-6 for edge in bins["edges"])
+    served = scores.astype(np.float32).astype(np.float64) + 2e-7  # a float32 run, a hair apart
+    assert monitoring.column_drift(bins, served)["psi"] < 1e-3
+
+
+def test_nothing_to_compare_is_unknown_not_drift() -> None:
+    bins = binning(np.arange(100.0))
+    assert monitoring.column_drift(bins, np.array([])) == {"psi": None, "level": "unknown"}
+    assert monitoring.column_drift(binning(np.array([])), np.arange(10.0))["level"] == "unknown"
+    assert monitoring.category_drift({"a": 3}, {})["level"] == "unknown"
+    constant = binning(np.full(50, 2.0))  # one narrow bin around the value
+    assert monitoring.column_drift(constant, np.full(20, 2.0))["psi"] == 0.0
+    assert monitoring.column_drift(constant, np.full(20, 1.0))["level"] == "drift"  # a move either way shows
+    assert monitoring.column_drift(constant, np.full(20, 3.0))["level"] == "drift"
 
 
 def test_segment_shares_drift_when_the_mix_changes() -> None:

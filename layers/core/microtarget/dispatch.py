@@ -94,7 +94,8 @@ class DispatchService:
         decision = decide(message.pid, profile, message.channel, now, offers, models, sent, 1, triggered=True)
         entry.experiments = decision.experiments
         entry.detail = {"scores": decision.scores, "models": decision.model_versions, "campaigns": campaigns.version,
-                        "pre": pre_exposure(profile, entry.at_ms)}  # fmt: skip
+                        "pre": pre_exposure(profile, entry.at_ms),  # CUPED's covariates
+                        "orders_total": profile.orders if profile else 0}  # fmt: skip  # churn's population (monitoring)
         churn = decision.scores.get("churn_risk")
         if rule.kind == "churn_risk" and isinstance(churn, float) and rule.threshold and churn < rule.threshold:
             return self._close(entry, "cancelled", "recovered", f"churn risk back to {churn:.2f}")

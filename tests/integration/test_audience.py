@@ -116,3 +116,43 @@ def test_a_bad_definition_is_refused_naming_the_field(
     assert "trigger_only" in capsys.readouterr().err
     assert _export(local_aws, tmp_path, flow, {"id": "z", "channel": "email", "min_propensity": 1.5}) == 2
     assert "audience min_propensity" in capsys.readouterr().err
+
+
+def test_a_crash_before_the_manifest_announces_nothing_and_a_rerun_completes(
+    flow: Flow, local_aws: LocalAws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Campaign tools act on the event, and read the manifest: both come after the members file,
+    so a crash between them leaves an export no one is told about, which the rerun finishes."""
+    from training import batch
+
+    member = flow.customer(flow.in_arm(EXPERIMENT, "treatment", "jo"))
+    flow.events(("add_to_cart", member, 0, {"product_id": "P1", "price": 30.0}))
+    queue, bus = _catch(local_aws), local_aws.ref("MarketingBus")
+    real = batch.write_bytes
+
+    def crash_on_the_manifest(location: str, body: bytes) -> None:
+        if location.endswith("manifest.json"):
+            raise OSError("the job was stopped")
+        real(location, body)
+
+    definition = {"id": "crash", "channel": "email", "offer": "cart-recovery"}
+    monkeypatch.setattr(batch, "write_bytes", crash_on_the_manifest)
+    moment = flow.now().isoformat()  # a rerun of the job for the same moment (argparse keeps the last --as-of)
+    with pytest.raises(OSError):
+        _export(local_aws, tmp_path, flow, definition, "--event-bus", bus, "--as-of", moment)
+    s3, lake = local_aws.client("s3"), local_aws.ref("DataLakeBucket")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=lake, Prefix="audiences/crash/").get("Contents", [])]
+    assert len(keys) == 1 and keys[0].endswith("members.csv")  # no manifest
+    sqs = local_aws.client("sqs")
+    assert not sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0).get("Messages")  # and no one told
+    first = s3.get_object(Bucket=lake, Key=keys[0])["Body"].read()
+
+    monkeypatch.setattr(batch, "write_bytes", real)
+    capsys.readouterr()
+    (tmp_path / "rerun").mkdir()  # the same models again, in a folder of their own
+    assert _export(local_aws, tmp_path / "rerun", flow, definition, "--event-bus", bus, "--as-of", moment) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert s3.get_object(Bucket=lake, Key=keys[0])["Body"].read() == first  # the same members, rewritten
+    s3.head_object(Bucket=lake, Key=keys[0].replace("members.csv", "manifest.json"))
+    (message,) = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+    assert json.loads(message["Body"])["detail"]["members"] == written["members"] == f"s3://{lake}/{keys[0]}"

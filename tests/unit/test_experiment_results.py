@@ -12,7 +12,7 @@ from microtarget.aws.ledger import conversion_item, item_of
 from microtarget.clock import to_ms
 from microtarget.outcomes import Conversion, LedgerEntry
 
-from training import results
+from training import results, results_cmd
 from training.cli import main
 from training.experiments import collect
 from training.results_cmd import compute, metric_data
@@ -170,3 +170,29 @@ def test_each_offer_is_measured_apart_when_an_experiment_has_several() -> None:
     assert all(e["customers"] == sum(a["customers"] for a in e["arms"]) for e in doc["offers"] if e["offer"])
     (single,) = compute(ledger_items(5_000, END, Planted(), seed=4), None, END)
     assert single["offers"] == []  # one offer: the totals are its figures
+
+
+def test_a_crash_between_the_files_leaves_nothing_served_and_a_rerun_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API serves latest.json; it is written last, so a crash before it (after the dated file,
+    before the page) leaves the previous answer or none, never a JSON without its page."""
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text("".join(json.dumps(i) + "\n" for i in ledger_items(2_000, END, Planted(), seed=6)))
+    argv = ["results", "--ledger-file", str(ledger), "--as-of", "2026-11-30", "--out", str(tmp_path / "out")]
+    real = results_cmd.write_bytes
+
+    def crash_on_the_page(location: str, body: bytes) -> None:
+        if location.endswith("latest.html"):
+            raise OSError("the disk went away")
+        real(location, body)
+
+    monkeypatch.setattr(results_cmd, "write_bytes", crash_on_the_page)
+    with pytest.raises(OSError):
+        main(argv)
+    folder = tmp_path / "out" / "planted"
+    assert sorted(p.name for p in folder.iterdir()) == ["2026-11-30.json"]  # nothing the API would serve
+    monkeypatch.setattr(results_cmd, "write_bytes", real)
+    assert main(argv) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["2026-11-30.json", "latest.html", "latest.json"]
+    assert (folder / "latest.json").read_text() == (folder / "2026-11-30.json").read_text()  # the rerun is the same

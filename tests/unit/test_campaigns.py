@@ -92,3 +92,30 @@ experiments:
 def test_not_yaml_is_a_clear_error() -> None:
     with pytest.raises(PermanentError, match="not YAML"):
         parse_campaigns("offers: [unclosed")
+
+
+def test_a_global_holdout_covers_every_offer_and_holds_its_control_out_of_all() -> None:
+    from datetime import UTC, datetime
+
+    from microtarget.decisions import arm_of, decide
+
+    text = """
+version: x
+offers:
+  - {id: a, name: A, channels: [web], template: t, value: 1}
+  - {id: b, name: B, channels: [web], template: t, value: 2}
+experiments:
+  - {id: everything, offers: "*", arms: [{name: "on", weight: 0.5}, {name: "off", weight: 0.5, control: true}]}
+"""
+    campaigns = parse_campaigns(text)
+    (experiment,) = campaigns.experiments
+    assert experiment.offers == ["a", "b"]  # every offer of the file, one added later included
+    pids = [f"c_{i:04d}" for i in range(40)]
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    for pid in pids:
+        decision = decide(pid, None, "web", now, campaigns, {})
+        held = arm_of(experiment, pid).control
+        assert decision.control is held and (decision.offers == []) is held  # out of every offer, or of none
+    assert {arm_of(experiment, pid).control for pid in pids} == {True, False}
+    with pytest.raises(PermanentError, match="offers"):
+        parse_campaigns(text.replace('"*"', '"all"'))  # only "*" means every offer

@@ -83,7 +83,7 @@ class Arm(_Strict):
 
 class Experiment(_Strict):
     id: Annotated[str, Field(pattern=ID_PATTERN)]
-    offers: list[str]  # which offers the experiment covers
+    offers: list[str]  # which offers the experiment covers; "*" in the file: every offer (a global holdout)
     arms: Annotated[list[Arm], Field(min_length=2)]
 
     @model_validator(mode="after")
@@ -147,6 +147,17 @@ class Campaigns(_Strict):
     quiet_hours: QuietHours | None = None
     attribution_days: Annotated[int, Field(ge=1, le=90)] = 7  # a conversion counts for the decision before it
     site_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] = "https://shop.example.com"  # links in messages
+
+    @model_validator(mode="before")
+    @classmethod
+    def _every_offer(cls, data: Any) -> Any:
+        """`offers: "*"` is every offer of the file: a global holdout that no new offer escapes."""
+        if not isinstance(data, dict) or not isinstance(data.get("experiments"), list):
+            return data
+        ids = [o["id"] for o in data.get("offers") or [] if isinstance(o, dict) and "id" in o]
+        experiments = [e | {"offers": ids} if isinstance(e, dict) and e.get("offers") == "*" else e
+                       for e in data["experiments"]]  # fmt: skip
+        return data | {"experiments": experiments}
 
     @model_validator(mode="after")
     def _references(self) -> Campaigns:

@@ -28,6 +28,7 @@ from training.commands import say
 from training.experiments import collect
 from training.results import analyse
 from training.sources import SourceError, read_text, write_bytes
+from training.stats import SEQUENTIAL_TUNING
 
 FIELDS = ("pid", "sk", "at", "outcome", "experiments", "detail", "event_type", "revenue_cents")
 DEFAULT_WINDOW_DAYS = 7
@@ -64,13 +65,14 @@ def read_ledger_file(path: str) -> Iterator[dict[str, Any]]:
                 raise SourceError(f"{path} line {number}: not JSON ({exc.msg})") from None
 
 
-def experiment_config(campaigns: Campaigns | None, name: str) -> tuple[dict[str, float] | None, str | None]:
-    """(the arms' weights, the control arm) as the campaigns file configures the experiment."""
+def experiment_config(campaigns: Campaigns | None, name: str) -> tuple[dict[str, float] | None, str | None, int]:
+    """(the arms' weights, the control arm, the sequential test's tuning) as the campaigns file
+    configures the experiment."""
     experiment = next((e for e in campaigns.experiments if e.id == name), None) if campaigns else None
     if experiment is None:
-        return None, None
+        return None, None, SEQUENTIAL_TUNING
     control = next((arm.name for arm in experiment.arms if arm.control), None)
-    return {arm.name: arm.weight for arm in experiment.arms}, control
+    return {arm.name: arm.weight for arm in experiment.arms}, control, experiment.expected_customers_per_arm
 
 
 def compute(items: Any, campaigns: Campaigns | None, as_of: datetime, experiment: str | None = None) -> list[dict]:
@@ -80,8 +82,8 @@ def compute(items: Any, campaigns: Campaigns | None, as_of: datetime, experiment
         raise SourceError(f"experiment {experiment!r} has no exposures in the ledger")
     documents = []
     for name, units in found.items():
-        weights, control = experiment_config(campaigns, name)
-        documents.append(analyse(units, weights, control, window, to_ms(as_of)))
+        weights, control, tuning = experiment_config(campaigns, name)
+        documents.append(analyse(units, weights, control, window, to_ms(as_of), tuning=tuning))
     return documents
 
 

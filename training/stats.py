@@ -15,14 +15,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
-from scipy import special
+from scipy import optimize, special
 
 ALPHA = 0.05
 SRM_P = 0.001
-SEQUENTIAL_TUNING = 5000  # the mixture is tightest near this many customers per arm
+SEQUENTIAL_TUNING = 5000  # the always-valid interval is narrowest at this many customers per arm (by default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,16 @@ class Sequential:
         return asdict(self)
 
 
+@cache
+def _tightest(alpha: float) -> float:
+    """The ratio of the mixing variance to the estimate's variance at which the confidence
+    sequence is narrowest: (1 + 1/k)(2 ln(1/alpha) + ln(1 + k)) is least at k (8.2 at alpha = 0.05).
+    Mixing at k times the variance the tuned sample will have makes the interval narrowest there."""
+    c = 2 * math.log(1 / alpha)
+    found = optimize.minimize_scalar(lambda k: (1 + 1 / k) * (c + math.log1p(k)), bounds=(0.01, 1e4), method="bounded")
+    return float(found.x)
+
+
 def _mixture(effect: float, variance: float, tau2: float, alpha: float) -> tuple[float, float]:
     """(half-width of the confidence sequence, 1 / the mixture likelihood ratio against no effect)."""
     half = math.sqrt(
@@ -128,12 +139,13 @@ def sequential(lift: Lift, control: Moments, treatment: Moments, earlier_p: floa
     """The always-valid interval and p-value at this look; `earlier_p`: the smallest at earlier looks."""
     variance = lift.scale**2
     per_customer = variance / (1 / control.n + 1 / treatment.n)
-    half, inverse = _mixture(lift.absolute, variance, per_customer * 2 / tuning, alpha)
+    spread = _tightest(alpha) * 2 / tuning  # the mixing variance, per unit of per-customer variance
+    half, inverse = _mixture(lift.absolute, variance, per_customer * spread, alpha)
     relative_ci = None
     if lift.relative is not None:
         log_var = control.var / control.mean**2 / control.n + treatment.var / treatment.mean**2 / treatment.n
         log_per = log_var / (1 / control.n + 1 / treatment.n)
-        log_half, _ = _mixture(0.0, log_var, log_per * 2 / tuning, alpha)
+        log_half, _ = _mixture(0.0, log_var, log_per * spread, alpha)
         log_half = min(log_half, 50.0)  # a few customers: the bound is e^50 times the ratio, not an overflow
         ratio = lift.relative + 1
         relative_ci = (ratio * math.exp(-log_half) - 1, ratio * math.exp(log_half) - 1)

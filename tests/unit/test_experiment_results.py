@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from microtarget.aws.ledger import conversion_item, item_of
 from microtarget.clock import to_ms
+from microtarget.errors import PermanentError
 from microtarget.outcomes import Conversion, LedgerEntry
 
 from training import results, results_cmd
@@ -196,3 +197,34 @@ def test_a_crash_between_the_files_leaves_nothing_served_and_a_rerun_completes(
     assert main(argv) == 0
     assert sorted(p.name for p in folder.iterdir()) == ["2026-11-30.json", "latest.html", "latest.json"]
     assert (folder / "latest.json").read_text() == (folder / "2026-11-30.json").read_text()  # the rerun is the same
+
+
+def test_the_always_valid_test_is_tuned_for_the_sample_the_experiment_expects() -> None:
+    from microtarget.campaigns import parse_campaigns
+
+    def configured(customers_per_arm: int) -> dict:
+        text = f"""
+version: x
+offers: [{{id: cart-recovery, name: C, channels: [email], template: t, value: 1}}]
+experiments:
+  - id: planted
+    offers: [cart-recovery]
+    expected_customers_per_arm: {customers_per_arm}
+    arms: [{{name: treatment, weight: 0.5}}, {{name: holdout, weight: 0.5, control: true}}]
+"""
+        items = ledger_items(20_000, END, Planted(arms=(("treatment", 0.5), ("holdout", 0.5))), seed=8)
+        (doc,) = compute(items, parse_campaigns(text), END)
+        return doc
+
+    def width(doc: dict) -> float:
+        seq = next(e for e in doc["lifts"] if e["metric"] == "converted")["sequential"]
+        return seq["relative_ci"][1] - seq["relative_ci"][0]
+
+    matched, small, large = configured(10_000), configured(100), configured(1_000_000)  # ~10,000 an arm reached
+    assert matched["sequential_tuning"] == 10_000 and small["sequential_tuning"] == 100
+    assert width(matched) < width(small) and width(matched) < width(large)  # narrowest where it was tuned
+    assert width(large) > 2 * width(matched)  # tuned for far more customers than came, it is much wider
+    with pytest.raises(PermanentError, match="expected_customers_per_arm"):
+        parse_campaigns("version: x\noffers: [{id: a, name: A, channels: [web], template: t, value: 1}]\n"
+                        "experiments: [{id: e, offers: [a], expected_customers_per_arm: 5, "
+                        "arms: [{name: t, weight: 1}, {name: c, weight: 1, control: true}]}]")  # fmt: skip

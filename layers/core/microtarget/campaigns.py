@@ -85,6 +85,9 @@ class Experiment(_Strict):
     id: Annotated[str, Field(pattern=ID_PATTERN)]
     offers: list[str]  # which offers the experiment covers; "*" in the file: every offer (a global holdout)
     arms: Annotated[list[Arm], Field(min_length=2)]
+    # the customers per arm the always-valid test is tuned for: its interval is tightest there
+    # (results, `python -m training results`); about the sample the experiment expects to reach
+    expected_customers_per_arm: Annotated[int, Field(ge=100, le=100_000_000)] = 5000
 
     @model_validator(mode="after")
     def _one_control_at_most(self) -> Experiment:

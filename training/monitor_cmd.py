@@ -184,15 +184,19 @@ def metric_data(document: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
                 yield point("FeatureDrift", found["psi"], Model=name, Feature=feature)
     shortfalls = []
     for name, entry in document.get("performance", {}).items():
-        measured = {v: live for v, live in entry["versions"].items() if "roc_auc" in live}
-        if measured:  # the newest version with figures (versions start with their time)
-            live = measured[max(measured)]
-            yield point("LiveRocAuc", live["roc_auc"], Model=name)
-            yield point("LiveCalibrationError", live["calibration_error"], Model=name)
-        falls = [live["auc_shortfall"] for live in measured.values() if "auc_shortfall" in live]
-        if falls:  # every version still deciding counts: an older one falling short is still live somewhere
-            shortfalls.append(max(falls))
-            yield point("LiveAucShortfall", max(falls), Model=name)
+        live_version = document["drift"][name]["version"]
+        # the newest version with matured figures that is not newer than the live one (versions
+        # begin with their time): a fresh promotion has none for a label horizon, so its
+        # predecessor's speak until then; after a rollback the retired newer one no longer does
+        measured = [v for v, live in entry["versions"].items() if "roc_auc" in live and v <= live_version]
+        if not measured:
+            continue
+        live = entry["versions"][max(measured)]
+        yield point("LiveRocAuc", live["roc_auc"], Model=name)
+        yield point("LiveCalibrationError", live["calibration_error"], Model=name)
+        if "auc_shortfall" in live:
+            shortfalls.append(live["auc_shortfall"])
+            yield point("LiveAucShortfall", live["auc_shortfall"], Model=name)
     if shortfalls:
         yield point("LiveAucShortfall", max(shortfalls))
 

@@ -67,20 +67,31 @@ def analyse(units: Units, weights: dict[str, float] | None, control: str | None,
 def _by_offer(units: Units, weights: dict[str, float] | None, control: str, window_days: int, until_ms: int,
               alpha: float, tuning: int) -> list[dict[str, Any]]:  # fmt: skip
     """Each offer's arms, lifts and verdicts, from the customers whose first exposure was for it
-    (a holdout records the offer it withheld). Nothing when the experiment has a single offer."""
+    (a holdout records the offer it held back). Nothing when the experiment has a single offer;
+    only a note when control customers name no offer (holdouts a campaign tool reported): the
+    offers' lifts would then have no control to compare with."""
     if len(units.offers) < 2:
         return []
+    entered = units.entered <= until_ms
+    if "" in units.offers:
+        unnamed = entered & (units.offer == units.offers.index(""))
+        held = int((unnamed & (units.arm == units.arms.index(control))).sum()) if control in units.arms else 0
+        why = "exposures that name no offer (holdouts a campaign tool reported): in the totals only"
+        if held:
+            why += f"; {held:,} of them are the control's, so no offer is measured on its own"
+        note: dict[str, Any] = {"offer": None, "customers": int(unnamed.sum()), "note": why}
+        if held:
+            return [note]
     found: list[dict[str, Any]] = []
     for index, offer in enumerate(units.offers):
-        part = units.only(units.offer == index)
         if not offer:
-            found.append({"offer": None, "customers": len(part.arm),
-                          "note": "exposures that name no offer (holdouts a campaign tool reported): in the totals only"})  # fmt: skip
+            found.append(note)
             continue
-        doc = analyse(part, weights, control, window_days, until_ms, alpha, tuning, by_offer=False)
+        doc = analyse(units.only(units.offer == index), weights, control, window_days, until_ms, alpha, tuning,
+                      by_offer=False)  # fmt: skip
         arms = [{k: a[k] for k in ("name", "customers", "conversions", "conversion_rate")} for a in doc["arms"]]
-        found.append({"offer": offer, "customers": len(part.arm), "arms": arms, "srm": doc["srm"],
-                      "lifts": doc["lifts"], "verdicts": doc["verdicts"]})  # fmt: skip
+        found.append({"offer": offer, "customers": sum(a["customers"] for a in arms), "arms": arms,
+                      "srm": doc["srm"], "lifts": doc["lifts"], "verdicts": doc["verdicts"]})  # fmt: skip
     return found
 
 

@@ -30,7 +30,7 @@ from training.results import analyse
 from training.sources import SourceError, read_text, write_bytes
 from training.stats import SEQUENTIAL_TUNING
 
-FIELDS = ("pid", "sk", "at", "outcome", "experiments", "detail", "event_type", "revenue_cents")
+FIELDS = ("pid", "sk", "at", "outcome", "offer_id", "experiments", "detail", "event_type", "revenue_cents")
 DEFAULT_WINDOW_DAYS = 7
 
 

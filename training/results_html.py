@@ -94,10 +94,12 @@ def _offers(offers: list[dict[str, Any]]) -> str:
         rates = "; ".join(
             f"{a['name']} {a['conversion_rate']['value'] or 0:.1%} of {a['customers']:,}" for a in entry["arms"]
         )
+        broken = [v for v in entry["verdicts"] if v.startswith("sample ratio mismatch")]
         for e in (e for e in entry["lifts"] if e["metric"] == "converted"):
             cuped, seq = e["cuped"] or {}, e["sequential"] or {}
+            mine = broken or [v for v in entry["verdicts"] if v.startswith(f"{e['arm']} ") and "converted" in v]
             rows.append([f"{entry['offer']} · {e['arm']}", f"{entry['customers']:,}", rates, _pct(cuped.get("relative")),
-                         _ci(seq.get("relative_ci")), "; ".join(entry["verdicts"][:1])])  # fmt: skip
+                         _ci(seq.get("relative_ci")), "; ".join(mine)])  # fmt: skip
     head = ["offer · arm", "customers", "converted per arm", "lift (CUPED)", "95 % CI (always valid)", "verdict"]
     return (
         "<h2>Per offer</h2>"

@@ -90,7 +90,16 @@ def test_a_failed_batch_job_reaches_the_alarm_topic() -> None:
     assert pattern["source"] == ["aws.emr-serverless"] and pattern["detail-type"] == [
         "EMR Serverless Job Run State Change"
     ]
-    assert pattern["detail"] == {"state": ["FAILED"], "applicationId": [{"Ref": "BatchApplication"}]}
+    assert pattern["detail"] == {"state": ["FAILED", "CANCELLED"], "applicationId": [{"Ref": "BatchApplication"}]}
+    for schedule in (
+        "ExperimentResultsSchedule",
+        "ModelMonitoringSchedule",
+        "RetrainSchedule",
+        "AudienceExportSchedule",
+    ):
+        body = RESOURCES[schedule]["Properties"]["Target"]["Input"]["Fn::Sub"]
+        run = _substituted(body, LiveAucMargin="0.05", RetrainApproval="manual")
+        assert 0 < run["ExecutionTimeoutMinutes"] <= 360, schedule  # a hung job ends, cancelled, and is reported
     (target,) = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Ref": "AlarmTopic"} and json.loads(target["InputTransformer"]["InputTemplate"])
     policy = {s["Sid"]: s for s in RESOURCES["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
@@ -118,20 +127,32 @@ def test_the_alarms_watch_the_worst_figure_the_job_sends() -> None:
     assert "LiveAucShortfall" not in {d["MetricName"] for d in monitor_cmd.metric_data(unmeasured)}  # no 0 sent
 
 
-def test_an_older_version_falling_short_still_raises_the_figure() -> None:
-    """After a promotion the new version has no matured decisions for two weeks; the previous
-    one still has, and it falls short: the alarm's figure is the worst of them."""
-    document = _document(0.05, 0.0)
-    document["drift"]["propensity"]["version"] = "20261201T000000Z-new"
-    document["performance"]["propensity"]["versions"] = {
-        "20261101T000000Z-old": {"roc_auc": 0.7, "calibration_error": 0.1, "auc_shortfall": 0.12},
-        "20261201T000000Z-new": {"status": "too few matured decisions"},
-    }
-    sent = {
+def _sent(document: dict[str, Any]) -> dict[tuple[str, tuple[str, ...]], float]:
+    return {
         (d["MetricName"], tuple(x["Value"] for x in d["Dimensions"])): d["Value"]
         for d in monitor_cmd.metric_data(document)
     }
+
+
+def test_the_live_figure_is_the_newest_version_measured_up_to_the_live_one() -> None:
+    """A fresh promotion has no matured decisions for a label horizon: its predecessor's figures
+    speak until then. After a rollback, the retired newer version's no longer do."""
+    old, new = "20261101T000000Z-old", "20261201T000000Z-new"
+    document = _document(0.05, 0.0)
+    document["drift"]["propensity"]["version"] = new
+    document["performance"]["propensity"]["versions"] = {
+        old: {"roc_auc": 0.7, "calibration_error": 0.1, "auc_shortfall": 0.12},
+        new: {"status": "too few matured decisions"},
+    }
+    sent = _sent(document)
     assert sent[("LiveAucShortfall", ())] == 0.12 and sent[("LiveRocAuc", ("propensity",))] == 0.7
+    document["drift"]["propensity"]["version"] = old  # rolled back from a newer one that fell short
+    document["performance"]["propensity"]["versions"] = {
+        old: {"roc_auc": 0.79, "calibration_error": 0.05, "auc_shortfall": 0.01},
+        new: {"roc_auc": 0.6, "calibration_error": 0.2, "auc_shortfall": 0.2},
+    }
+    sent = _sent(document)
+    assert sent[("LiveAucShortfall", ())] == 0.01 and sent[("LiveRocAuc", ("propensity",))] == 0.79
 
 
 class _Recorder:

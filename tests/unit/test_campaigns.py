@@ -112,10 +112,15 @@ experiments:
     assert experiment.offers == ["a", "b"]  # every offer of the file, one added later included
     pids = [f"c_{i:04d}" for i in range(40)]
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    treated = next(decide(p, None, "web", now, campaigns, {}) for p in pids if not arm_of(experiment, p).control)
     for pid in pids:
         decision = decide(pid, None, "web", now, campaigns, {})
         held = arm_of(experiment, pid).control
         assert decision.control is held and (decision.offers == []) is held  # out of every offer, or of none
+        # a holdout names the offer the treatment would have got first: each offer's control is its own
+        assert decision.withheld == (treated.offers[0].offer_id if held else "")
     assert {arm_of(experiment, pid).control for pid in pids} == {True, False}
     with pytest.raises(PermanentError, match="offers"):
         parse_campaigns(text.replace('"*"', '"all"'))  # only "*" means every offer
+    with pytest.raises(PermanentError, match="offers"):
+        parse_campaigns('version: a\noffers: 5\nexperiments: [{id: e, offers: "*", arms: []}]')  # named, not a crash

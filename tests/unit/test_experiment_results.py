@@ -152,11 +152,10 @@ def test_the_dashboards_figures_are_the_documents_lifts_and_sizes() -> None:
 def test_each_offer_is_measured_apart_when_an_experiment_has_several() -> None:
     plan = Planted(arms=(("treatment", 0.5), ("holdout", 0.5)), offers=(("works", 0.6), ("does-nothing", 0.0)))
     items = ledger_items(40_000, END, plan, seed=4)
-    items.append(
-        _exposure("api-holdout", "holdout", END - timedelta(days=2), outcome="holdout")
-        | {"experiments": '{"planted": "holdout"}'}
-    )
-    (doc,) = compute(items, None, END)
+    sent_by_tool = _exposure("api-sent", "treatment", END - timedelta(days=2)) | {
+        "experiments": '{"planted": "treatment"}'
+    }
+    (doc,) = compute([*items, sent_by_tool], None, END)
     by_offer = {entry["offer"]: entry for entry in doc["offers"]}
     assert set(by_offer) == {"works", "does-nothing", None} and by_offer[None]["customers"] == 1
     assert sum(e["customers"] for e in doc["offers"]) == sum(a["customers"] for a in doc["arms"])
@@ -171,6 +170,10 @@ def test_each_offer_is_measured_apart_when_an_experiment_has_several() -> None:
     assert all(e["customers"] == sum(a["customers"] for a in e["arms"]) for e in doc["offers"] if e["offer"])
     (single,) = compute(ledger_items(5_000, END, Planted(), seed=4), None, END)
     assert single["offers"] == []  # one offer: the totals are its figures
+    held_by_tool = _exposure("api-held", "holdout", END - timedelta(days=2), outcome="holdout")
+    (unmatched,) = compute([*items, held_by_tool | {"experiments": '{"planted": "holdout"}'}], None, END)
+    (note,) = unmatched["offers"]  # a control without its offer: no offer can be measured on its own
+    assert note["offer"] is None and "1 of them are the control's" in note["note"]
 
 
 def test_a_crash_between_the_files_leaves_nothing_served_and_a_rerun_completes(

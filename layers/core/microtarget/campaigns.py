@@ -157,6 +157,8 @@ class Campaigns(_Strict):
         """`offers: "*"` is every offer of the file: a global holdout that no new offer escapes."""
         if not isinstance(data, dict) or not isinstance(data.get("experiments"), list):
             return data
+        if not isinstance(data.get("offers"), list):
+            return data  # validation names what is wrong with the offers
         ids = [o["id"] for o in data.get("offers") or [] if isinstance(o, dict) and "id" in o]
         experiments = [e | {"offers": ids} if isinstance(e, dict) and e.get("offers") == "*" else e
                        for e in data["experiments"]]  # fmt: skip

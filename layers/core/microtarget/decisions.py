@@ -52,6 +52,7 @@ class Decision:
     decision_id: str = ""  # what a campaign tool quotes when it reports acting on the decision
     context: Context = field(default_factory=Context)
     recommendations: list[str] = field(default_factory=list)  # go with the context's product
+    withheld: str = ""  # in a control arm: the offer the treatment would have been given first
 
     def __post_init__(self) -> None:
         if not self.decision_id:  # the same customer, channel, place and moment: the same decision
@@ -119,7 +120,12 @@ def decide(
             decision.suppressed[offer.id] = why_not
         elif isinstance(matched, list):
             candidates.append((offer, matched))
+    eligible_offers = candidates
     candidates = _experiments(candidates, campaigns, decision)
+    if decision.control:  # ranked as the treatment's are, so each offer's holdout is its own
+        held = [o for o, _ in eligible_offers if _code(decision.suppressed.get(o.id)) == "holdout"]
+        held = [o for o in held if (_expected_value(o, scores) or 0.0) >= 0]
+        decision.withheld = min(held, key=lambda o: _rank_key(o, scores)).id if held else ""
     for offer, _reasons in candidates:
         value = _expected_value(offer, scores)
         if value is not None and value < 0:  # it would cost more than it is expected to bring
@@ -177,6 +183,10 @@ def _experiments(candidates: list[tuple[Offer, list[str]]], campaigns: Campaigns
         else:
             kept.append((offer, reasons))
     return kept
+
+
+def _code(reason: object) -> str:
+    return reason.code if isinstance(reason, Reason) else ""
 
 
 def _expected_value(offer: Offer, scores: dict) -> float | None:

@@ -100,8 +100,7 @@ class DispatchService:
         if rule.kind == "churn_risk" and isinstance(churn, float) and rule.threshold and churn < rule.threshold:
             return self._close(entry, "cancelled", "recovered", f"churn risk back to {churn:.2f}")
         if not decision.offers:
-            if decision.control:  # the offer held back, so results can say which offer the holdout measures
-                entry.offer_id = next((o for o in rule.offers if _code(decision.suppressed.get(o)) == "holdout"), "")
+            entry.offer_id = decision.withheld  # a holdout names the offer it held back: results per offer
             return self._close(entry, *_why_nothing(decision, rule.offers))
         choice = decision.offers[0]
         offer = campaigns.offer(choice.offer_id)
@@ -190,10 +189,6 @@ def _gone(message: TriggerMessage, now_ms: int, rule_removed: bool, profile: Pro
         return "no_profile", "no profile (never seen, or erased)"
     why = still_holds(message, profile)
     return ("condition_gone", why) if why else None
-
-
-def _code(reason: Reason | str | None) -> str:
-    return reason.code if isinstance(reason, Reason) else ""
 
 
 def _why_nothing(decision: Decision, offers: list[str]) -> tuple[str, str, str]:

@@ -88,6 +88,8 @@ def purchases(source: str, pids: set[str], window: Window, to_pid: Any) -> dict[
     found: dict[str, list[int]] = {}
     for location, _size in list_objects(source, window).objects:
         for line in object_lines(location):
+            if b'"purchase"' not in line:  # most lines are views: skip them before parsing
+                continue
             try:
                 raw = json.loads(line)
                 if raw.get("event_type") != "purchase":

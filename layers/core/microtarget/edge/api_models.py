@@ -74,6 +74,7 @@ class DecisionOut(_Model):
     model_versions: dict[str, str]
     experiments: dict[str, str]
     control: bool = Field(description="in a holdout arm: covered offers are withheld")
+    withheld: str = Field(description="in a holdout arm: the offer the treatment would have been given first")
     offers: list[OfferOut]
     suppressed: dict[str, str] = Field(description="offer id -> why it was not chosen")
     context: ContextIn

@@ -101,7 +101,12 @@ def _print(body: dict[str, Any], page: Path) -> None:
         ci = f"95 % CI [{rate['ci'][0]:.1%}, {rate['ci'][1]:.1%}]" if rate["ci"] else ""
         value = f"{rate['value']:.1%}" if rate["value"] is not None else "-"
         print(f"  {arm['name']:<10} converted {arm['conversions']:>4} of {arm['customers']:>4}: {value:>6} {ci}")
-    for lift in (e for e in body["lifts"] if e["metric"] == "converted" and e["cuped"]):
+    empty = [a["name"] for a in body["arms"] if a["customers"] and not a["conversions"]]
+    if empty:  # a rate of 0 has no relative lift over it: say so rather than print infinities
+        print(
+            f"  lift: none to measure yet, {' and '.join(empty)} has no conversion (a relative lift needs one in each arm)"
+        )
+    for lift in (e for e in body["lifts"] if e["metric"] == "converted" and e["cuped"] and not empty):
         cuped, seq, power = lift["cuped"], lift["sequential"], lift["power"]
         band = seq["relative_ci"]
         if band is None:  # too few in an arm for a relative interval valid at every look

@@ -121,18 +121,32 @@ def _arm(units: Units, data: dict[str, np.ndarray], index: int, weight: float | 
         "conversions": int(data["converted"][mask].sum()),
         "redemptions": int(data["redeemed"][mask].sum()),
         "revenue": float(data["revenue"][mask].sum()),
-        "conversion_rate": _mean_ci(data["converted"][mask], high=1.0),
+        "conversion_rate": _rate_ci(data["converted"][mask]),
         "revenue_per_customer": _mean_ci(data["revenue"][mask]),
     }
 
 
-def _mean_ci(values: np.ndarray, alpha: float = stats.ALPHA, high: float = math.inf) -> dict[str, Any]:
-    """The mean with its t-interval, kept within what the metric can be (0 to `high`)."""
+def _rate_ci(converted: np.ndarray, alpha: float = stats.ALPHA) -> dict[str, Any]:
+    """The conversion rate with its Wilson score interval: honest at 0 of 5 (up to 43 %), where a
+    t-interval collapses to [0, 0]."""
+    n = len(converted)
+    if not n:
+        return {"value": None, "ci": None}
+    p, z = float(converted.mean()), float(stats.special.ndtri(1 - alpha / 2))
+    centre, half = (
+        (p + z * z / (2 * n)) / (1 + z * z / n),
+        z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)),
+    )
+    return {"value": p, "ci": (max(0.0, centre - half), min(1.0, centre + half))}
+
+
+def _mean_ci(values: np.ndarray, alpha: float = stats.ALPHA) -> dict[str, Any]:
+    """The mean with its t-interval, kept at 0 or above (revenue cannot be negative)."""
     m = stats.moments(values)
     if m.n < 2:
         return {"value": m.mean if m.n else None, "ci": None}
     half = float(stats.special.stdtrit(m.n - 1, 1 - alpha / 2)) * math.sqrt(m.var / m.n)
-    return {"value": m.mean, "ci": (max(0.0, m.mean - half), min(high, m.mean + half))}
+    return {"value": m.mean, "ci": (max(0.0, m.mean - half), m.mean + half)}
 
 
 def _pair(data: dict[str, np.ndarray], metric: str, c: int, t: int, cuped: bool) -> tuple[stats.Moments, stats.Moments]:

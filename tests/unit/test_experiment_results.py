@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from microtarget.aws.ledger import conversion_item, item_of
 from microtarget.clock import to_ms
@@ -231,3 +232,14 @@ experiments:
         parse_campaigns("version: x\noffers: [{id: a, name: A, channels: [web], template: t, value: 1}]\n"
                         "experiments: [{id: e, offers: [a], expected_customers_per_arm: 5, "
                         "arms: [{name: t, weight: 1}, {name: c, weight: 1, control: true}]}]")  # fmt: skip
+
+
+@pytest.mark.parametrize(("converted", "customers"), [(0, 5), (3, 8), (13, 35), (480, 5_000), (5, 5)])
+def test_an_arms_conversion_rate_has_the_wilson_interval(converted: int, customers: int) -> None:
+    """As scipy computes it: at 0 of 5 the rate may be up to 43 %, not the [0, 0] a t-interval gives."""
+    from scipy.stats import binomtest
+
+    ours = results._rate_ci(np.array([1.0] * converted + [0.0] * (customers - converted)))
+    theirs = binomtest(converted, customers).proportion_ci(confidence_level=0.95, method="wilson")
+    assert ours["value"] == converted / customers
+    assert ours["ci"] == pytest.approx((theirs.low, theirs.high), abs=1e-9)

@@ -8,17 +8,16 @@ import gc
 gc.disable()  # init builds only long-lived objects: collection passes during import are wasted cold start
 
 from functools import cache
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import unquote  # API Gateway delivers path parameters percent-encoded
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from microtarget.campaigns import ID_PATTERN, Page
 from microtarget.decisions import Context
 from microtarget.edge import api_models as api
 from microtarget.edge import http_errors, snapstart
+from microtarget.edge.api_params import ChannelQuery, ExperimentId, LimitQuery, PageQuery, ProductQuery, serve_openapi
 from microtarget.edge.api_root import ApiRoot
 from microtarget.edge.event_source import check_api
 from microtarget.edge.http_errors import answers
@@ -38,12 +37,9 @@ def root() -> ApiRoot:
 
 @app.get("/v1/customers/<customer_id>/offers", responses=answers(api.DecisionOut))
 def customer_offers(
-    customer_id: str,
-    channel: Annotated[api.ApiChannel, Query()] = "web",
-    limit: Annotated[int, Query(ge=1, le=10)] = 3,
-    page: Annotated[Page | None, Query(description="the site page the answer is for (web)")] = None,
-    product_id: Annotated[str | None, Query(min_length=1, max_length=64, description="the product on it")] = None,
-) -> api.DecisionOut:
+    customer_id: str, channel: ChannelQuery = "web", limit: LimitQuery = 3, page: PageQuery = None,
+    product_id: ProductQuery = None,
+) -> api.DecisionOut:  # fmt: skip
     return root().decide([(unquote(customer_id), channel, Context(page, product_id))], limit)[0]
 
 
@@ -65,9 +61,7 @@ def exposures(request: api.ExposuresRequest) -> api.ExposuresResponse:
 
 
 @app.get("/v1/experiments/<experiment_id>/results", responses=answers(api.ExperimentResults) | http_errors.NOT_FOUND)
-def experiment_results(
-    experiment_id: Annotated[str, Path(pattern=ID_PATTERN, description="as the campaigns file names it")],
-) -> api.ExperimentResults:
+def experiment_results(experiment_id: ExperimentId) -> api.ExperimentResults:
     """The newest results of an experiment (python -m training results): arms, sample-ratio check,
     lifts with their fixed-horizon, CUPED and always-valid intervals, and the daily series."""
     return root().experiment_results(unquote(experiment_id))
@@ -78,14 +72,7 @@ def models() -> api.ModelsResponse:
     return root().models()
 
 
-@app.get("/v1/openapi.json", include_in_schema=False)
-def openapi():  # a Response annotation would enter the schema
-    return Response(200, "application/json", openapi_document())
-
-
-@cache  # the routes do not change after init: generated once, not per request
-def openapi_document() -> str:
-    return app.get_openapi_json_schema(title="microtarget decisions API", version="1.0.0")
+openapi_document = serve_openapi(app, "/v1/openapi.json", "microtarget decisions API")
 
 
 @logger.inject_lambda_context

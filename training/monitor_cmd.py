@@ -15,16 +15,14 @@ With `--metrics-namespace` the figures go to CloudWatch (the stack's alarms and 
 from __future__ import annotations
 
 import json
-import os
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-import boto3
 import numpy as np
-from microtarget.aws.model_registry import ModelRegistry
 from microtarget.clock import DAY_MS, to_ms
 from microtarget.features import FEATURE_NAMES
 from microtarget.identity import is_pid
@@ -32,7 +30,7 @@ from microtarget.identity import is_pid
 from training import monitoring
 from training.batch import as_of_or_now, scored
 from training.cloudwatch import point, put_metrics
-from training.commands import pseudonymizer, say
+from training.commands import pseudonymizer, registry_of, say
 from training.lake import Window, list_objects, object_lines
 from training.results_cmd import finite, read_ledger_file, scan_ledger
 from training.sources import write_bytes
@@ -110,11 +108,10 @@ def performance(args: Any, models: Mapping[str, Any], as_of: datetime, items: It
     chosen = decisions(items, end - args.lookback_days * DAY_MS, to_ms(as_of))
     matured = {pid for pid, d in chosen.items() if d["at"] <= end}
     window = Window(as_of - timedelta(days=args.lookback_days + longest), as_of)
-    lazy: dict[str, Any] = {}
+    secret = cache(lambda: pseudonymizer(args))  # only a lake with raw ids needs the key
 
     def to_pid(raw_id: str) -> str:
-        lazy.setdefault("p", pseudonymizer(args))
-        return str(lazy["p"].lake_pid(raw_id))
+        return str(secret().lake_pid(raw_id))
 
     bought = purchases(args.source, matured, window, to_pid) if matured else {}
     expected = _test_metrics(args, models, chosen)
@@ -146,7 +143,7 @@ def _test_metrics(args: Any, models: Mapping[str, Any], chosen: Mapping[str, Any
     found = {name: {models[name].version: models[name].manifest["metrics"]["test"]} for name in CLASSIFIERS}
     if args.models:  # a train --out folder holds one version of each
         return found
-    registry = ModelRegistry(boto3.client("s3"), args.bucket or os.environ["MODELS_BUCKET"])
+    registry = registry_of(args)
     for name in CLASSIFIERS:
         known = set(registry.versions(name))
         for version in {d["models"][name] for d in chosen.values() if name in d["models"]} - set(found[name]):

@@ -87,6 +87,12 @@ def compute(items: Any, campaigns: Campaigns | None, as_of: datetime, experiment
     return documents
 
 
+def dated(as_of: datetime) -> str:
+    """The file a run keeps for the record: named for the last day its figures include (a run as
+    of midnight covers the day before)."""
+    return f"{(as_of - timedelta(microseconds=1)).date().isoformat()}.json"
+
+
 def finite(value: Any) -> Any:
     """The document with every NaN or infinity as null (JSON has neither)."""
     if isinstance(value, float):
@@ -129,7 +135,7 @@ def cmd_results(args: Any) -> dict[str, Any]:
     for document in compute(items, campaigns, as_of, args.experiment):
         folder = f"{args.out.rstrip('/')}/{document['experiment']}"
         body = json.dumps(finite(document), indent=1, default=str, allow_nan=False).encode()
-        write_bytes(f"{folder}/{(as_of - timedelta(microseconds=1)).date().isoformat()}.json", body)  # the last day in
+        write_bytes(f"{folder}/{dated(as_of)}", body)
         write_bytes(f"{folder}/latest.html", results_html.render(document).encode())
         write_bytes(f"{folder}/latest.json", body)  # last: the API never serves a report without its page
         summary[document["experiment"]] = {"customers": {a["name"]: a["customers"] for a in document["arms"]},

@@ -22,6 +22,9 @@ def problem_reporter(metrics: Any, logger: Any) -> Callable[[str, str], None]:
     return report
 
 
+TRIGGER_KINDS: tuple[str, ...] = get_args(TriggerKind)
+
+
 def trigger_metric(kind: str) -> str:
     """The metric counting one kind's triggers: cart_abandonment → TriggersCartAbandonment."""
     return "Triggers" + kind.title().replace("_", "")
@@ -42,7 +45,7 @@ def report_batch(report: BatchReport, metrics: Any, logger: Any) -> None:
         ("ProfilesCompacted", report.compacted),
     ):
         metrics.add_metric(name=name, unit="Count", value=value)
-    for kind in get_args(TriggerKind):  # every kind, 0 included: the dashboard's lines do not break
+    for kind in TRIGGER_KINDS:  # every kind, 0 included: the dashboard's lines do not break
         metrics.add_metric(name=trigger_metric(kind), unit="Count", value=report.triggers.get(kind, 0))
     logger.info(
         "batch committed",

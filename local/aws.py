@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -39,17 +40,19 @@ def free_port() -> int:
 class LocalAws:
     def __init__(
         self, stack_name: str = "microtarget-local", parameters: dict[str, str] | None = None, endpoint: str = "",
-        bind: str = "127.0.0.1",
+        bind: str = "127.0.0.1", secret_seed: int | None = None,
     ) -> None:  # fmt: skip
         """`endpoint` reuses a running moto server (tests give each case its own stack on one server);
-        `bind` 0.0.0.0 lets containers reach a new one (`make sam-local`)."""
+        `bind` 0.0.0.0 lets containers reach a new one (`make sam-local`). `secret_seed` derives the
+        generated secrets from a number instead of the system's randomness, so the demo's pids (and
+        with them every customer's experiment arm) are the same in every run."""
         self.stack_name = stack_name
         self.template = load_template()
         self.resolver = Resolver(self.template, parameters=dict(parameters or {}))
         self.resolver.pseudo.update(
             {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": stack_name, "AWS::Partition": "aws"}
         )
-        self.endpoint, self.bind = endpoint, bind
+        self.endpoint, self.bind, self.secret_seed = endpoint, bind, secret_seed
         self._server: ThreadedMotoServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -83,6 +86,12 @@ class LocalAws:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+    def _secret(self, logical_id: str, size: int) -> str:
+        if self.secret_seed is None:
+            return secrets.token_hex(size)
+        seed = f"{self.secret_seed}:{logical_id}".encode()
+        return hashlib.shake_256(seed).hexdigest(size)
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
@@ -151,7 +160,8 @@ class LocalAws:
             refs[logical_id], attrs[(logical_id, "Arn")] = bucket, f"arn:aws:s3:::{bucket}"
         elif kind == "AWS::SecretsManager::Secret":
             length = int(props.get("GenerateSecretString", {}).get("PasswordLength", 64))
-            secret = self.client("secretsmanager").create_secret(Name=name, SecretString=secrets.token_hex(length // 2))
+            value = self._secret(logical_id, length // 2)
+            secret = self.client("secretsmanager").create_secret(Name=name, SecretString=value)
             refs[logical_id] = secret["ARN"]
         elif kind == "AWS::KMS::Key":
             key = self.client("kms").create_key(Description=props.get("Description", logical_id))["KeyMetadata"]

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     section("1. Local AWS")
     clock = LocalClock(start=DEMO_NOW)  # SQS delays, schedules and the handlers' "now" follow it
-    with clock, LocalAws() as aws:
+    with clock, LocalAws(secret_seed=args.seed) as aws:
         print(f"moto server at {aws.endpoint}; resources created from template.yaml:")
         for logical_id, ref in aws.resolver.refs.items():
             print(f"  {logical_id:<24} {aws.template['Resources'][logical_id]['Type']:<38} {ref.rsplit('/', 1)[-1]}")

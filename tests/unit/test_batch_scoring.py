@@ -9,10 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 from microtarget.aggregation import apply_events
-from microtarget.decisions import score_many
 from microtarget.features import FEATURE_NAMES
 from microtarget.profile import Profile
-from microtarget.scoring import load_model
+from microtarget.scoring import load_model, score_many
 
 from tests.helpers.events import T0, event
 from tests.helpers.models import fitted_classifier, fitted_segmenter

@@ -176,3 +176,59 @@ def test_an_offer_expected_to_cost_more_than_it_brings_is_not_returned() -> None
     assert decision.suppressed["welcome"].code == "negative_value"  # type: ignore[attr-defined]
     worth_it = decide("c_new", profile, "email", T0 + timedelta(minutes=5), CATALOG, models(propensity=0.5))
     assert "welcome" in [o.offer_id for o in worth_it.offers]
+
+
+class FixedUplift:
+    """An uplift model with known figures per offer (the composed graph has its own tests)."""
+
+    def __init__(self, figures: dict[str, float]) -> None:
+        self.figures, self.version = figures, "uplift-v1"
+
+    def uplifts(self, _features: Any) -> list[dict[str, float]]:
+        return [dict(self.figures)]
+
+
+def ranked_by_uplift(*offers: str) -> Any:
+    import yaml
+
+    document = yaml.safe_load((Path(__file__).resolve().parents[2] / "campaigns" / "catalog.yaml").read_text())
+    for offer in document["offers"]:
+        if offer["id"] in offers:
+            offer["rank_by"] = "uplift"
+    return parse_campaigns(yaml.safe_dump(document))
+
+
+def test_an_offer_ranked_by_uplift_is_worth_its_incremental_value_once_the_model_has_it() -> None:
+    campaigns, scores = ranked_by_uplift("cart-recovery"), models(segment="bargain hunter")
+    scores["uplift"] = FixedUplift({"cart-recovery": 0.3, "win-back": 0.05})
+    decision = decide(pid_in_arm("treatment"), shopper(), "email", NOW, campaigns, scores)
+    top = decision.offers[0]
+    assert top.offer_id == "cart-recovery" and top.expected_value == round(0.3 * 45 - 2, 4)  # not 0.7 x 45 - 2
+    assert "ranked by incremental value (uplift +0.300)" in top.reasons
+    assert decision.scores["uplift.cart-recovery"] == 0.3 and decision.model_versions["uplift"] == "uplift-v1"
+    assert not any("uplift" in note for note in decision.fallback)
+
+
+def test_a_customer_who_would_buy_anyway_is_not_sent_an_offer_ranked_by_uplift() -> None:
+    scores = models(propensity=0.95, segment="bargain hunter")  # a sure thing: propensity alone would send it
+    scores["uplift"] = FixedUplift({"cart-recovery": 0.02})
+    decision = decide(pid_in_arm("treatment"), shopper(), "email", NOW, ranked_by_uplift("cart-recovery"), scores)
+    assert "cart-recovery" not in [c.offer_id for c in decision.offers]
+    assert decision.suppressed["cart-recovery"] == "expected incremental value -1.10 is below zero"
+
+
+def test_uplift_ranking_reorders_offers_by_what_they_add() -> None:
+    scores = models(segment="loyal high-value")  # by score x value: vip-early-access, then cart-recovery
+    scores["uplift"] = FixedUplift({"vip-early-access": 0.1})
+    decision = decide(pid_in_arm("treatment"), shopper(), "email", NOW, ranked_by_uplift("vip-early-access"), scores)
+    assert [c.offer_id for c in decision.offers[:2]] == ["cart-recovery", "vip-early-access"]
+
+
+def test_without_an_uplift_figure_the_offer_falls_back_to_score_times_value_and_says_so() -> None:
+    campaigns = ranked_by_uplift("cart-recovery")
+    for uplift in (None, FixedUplift({"win-back": 0.2})):  # no model yet; a model without this offer
+        scores = models(segment="bargain hunter") | ({"uplift": uplift} if uplift else {})
+        decision = decide(pid_in_arm("treatment"), shopper(), "email", NOW, campaigns, scores)
+        assert decision.offers[0].offer_id == "cart-recovery"
+        assert decision.offers[0].expected_value == round(0.7 * 45 - 2, 4)
+        assert "cart-recovery: no uplift figure yet, ranked by propensity x value" in decision.fallback

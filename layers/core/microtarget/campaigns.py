@@ -57,6 +57,9 @@ class Offer(_Strict):
     # which score is the chance this offer pays off: a purchase nudge converts with the purchase
     # propensity; a retention offer is worth its value when the customer would otherwise leave
     converts_with: Literal["propensity", "churn_risk"] = "propensity"
+    # "uplift": rank by the incremental value (uplift x value - cost) once the uplift model has a
+    # figure for this offer; score x value - cost until then
+    rank_by: Literal["expected_value", "uplift"] = "expected_value"
     priority: int = 0  # tie-break, and the order when no model is available
     trigger_only: bool = False  # sent only when one of its triggers fires, never offered through the API
     eligibility: Eligibility = Eligibility()

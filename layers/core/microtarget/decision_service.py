@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from microtarget.clock import DAY_MS, Clock, to_ms, utc_now
-from microtarget.decisions import Context, Decision, decide, score_many
+from microtarget.decisions import Context, Decision, decide
 from microtarget.errors import PermanentError, RetryableError
 from microtarget.exposures import Exposure, check_issued, issued_decision_id, ledger_entry
 from microtarget.features import pre_exposure
 from microtarget.identity import Pseudonymizer
 from microtarget.ports import DecisionLog, ProfileStore, Serving
+from microtarget.scoring import score_many
 
 Request = tuple[str, str, Context]  # customer, channel, where the answer will be used
 Report = tuple[str, str, str, str | None, datetime | None]  # customer, decision, channel, offer, when

@@ -8,14 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
-
 from microtarget.campaigns import Arm, Campaigns, Experiment, Offer
 from microtarget.clock import to_ms
-from microtarget.features import as_vector, feature_dict
+from microtarget.features import feature_dict
 from microtarget.profile import Profile
 from microtarget.rules import CONSENT_FREE_CHANNELS, History, Reason, SentOffer, blocked, eligible
-from microtarget.scoring import LoadedModel
+from microtarget.scoring import LoadedModel, Scored, score_many, uplift_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +57,6 @@ class Decision:
             where = f"{self.context.page or ''}|{self.context.product_id or ''}"
             moment = f"{self.pid}|{self.channel}|{where}|{to_ms(self.decided_at)}"
             self.decision_id = hashlib.blake2b(moment.encode(), digest_size=12).hexdigest()
-
-
-# a customer's features, scores, the versions that scored them, and what fell back to rules
-Scored = tuple[dict[str, float], dict[str, float | str | None], dict[str, str], list[str]]
 
 
 def assign_arm(experiment: Experiment, pid: str) -> str:
@@ -127,39 +121,19 @@ def decide(
         held = [o for o in held if (_expected_value(o, scores) or 0.0) >= 0]
         decision.withheld = min(held, key=lambda o: _rank_key(o, scores)).id if held else ""
     for offer, _reasons in candidates:
-        value = _expected_value(offer, scores)
+        value, basis = _expected_value(offer, scores), _basis(offer, scores, decision)
         if value is not None and value < 0:  # it would cost more than it is expected to bring
-            decision.suppressed[offer.id] = Reason("negative_value", f"expected value {value:.2f} is below zero")
+            decision.suppressed[offer.id] = Reason("negative_value", f"{basis} {value:.2f} is below zero")
     candidates = [(o, r) for o, r in candidates if o.id not in decision.suppressed]
     ranked = sorted(candidates, key=lambda item: _rank_key(item[0], scores))
     for offer, reasons in ranked[:limit]:
         value = _expected_value(offer, scores)
+        if _by_uplift(offer, scores):
+            reasons = [*reasons, f"ranked by incremental value (uplift {scores[uplift_key(offer.id)]:+.3f})"]
         decision.offers.append(Choice(offer.id, offer.name, channel, offer.template, value, reasons))
     for offer, _reasons in ranked[limit:]:
         decision.suppressed[offer.id] = Reason("ranked", f"ranked below the top {limit}")
     return decision
-
-
-def score_many(profiles: Sequence[Profile], now: datetime, models: Mapping[str, LoadedModel]) -> list[Scored]:
-    """Each profile's features and scores, with one ONNX run per model for all of them."""
-    if not profiles:
-        return []
-    values = [feature_dict(profile, now) for profile in profiles]
-    rows = np.vstack([as_vector(v) for v in values])
-    scores: list[dict[str, float | str | None]] = [
-        {"propensity": None, "churn_risk": None, "segment": None} for _ in profiles
-    ]
-    versions: dict[str, str] = {}
-    fallback: list[str] = []
-    for name, key in (("propensity", "propensity"), ("churn", "churn_risk"), ("segments", "segment")):
-        model = models.get(name)
-        if model is None:
-            fallback.append(f"{name} model unavailable: rules only")
-            continue
-        for row_scores, value in zip(scores, model.predict(rows), strict=True):
-            row_scores[key] = model.segment_name(int(value)) if name == "segments" else round(float(value), 6)
-        versions[name] = model.version
-    return [(v, s, dict(versions), list(fallback)) for v, s in zip(values, scores, strict=True)]
 
 
 def _experiments(candidates: list[tuple[Offer, list[str]]], campaigns: Campaigns, decision: Decision) -> list:
@@ -189,10 +163,29 @@ def _code(reason: object) -> str:
     return reason.code if isinstance(reason, Reason) else ""
 
 
+def _by_uplift(offer: Offer, scores: dict) -> bool:
+    return offer.rank_by == "uplift" and isinstance(scores.get(uplift_key(offer.id)), float)
+
+
 def _expected_value(offer: Offer, scores: dict) -> float | None:
-    """P(pays off) x value - cost, P from the score the offer names; None when it is not scored."""
+    """P(pays off) x value - cost, P from the score the offer names; None when it is not scored.
+    An offer ranked by uplift, once the model has its figure: the incremental value, uplift x
+    value - cost (a customer who buys anyway is worth nothing more for being sent it)."""
+    if _by_uplift(offer, scores):
+        return round(scores[uplift_key(offer.id)] * offer.value - offer.cost, 4)
     probability = scores[offer.converts_with]
     return round(probability * offer.value - offer.cost, 4) if isinstance(probability, float) else None
+
+
+def _basis(offer: Offer, scores: dict, decision: Decision) -> str:
+    """What the offer's value is, noting on the decision an uplift-ranked offer that falls back."""
+    if _by_uplift(offer, scores):
+        return "expected incremental value"
+    if offer.rank_by == "uplift":
+        note = f"{offer.id}: no uplift figure yet, ranked by {offer.converts_with} x value"
+        if note not in decision.fallback:
+            decision.fallback.append(note)
+    return "expected value"
 
 
 def _rank_key(offer: Offer, scores: dict) -> tuple[float, int, str]:

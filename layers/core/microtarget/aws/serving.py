@@ -17,7 +17,7 @@ from microtarget.aws.model_registry import ModelRegistry
 from microtarget.campaigns import Campaigns, parse_campaigns
 from microtarget.errors import MicrotargetError
 from microtarget.recommendations import ARTIFACT, RECOMMENDER, Recommender, load_recommender
-from microtarget.scoring import MODEL_NAMES, LoadedModel, ModelStatus, load_model
+from microtarget.scoring import MODEL_NAMES, OPTIONAL_MODELS, LoadedModel, ModelStatus, load_model
 
 
 class ServingState:
@@ -91,6 +91,7 @@ class ServingState:
         loaded = self._promoted(
             name, self._models.get(name),
             lambda manifest, version: load_model(name, manifest, self.registry.model_bytes(name, version)),
+            required=name not in OPTIONAL_MODELS,
         )  # fmt: skip
         if loaded is None:
             self._models.pop(name, None)
@@ -98,14 +99,17 @@ class ServingState:
             self._models[name] = loaded
 
     def _promoted[M: (LoadedModel, Recommender)](
-        self, name: str, current: M | None, load: Callable[[dict[str, Any], str], M]
+        self, name: str, current: M | None, load: Callable[[dict[str, Any], str], M], required: bool = True
     ) -> M | None:
         """The one rule for every artifact: the alias's version, loaded (and verified) only when it
         changed; nothing promoted or a refused artifact is left out and reported, never fatal."""
         try:
             alias = self.registry.alias(name, self.environment)
             if alias is None:
-                self._problem("ModelMissing", name, f"no promoted {self.environment} version")
+                if required:
+                    self._problem("ModelMissing", name, f"no promoted {self.environment} version")
+                else:  # expected until there is data for it: no alarm, and offers fall back
+                    self.problems[name] = f"no promoted {self.environment} version (optional)"
                 return None
             if current is None or current.version != alias["version"]:
                 current = load(self.registry.manifest(name, alias["version"]), alias["version"])

@@ -11,13 +11,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import boto3
 
 from training.dataset import Rows, Timeline, plan_timeline
-from training.jobs import DatasetTask, Snapshots, SnapshotTask
+from training.jobs import DatasetTask, ExposureTask, Snapshots, SnapshotTask
 from training.lake import SourceError, Window, spill
 from training.local_engine import run_task
 
@@ -133,10 +133,15 @@ def snapshots(
     tombstones: dict[str, int] | None = None,
     spark: Any = None,
     work: str | None = None,
+    exposures: ExposureTask | None = None,
 ) -> tuple[Snapshots, Read]:
-    """Every customer's values and consent as of `as_of`, from events up to it."""
-    first = as_of - timedelta(days=history_days) if history_days is not None else None
-    window, task = Window(first, as_of), SnapshotTask(as_of, tombstones or {})
+    """Every customer's values and consent as of `as_of`, from events up to it; or, with
+    `exposures`, the exposed customers just before each exposure (the latest is `as_of`)."""
+    moments = [m for ms in exposures.moments.values() for m in ms] if exposures else []
+    start = datetime.fromtimestamp(min(moments) / 1000, UTC) if moments else as_of
+    first = start - timedelta(days=history_days) if history_days is not None else None
+    task = exposures or SnapshotTask(as_of, tombstones or {})
+    window = Window(first, as_of)
     if engine == "spark":
         from training import spark_engine
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from microtarget.errors import MicrotargetError
 
-from training import batch, commands, monitor_cmd, results_cmd, retrain_cmd
+from training import batch, commands, monitor_cmd, results_cmd, retrain_cmd, uplift_cmd
 from training.export import ParityError
 from training.registry import GateRefused
 from training.sources import SourceError
@@ -139,6 +139,7 @@ def parser() -> argparse.ArgumentParser:
     monitor.add_argument("--out", required=True, help="folder or s3://<models bucket>/monitoring: latest.json")
     monitor.set_defaults(run=monitor_cmd.cmd_monitor)
     _retrain(sub)
+    uplift_cmd.register(sub, _as_of, _positive, _engine_options)
     return root
 
 

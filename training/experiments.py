@@ -36,6 +36,7 @@ class Units:
     purchase: np.ndarray  # bool: a purchase, else an offer redemption
     offers: list[str] = field(default_factory=list)  # the offers first exposures were for ("" unknown)
     offer: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))  # per customer: index into offers
+    pids: list[str] = field(default_factory=list)  # per customer (the uplift model's features are read by it)
 
     def only(self, keep: np.ndarray) -> Units:
         """The customers where `keep` is true, with their conversions (the arms stay as they are)."""
@@ -43,7 +44,8 @@ class Units:
         mine = keep[self.unit]
         return Units(self.experiment, self.arms, self.arm[keep], self.entered[keep], self.pre_orders[keep],
                      self.pre_revenue[keep], new_index[self.unit[mine]], self.at[mine], self.revenue[mine],
-                     self.purchase[mine], self.offers, self.offer[keep])  # fmt: skip
+                     self.purchase[mine], self.offers, self.offer[keep],
+                     [p for p, k in zip(self.pids, keep, strict=True) if k])  # fmt: skip
 
     def outcomes(self, until_ms: int, window_days: int) -> dict[str, np.ndarray]:
         """Per customer who entered by `until_ms`: converted, revenue, redemptions to then."""
@@ -101,6 +103,7 @@ def collect(items: Iterable[dict[str, Any]], experiment: str | None = None) -> d
         found[name] = Units(
             name, arm_names, arm_of_code[code[firsts]], at[firsts], pre[:, 0], pre[:, 1],
             unit[keep], c_at[keep], c_revenue[keep], c_purchase[keep], list(offer_index), np.array(offer, np.int16),
+            [exposures[row]["pid"] for row in firsts],
         )  # fmt: skip
     return found
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from microtarget.aggregation import apply_events
@@ -95,3 +95,35 @@ class SnapshotTask:
             np.array([[values[name] for name in FEATURE_NAMES]], dtype=np.float64),
             np.array([[consents.get(channel, False) for channel in CHANNELS]], dtype=bool),
         )
+
+
+def exposure_key(pid: str, at_ms: int) -> str:
+    """A snapshot's key when one customer is taken at several moments (`ExposureTask`)."""
+    return f"{pid}@{at_ms}"
+
+
+@dataclass(frozen=True)
+class ExposureTask:
+    """Each customer as they were just before each of their moments (ms): the uplift model's
+    features, from events strictly before the exposure, as the decision saw them. Keys are
+    `exposure_key(pid, moment)`; a customer with no moment, or not a customer yet, gives nothing."""
+
+    moments: Mapping[str, tuple[int, ...]]
+    tombstones: Mapping[str, int] = field(default_factory=dict)
+
+    def run(self, customer: str, events: Iterable[Event]) -> Snapshots:
+        moments = self.moments.get(customer, ())
+        if not moments:
+            return Snapshots()
+        kept = sorted(_kept(customer, events, self.tombstones, None), key=lambda e: (e.occurred_at, e.event_id))
+        parts = []
+        for at_ms in sorted(moments):
+            before = [e for e in kept if to_ms(e.occurred_at) < at_ms]
+            shot = SnapshotTask(_moment(at_ms)).run(customer, before) if before else Snapshots()
+            if shot.pids:
+                parts.append(Snapshots([exposure_key(customer, at_ms)], shot.values, shot.consent))
+        return Snapshots.concat(parts)
+
+
+def _moment(at_ms: int) -> datetime:
+    return datetime.fromtimestamp(at_ms / 1000, UTC)

@@ -10,7 +10,7 @@ from typing import Any
 from microtarget.aws.model_registry import ModelRegistry, alias_key, manifest_key, model_key
 
 # The metric each kind of model is gated on, read from manifest["metrics"]["validation"].
-GATE_METRIC = {"classifier": "roc_auc", "segmenter": "silhouette", "recommender": "hit_rate"}
+GATE_METRIC = {"classifier": "roc_auc", "segmenter": "silhouette", "recommender": "hit_rate", "uplift": "qini"}
 
 
 class GateRefused(Exception):

@@ -23,7 +23,7 @@ from microtarget.features import FEATURE_NAMES
 
 from training import lake
 from training.dataset import Rows, group_by_customer
-from training.jobs import CHANNELS, DatasetTask, Snapshots, SnapshotTask
+from training.jobs import CHANNELS, DatasetTask, ExposureTask, Snapshots, SnapshotTask
 from training.lake import SourceError, Window, list_objects, refused
 
 DATASET_SCHEMA = (
@@ -151,7 +151,9 @@ def dataset(keyed: Any, size: int, window: Window, task: DatasetTask, out: str, 
     return _run(keyed, size, window, task, out, skip_bad, DATASET_SCHEMA, _dataset_records)
 
 
-def snapshots(keyed: Any, size: int, window: Window, task: SnapshotTask, out: str, skip_bad: bool = False) -> str:
+def snapshots(
+    keyed: Any, size: int, window: Window, task: SnapshotTask | ExposureTask, out: str, skip_bad: bool = False
+) -> str:
     """Every customer as of the task's moment, as Parquet under `out`."""
     return _run(keyed, size, window, task, out, skip_bad, SNAPSHOT_SCHEMA, _snapshot_records)
 

@@ -31,15 +31,22 @@ class Persona:
     redeem_rate: float = 0.0  # per purchase
     lapse: bool = False  # activity fades out after a lapse day in the first half
     new: bool = False  # first visit in the last quarter of the window
+    # the chance to buy within a week of an offer's exposure: held out, and sent it. Loyal
+    # customers buy anyway (no uplift), bargain hunters are the ones an offer moves most
+    answers: tuple[float, float] = (0.10, 0.15)
 
 
+# fmt: off
 PERSONAS: tuple[Persona, ...] = (
-    Persona("loyal_high_value", 0.15, 0.16, 4, 0.40, 0.80, 0.90, (0.65, 1.0), 0.1, 0.7, 0.45),
-    Persona("bargain_hunter", 0.25, 0.11, 6, 0.18, 0.60, 0.70, (0.0, 0.3), 0.9, 0.5, 0.30, redeem_rate=0.6),
-    Persona("window_shopper", 0.25, 0.12, 8, 0.04, 0.10, 0.25, (0.3, 0.9), 0.3, 0.15, 0.05),
-    Persona("lapsing", 0.20, 0.14, 4, 0.30, 0.70, 0.85, (0.35, 0.9), 0.2, 0.3, 0.10, lapse=True),
-    Persona("new", 0.15, 0.25, 5, 0.20, 0.50, 0.65, (0.1, 0.8), 0.4, 0.4, 0.20, new=True),
+    Persona("loyal_high_value", 0.15, 0.16, 4, 0.40, 0.80, 0.90, (0.65, 1.0), 0.1, 0.7, 0.45, answers=(0.45, 0.45)),
+    Persona("bargain_hunter", 0.25, 0.11, 6, 0.18, 0.60, 0.70, (0.0, 0.3), 0.9, 0.5, 0.30, redeem_rate=0.6,
+            answers=(0.08, 0.40)),
+    Persona("window_shopper", 0.25, 0.12, 8, 0.04, 0.10, 0.25, (0.3, 0.9), 0.3, 0.15, 0.05, answers=(0.05, 0.12)),
+    Persona("lapsing", 0.20, 0.14, 4, 0.30, 0.70, 0.85, (0.35, 0.9), 0.2, 0.3, 0.10, lapse=True, answers=(0.06, 0.10)),
+    Persona("new", 0.15, 0.25, 5, 0.20, 0.50, 0.65, (0.1, 0.8), 0.4, 0.4, 0.20, new=True, answers=(0.15, 0.25)),
 )
+# fmt: on
+ANSWERS = {persona.name: persona.answers for persona in PERSONAS}
 CATEGORIES = ("shoes", "outerwear", "tops", "denim", "accessories", "bags", "sport", "home", "beauty", "kids")
 
 

@@ -68,7 +68,7 @@ def train_classifier(model: str, rows: Rows, timeline: Timeline, out: Path) -> d
         "warnings": _warnings(model, population),
     }
     manifest = _manifest(model, "classifier", onnx_bytes, timeline, metrics, baseline, parity, x[test], extra)
-    _write(out / model, onnx_bytes, manifest)
+    write_model(out / model, onnx_bytes, manifest)
     curves = {"labels": labels[test], "model": scores["test"], "baseline": evaluate.baseline_scores(model, x[test])}
     return {"manifest": manifest, "curves": curves, "estimator": selected.estimator, "onnx": onnx_bytes}
 
@@ -104,7 +104,7 @@ def train_segments(rows: Rows, timeline: Timeline, out: Path, truth: dict[str, s
         "label": {"definition": f"behavioral segment as of {timeline.end.date()}", "horizon_days": 0},
     }
     manifest = _manifest("segments", "segmenter", onnx_bytes, timeline, metrics, {}, parity, x, extra)
-    _write(out / "segments", onnx_bytes, manifest)
+    write_model(out / "segments", onnx_bytes, manifest)
     transformed = segmentation.pipeline.named_steps["select"].transform(x)
     mapped = (transformed, segmentation.labels, segmentation.names)
     return {"manifest": manifest, "map": mapped, "estimator": segmentation.pipeline, "onnx": onnx_bytes}
@@ -148,6 +148,26 @@ def _manifest(
     baseline_features: np.ndarray,  # the rows live traffic is compared with: the test window (or the segments)
     extra: dict[str, Any],
 ) -> dict[str, Any]:
+    return {
+        **identity(model, kind, onnx_bytes),
+        "training_window": {
+            "start": timeline.start.isoformat(),
+            "end": timeline.end.isoformat(),
+            "train_cutoffs": [c.isoformat() for c in timeline.train_cutoffs],
+            "validation_cutoff": timeline.valid_cutoff.isoformat(),
+            "test_cutoff": timeline.test_cutoff.isoformat(),
+        },
+        "metrics": metrics,
+        "baseline_metrics": baseline,
+        "parity": parity,
+        "feature_baseline": evaluate.distribution_baseline(baseline_features),
+        **extra,
+    }
+
+
+def identity(model: str, kind: str, onnx_bytes: bytes) -> dict[str, Any]:
+    """What every manifest starts with: the version, the checksum, the input serving must give,
+    and the libraries that made the graph."""
     import onnx
     import onnxruntime
     import skl2onnx
@@ -164,16 +184,6 @@ def _manifest(
         "feature_names": list(FEATURE_NAMES),
         "feature_spec_version": FEATURE_SPEC_VERSION,
         "input": {"name": "features", "dtype": "float32", "shape": [None, len(FEATURE_NAMES)]},
-        "training_window": {
-            "start": timeline.start.isoformat(),
-            "end": timeline.end.isoformat(),
-            "train_cutoffs": [c.isoformat() for c in timeline.train_cutoffs],
-            "validation_cutoff": timeline.valid_cutoff.isoformat(),
-            "test_cutoff": timeline.test_cutoff.isoformat(),
-        },
-        "metrics": metrics,
-        "baseline_metrics": baseline,
-        "parity": parity,
         "libraries": {
             "scikit-learn": sklearn.__version__,
             "skl2onnx": skl2onnx.__version__,
@@ -181,12 +191,10 @@ def _manifest(
             "onnxruntime": onnxruntime.__version__,
             "numpy": np.__version__,
         },
-        "feature_baseline": evaluate.distribution_baseline(baseline_features),
-        **extra,
     }
 
 
-def _write(folder: Path, onnx_bytes: bytes, manifest: dict[str, Any]) -> None:
+def write_model(folder: Path, onnx_bytes: bytes, manifest: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.onnx").write_bytes(onnx_bytes)
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -185,7 +185,7 @@ def cmd_publish(args: Any) -> dict[str, Any]:
 def publish_all(registry: RegistryWriter, root: Path, environment: str, force: bool, promote: bool) -> dict[str, str]:
     """Publish every model of a train output folder (or the one model folder `root` is), all or
     none: each is checked against the gate before any is uploaded. Returns model → version."""
-    trained = [*MODELS, "recommendations", "uplift"]  # a train output folder: every model it holds
+    trained = [*MODELS, "recommendations"]  # a train output folder: every model it holds
     folders = [root / m for m in trained if (root / m).is_dir()] if (root / "metrics.json").exists() else [root]
     checked, refused = [], []
     for folder in folders:  # every model is checked before any is published: a refusal leaves the registry as it was

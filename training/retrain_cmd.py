@@ -8,12 +8,17 @@ hand (train, publish, promote), with the gate deciding and the alarm topic told.
     the segments' shares beside the promoted segmentation's (PSI): a shift is reported
     report.html (with its plots) and metrics.json kept under `--reports/<propensity version>/`
 
-The outcomes of past campaigns reach training through the events: redemptions (offers_redeemed_90d),
-e-mail opens and clicks are features every retraining relearns.
+    with --ledger-table and --campaigns, the uplift model from the experiments' outcomes, gated
+      and published on its own (a refusal or too few outcomes keeps the other models' outcome)
+
+The outcomes of past campaigns reach training twice: through the events (redemptions, e-mail
+opens and clicks are features every retraining relearns) and through the ledger, as the uplift
+model's data (who was sent what, who was held out, who bought).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import tempfile
 from pathlib import Path
@@ -25,6 +30,8 @@ from training import monitoring
 from training.commands import cmd_train, publish_all, registry_of, say
 from training.registry import GateRefused, RegistryWriter
 from training.sources import write_bytes
+from training.uplift import MIN_OUTCOMES
+from training.uplift_cmd import cmd_uplift
 
 
 def promoted_segments(registry: RegistryWriter, environment: str) -> tuple[str, dict[str, int]] | None:
@@ -53,6 +60,13 @@ def _message(outcome: dict[str, Any], environment: str) -> tuple[str, str]:
         lines.append("Published, not promoted (approval is manual). To promote:")
         lines += [f"  python -m training promote --model {name} --version {version} --environment {environment}"
                   for name, version in outcome["published"].items()]  # fmt: skip
+    uplift = outcome.get("uplift")
+    if uplift:
+        lines.append(f"Uplift: {uplift['status']}" + (f" ({uplift['reason']})" if uplift.get("reason") else "")
+                     + (f", {uplift['version']}" if uplift.get("version") else ""))  # fmt: skip
+        if uplift["status"] == "awaiting approval":
+            lines.append(f"  python -m training promote --model uplift --version {uplift['version']} "
+                         f"--environment {environment}")  # fmt: skip
     shift = outcome.get("segment_shift")
     if shift:
         shares = ", ".join(f"{n} {s['baseline']:.0%} → {s['live']:.0%}" for n, s in shift["shares"].items())
@@ -71,6 +85,21 @@ def cmd_retrain(args: Any) -> dict[str, Any]:
         raise
     _tell(args, *_message(outcome, args.environment))
     return outcome
+
+
+def _uplift(args: Any, registry: RegistryWriter, folder: Path) -> dict[str, Any]:
+    """The uplift model trained and published by itself: its gate decides for it alone."""
+    chosen = {"out": str(folder), "min_outcomes": MIN_OUTCOMES, "as_of": None, "ledger_file": None}
+    uplift_args = argparse.Namespace(**(vars(args) | chosen))
+    trained = cmd_uplift(uplift_args)
+    if "version" not in trained:
+        return {"status": "not trained", "reason": "; ".join(trained["skipped"].values()) or "no experiment outcomes"}
+    try:
+        published = publish_all(registry, folder, args.environment, False, args.approval == "auto")
+    except GateRefused as refusal:
+        return {"status": "kept", "reason": str(refusal)}
+    status = "promoted" if args.approval == "auto" else "awaiting approval"
+    return {"status": status, "version": published["uplift"], "offers": trained["offers"]}
 
 
 def _tell(args: Any, subject: str, body: str) -> None:
@@ -94,6 +123,8 @@ def _retrain(args: Any) -> dict[str, Any]:
             status = "promoted" if args.approval == "auto" else "awaiting approval"
             outcome |= {"status": status, "published": published}
         outcome["segment_shift"] = segment_shift(before, Path(work))
+        if args.ledger_table and args.campaigns:
+            outcome["uplift"] = _uplift(args, registry, Path(work) / "uplift-model")
         if args.reports:  # under the trained propensity version, published or not
             run = json.loads((Path(work) / "propensity" / "manifest.json").read_text())["version"]
             folder = f"{args.reports.rstrip('/')}/{run}"

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from local.aws import LocalAws
+from tests.helpers.uplift import planted
 from training.cli import main as cli
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -110,3 +113,23 @@ def test_retraining_promotes_or_asks_and_keeps_what_the_gate_refuses(
     assert (
         failed["Subject"] == "microtarget retraining (prod): failed" and "the live versions stay" in failed["Message"]
     )
+
+
+@pytest.mark.slow
+def test_retraining_learns_the_uplift_model_from_the_ledger_and_publishes_it_on_its_own(
+    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = planted(tmp_path, 1_200, END, days=70)
+    with boto3.resource("dynamodb").Table(local_aws.ref("LedgerTable")).batch_writer() as batch:
+        for item in scenario.items:
+            batch.put_item(Item=item)
+    models = local_aws.ref("ModelsBucket")
+    argv = ["retrain", "--source", str(scenario.lake), "--bucket", models, "--approval", "auto", "--workers", "1",
+            "--ledger-table", local_aws.ref("LedgerTable"), "--campaigns", str(scenario.campaigns)]  # fmt: skip
+    capsys.readouterr()
+    assert cli(argv) == 0
+    outcome = json.loads(capsys.readouterr().out)
+    assert outcome["status"] == "promoted" and "uplift" not in outcome["published"]  # the others' gate is theirs
+    uplift = outcome["uplift"]
+    assert uplift["status"] == "promoted" and _live(local_aws, "uplift") == uplift["version"]
+    assert uplift["offers"]["weekend-deal"]["qini"] > uplift["offers"]["weekend-deal"]["propensity_qini"]

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from microtarget.aws.ledger import conversion_item, item_of
 from microtarget.clock import DAY_MS, to_ms
@@ -44,12 +45,13 @@ class Scenario:
     as_of: datetime
     persona_of: dict[str, str]  # pid → persona
     pids: Pseudonymizer
+    items: list[dict[str, Any]]  # the ledger's, as the table holds them
 
 
-def planted(folder: Path, customers: int, end: datetime, seed: int = 5, small: int = 0) -> Scenario:
+def planted(folder: Path, customers: int, end: datetime, seed: int = 5, small: int = 0, days: int = 45) -> Scenario:
     """Traffic to `end`, each customer exposed in its last 10 days (the first `small` for
     small-offer, the rest for weekend-deal), the ledger as of a week after the last exposure."""
-    traffic = generate(customers, 45, seed=seed, end=end)
+    traffic = generate(customers, days, seed=seed, end=end)
     pids = Pseudonymizer(KEY)
     write_events(traffic.events, str(folder / "lake"), "history", pids)
     rng = random.Random(seed)
@@ -75,4 +77,4 @@ def planted(folder: Path, customers: int, end: datetime, seed: int = 5, small: i
     ledger.write_text("".join(json.dumps(item, default=str) + "\n" for item in items))
     campaigns = folder / "campaigns.yaml"
     campaigns.write_text(CAMPAIGNS)
-    return Scenario(folder / "lake", ledger, campaigns, end + timedelta(days=7), persona_of, pids)
+    return Scenario(folder / "lake", ledger, campaigns, end + timedelta(days=7), persona_of, pids, items)

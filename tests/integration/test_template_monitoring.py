@@ -206,9 +206,13 @@ def test_the_retraining_job_publishes_models_and_tells_the_topic_and_nothing_mor
     by_sid = {s["Sid"]: (s["Action"], json.dumps(s["Resource"])) for s in granted}
     assert by_sid["TellsTheOutcome"] == ("sns:Publish", json.dumps({"Ref": "AlarmTopic"}))
     written = by_sid["PublishesModels"][1]
-    assert all(f"/{m}/*" in written for m in ("propensity", "churn", "segments", "recommendations", "training"))
-    for store in ("ProfilesTable", "ContactsTable", "ContactsKey", "PseudonymSecret", "LedgerTable", "config/"):
+    assert all(
+        f"/{m}/*" in written for m in ("propensity", "churn", "segments", "recommendations", "uplift", "training")
+    )
+    for store in ("ProfilesTable", "ContactsTable", "ContactsKey", "PseudonymSecret"):
         assert store not in json.dumps(granted), store
+    assert by_sid["ScansTheLedger"] == ("dynamodb:Scan", json.dumps({"Fn::GetAtt": ["LedgerTable", "Arn"]}))  # uplift
+    assert by_sid["ReadsTheCampaigns"][1].endswith('/config/campaigns.yaml"}')  # the experiments, no other config
     assert "RetrainJobRole" in json.dumps(_granted("LearningLoopSchedulerRole"))
     body = RESOURCES["RetrainSchedule"]["Properties"]["Target"]["Input"]["Fn::Sub"]
     run = _substituted(body, RetrainApproval="manual")
@@ -221,4 +225,5 @@ def test_the_retraining_job_publishes_models_and_tells_the_topic_and_nothing_mor
         "AlarmTopic",
     )
     assert parsed.reports == "s3://ModelsBucket/training" and parsed.environment == "Stage"
+    assert parsed.ledger_table == "LedgerTable" and parsed.campaigns == "s3://ModelsBucket/config/campaigns.yaml"
     assert load_template()["Parameters"]["RetrainApproval"]["Default"] == "manual"  # a person decides unless told

@@ -19,6 +19,7 @@ from tests.unit.test_batch_scoring import loaded
 from training import build
 from training.audience import score_records
 from training.build import Plan
+from training.jobs import ExposureTask
 from training.sources import write_events
 from training.synthetic import generate
 
@@ -88,3 +89,14 @@ def test_customers_and_scores_as_of_a_moment_are_the_same_on_both_engines(spark:
         "segments": loaded("segments", fitted_segmenter()[0], "segmenter"),
     }
     assert score_records(local, models, as_of) == score_records(on_spark, models, as_of)
+
+
+def test_customers_just_before_their_exposures_are_the_same_on_both_engines(spark: Any, lake_dir: Path) -> None:
+    everyone, _read = build.snapshots(str(lake_dir), END, skip_bad=True, workers=2)
+    moments = {pid: (to_ms(END - timedelta(days=9 + i % 5)), to_ms(END - timedelta(days=2))) for i, pid in
+               enumerate(everyone.pids[:60])}  # fmt: skip
+    task = ExposureTask(moments, {everyone.pids[0]: to_ms(END - timedelta(days=5))})
+    local, _read = build.snapshots(str(lake_dir), END, skip_bad=True, workers=2, exposures=task)
+    on_spark, _read2 = build.snapshots(str(lake_dir), END, engine="spark", skip_bad=True, spark=spark, exposures=task)
+    assert local.pids == on_spark.pids and len(local.pids) > 60  # most customers twice, each moment its own row
+    assert local.values.tobytes() == on_spark.values.tobytes()

@@ -33,6 +33,7 @@ from local.demo_moments import play_moments
 from local.demo_monitor import show_monitoring
 from local.demo_privacy import show_erasure
 from local.demo_results import show_results
+from local.demo_uplift import show_uplift
 from local.dispatch_pipeline import DispatchPipeline
 from local.pipeline import IngestPipeline
 from local.privacy import bucket_texts, contact_leaks, raw_ids_found
@@ -202,7 +203,13 @@ def main(argv: list[str] | None = None) -> int:
 
         section("13. The experiment, measured: a week later, from the ledger")
         customer_of = {pids.pid(customer): customer for customer in traffic.truth}
-        show_results(aws, clock, pipeline, dispatch.ledger(), customer_of, args.out / "results", args.seed)
+        show_results(
+            aws, clock, pipeline, dispatch.ledger(), customer_of, traffic.truth, args.out / "results", args.seed
+        )
+
+        section("14. Uplift: whom the offers move, learned from the experiments")
+        persona_of = {pid: traffic.truth[customer] for pid, customer in customer_of.items()}
+        show_uplift(aws, clock.now(), f"{lake}/events/", args.out / "uplift", persona_of, _examples(traffic.truth))
         print(f"\ntotal demo time {time.perf_counter() - started:.1f} s")
     return 0 if leaks == 0 and addresses == 0 and left == 0 else 1
 

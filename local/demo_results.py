@@ -1,9 +1,10 @@
 """The demo's experiment, measured: a week of customers answering (or not) what they were sent,
 with a planted lift, then `python -m training results` on the ledger and the API's answer.
 
-Customers exposed in an experiment buy within a week at a base rate of BASE_RATE (held out or
-not); a sent message raises it by PLANTED_LIFT (relative), and those it brought back redeem the
-offer by its decision id. Nothing else decides who buys, so the results should cover that lift.
+Customers exposed in an experiment buy within a week at their persona's rate, held out or sent
+(`synthetic.ANSWERS`: loyal customers buy anyway, bargain hunters are moved most), and those a
+message brought back redeem the offer by its decision id. Nothing else decides who buys, so each
+experiment's results should cover the lift its mix of personas plants.
 """
 
 from __future__ import annotations
@@ -26,20 +27,30 @@ from local.demo_api import call_api
 from local.lambda_runtime import LocalFunction
 from local.pipeline import IngestPipeline
 from training import cli
+from training.synthetic import ANSWERS
 
-BASE_RATE, PLANTED_LIFT, WEEK = 0.20, 0.50, timedelta(days=7)
+WEEK = timedelta(days=7)
 
 
-def respond(pipeline: IngestPipeline, ledger: list[dict[str, Any]], customer_of: dict[str, str], seed: int) -> int:
-    """Purchases (and redemptions) within a week of each customer's first exposure; returns how many."""
+def respond(pipeline: IngestPipeline, ledger: list[dict[str, Any]], customer_of: dict[str, str],
+            persona_of: dict[str, str], seed: int) -> tuple[int, dict[str, float]]:  # fmt: skip
+    """Purchases (and redemptions) within a week of each customer's first exposure: how many, and
+    per experiment the relative lift planted (its customers' chance to buy when sent over their
+    chance when held out: the same mix in both arms, as the split is random)."""
     rng, events = random.Random(seed), []
     first: dict[str, dict[str, Any]] = {}
     for item in sorted((i for i in ledger if i["sk"].startswith("d#")), key=lambda i: int(i["at"])):
         if item["outcome"] in ("sent", "holdout") and item.get("experiments", "{}") != "{}":
             first.setdefault(item["pid"], item)
+    rates: dict[str, list[tuple[float, float]]] = {}
     for pid, item in sorted(first.items()):
         customer, sent = customer_of.get(pid), item["outcome"] == "sent"
-        if customer is None or rng.random() >= BASE_RATE * (1 + PLANTED_LIFT if sent else 1):
+        if customer is None:
+            continue
+        held_rate, sent_rate = ANSWERS[persona_of[customer]]
+        for experiment in json.loads(item["experiments"]):
+            rates.setdefault(experiment, []).append((held_rate, sent_rate))
+        if rng.random() >= (sent_rate if sent else held_rate):
             continue
         at = int(item["at"]) / 1000 + rng.uniform(3_600, WEEK.total_seconds() - 3_600)
         order, revenue = f"O-{uuid.UUID(int=rng.getrandbits(128)).hex[:12]}", round(rng.uniform(20, 160), 2)
@@ -49,7 +60,8 @@ def respond(pipeline: IngestPipeline, ledger: list[dict[str, Any]], customer_of:
                                                                       "decision_id": item["decision_id"]}))  # fmt: skip
     pipeline.send_events(sorted(events, key=lambda e: e["occurred_at"]))
     pipeline.run()
-    return sum(e["event_type"] == "purchase" for e in events)
+    planted = {name: sum(s for _, s in pairs) / sum(h for h, _ in pairs) - 1 for name, pairs in rates.items()}
+    return sum(e["event_type"] == "purchase" for e in events), planted
 
 
 def _event(kind: str, customer: str, at: float, properties: dict[str, Any]) -> dict[str, Any]:
@@ -59,9 +71,9 @@ def _event(kind: str, customer: str, at: float, properties: dict[str, Any]) -> d
 
 
 def show_results(aws: LocalAws, clock: LocalClock, pipeline: IngestPipeline, ledger: list[dict[str, Any]],
-                 customer_of: dict[str, str], folder: Path, seed: int) -> None:  # fmt: skip
+                 customer_of: dict[str, str], persona_of: dict[str, str], folder: Path, seed: int) -> None:  # fmt: skip
     clock.advance(days=WEEK.days)  # a week on: every exposure's window has closed
-    bought = respond(pipeline, ledger, customer_of, seed)
+    bought, planted = respond(pipeline, ledger, customer_of, persona_of, seed)
     models = aws.ref("ModelsBucket")
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
@@ -69,11 +81,12 @@ def show_results(aws: LocalAws, clock: LocalClock, pipeline: IngestPipeline, led
                          "--as-of", clock.now().isoformat(), "--out", f"s3://{models}/results"])  # fmt: skip
     if code:
         raise RuntimeError("the results command failed (see above)")
-    print(f"a week of answers: {bought} purchases by exposed customers (base rate {BASE_RATE:.0%} within 7 days, "
-          f"+{PLANTED_LIFT:.0%} relative for those sent the offer: the planted lift)")  # fmt: skip
+    rates = ", ".join(f"{name.replace('_', ' ')} {held:.0%}→{sent:.0%}" for name, (held, sent) in ANSWERS.items())
+    print(f"a week of answers: {bought} purchases by exposed customers; each persona buys within 7 days at its "
+          f"own rate, held out → sent: {rates}")  # fmt: skip
     for experiment in json.loads(out.getvalue()):
         body = _api_results(aws, experiment, folder)
-        _print(body, folder / f"{experiment}.html")
+        _print(body, folder / f"{experiment}.html", planted.get(experiment, 0.0))
 
 
 def _api_results(aws: LocalAws, experiment: str, folder: Path) -> dict[str, Any]:
@@ -90,7 +103,7 @@ def _api_results(aws: LocalAws, experiment: str, folder: Path) -> dict[str, Any]
     return body
 
 
-def _print(body: dict[str, Any], page: Path) -> None:
+def _print(body: dict[str, Any], page: Path, planted: float) -> None:
     arms = ", ".join(f"{a['name']} {a['customers']:,} (weight {a['weight']})" for a in body["arms"])
     srm = body["srm"]
     print(f"GET /v1/experiments/{body['experiment']}/results → arms: {arms}")
@@ -113,10 +126,10 @@ def _print(body: dict[str, Any], page: Path) -> None:
             print(f"  lift of {lift['arm']} on conversion: {_rel(cuped['relative'])}, 95 % CI {_band(cuped['relative_ci'])} "
                   f"(fixed); no always-valid relative interval yet (p = {seq['p_value']:.2f})")  # fmt: skip
         else:
-            covered = band[0] <= PLANTED_LIFT <= band[1]
+            covered = band[0] <= planted <= band[1]
             print(f"  lift of {lift['arm']} on conversion: {_rel(cuped['relative'])}, 95 % CI {_band(cuped['relative_ci'])} "
                   f"(fixed), {_band(band)} (always valid, p = {seq['p_value']:.2f}); "
-                  f"the planted +{PLANTED_LIFT:.0%} {'inside' if covered else 'OUTSIDE'} it")  # fmt: skip
+                  f"the planted {planted:+.0%} (this mix of personas) {'inside' if covered else 'OUTSIDE'} it")  # fmt: skip
         needed = power["customers_needed_for_5pct"]
         print(f"  this sample detects {power['minimum_detectable_relative']:+.0%} or more with 80 % power; "
               f"a +5 % lift needs {needed:,} customers" if needed else "")  # fmt: skip

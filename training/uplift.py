@@ -24,6 +24,7 @@ from training.uplift_data import Exposed
 MIN_OUTCOMES = 20  # buyers and non-buyers in each arm, or the offer gets no model
 HELD_OUT_PERCENT = 30
 REGULARIZATION = 0.1  # logistic C: a few hundred customers an arm, 25 features
+BOOTSTRAP = 200  # resamples for the interval of the Qini difference
 
 
 class TooFewOutcomes(ValueError):
@@ -92,12 +93,15 @@ def evaluate(fit: OfferModel, held: Exposed) -> dict[str, Any]:
     counts = held.counts()
     treated_rate = counts["treated_converted"] / counts["treated"] if counts["treated"] else None
     control_rate = counts["control_converted"] / counts["control"] if counts["control"] else None
-    x, q = qini_curve(uplift, held.treated, held.converted)
-    deciles = np.interp(np.linspace(0, 1, 11), x, q)
+    share = np.linspace(0, 1, 21)
+    curves = {name: np.interp(share, *qini_curve(score, held.treated, held.converted))
+              for name, score in (("uplift", uplift), ("propensity", propensity))}  # fmt: skip
     return {
         "qini": qini_coefficient(uplift, held.treated, held.converted),
         "propensity_qini": qini_coefficient(propensity, held.treated, held.converted),
-        "qini_deciles": [round(float(v), 6) for v in deciles],
+        "qini_difference_ci": _difference_interval(uplift, propensity, held),
+        "qini_curve": {"share": share.round(2).tolist()}
+        | {k: [round(float(v), 6) for v in c] for k, c in curves.items()},
         "held_out": counts,
         "observed_uplift": treated_rate - control_rate
         if treated_rate is not None and control_rate is not None
@@ -105,6 +109,20 @@ def evaluate(fit: OfferModel, held: Exposed) -> dict[str, Any]:
         "mean_predicted_uplift": float(uplift.mean()) if len(uplift) else None,
         "propensity_recorded": int(np.isfinite(held.propensity).sum()),
     }
+
+
+def _difference_interval(uplift: np.ndarray, propensity: np.ndarray, held: Exposed) -> list[float]:
+    """95 % bootstrap interval of the uplift model's Qini less the propensity's, on the same
+    resampled customers: how far apart the two rankings really are on so few."""
+    rng, n = np.random.default_rng(0), len(uplift)
+    differences = []
+    for _ in range(BOOTSTRAP):
+        pick = rng.integers(0, n, n)
+        treated, converted = held.treated[pick], held.converted[pick]
+        differences.append(qini_coefficient(uplift[pick], treated, converted)
+                           - qini_coefficient(propensity[pick], treated, converted))  # fmt: skip
+    low, high = np.percentile(differences, [2.5, 97.5]) if n else (np.nan, np.nan)
+    return [float(low), float(high)]
 
 
 def _enough(data: Exposed, min_outcomes: int) -> None:

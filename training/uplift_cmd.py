@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from microtarget.campaigns import parse_campaigns
 
+from training import uplift_html
 from training.batch import as_of_or_now
 from training.commands import say, tombstones
 from training.results_cmd import read_ledger_file, scan_ledger
@@ -65,10 +66,11 @@ def cmd_uplift(args: argparse.Namespace) -> dict[str, Any]:
         return summary
     manifest = build(fits, found, campaigns.attribution_days, as_of.isoformat(), skipped, args.min_outcomes)
     write_model(Path(args.out), manifest.pop("_onnx"), manifest)
+    (Path(args.out) / "report.html").write_text(uplift_html.render(manifest), encoding="utf-8")
     for fit in fits:
         say(f"uplift {fit.offer}: Qini {fit.metrics['qini']:+.4f} on held-out customers, "
             f"ranking by recorded propensity {fit.metrics['propensity_qini']:+.4f}")  # fmt: skip
-    return summary | {"version": manifest["version"], "out": args.out}
+    return summary | {"version": manifest["version"], "out": args.out, "report": f"{args.out}/report.html"}
 
 
 def build(fits: list[OfferModel], found: dict[str, Exposed], window: int, as_of: str, skipped: dict[str, str],

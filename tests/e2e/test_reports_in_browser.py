@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.browser import layout
+from tests.helpers.uplift import planted
 from training import results_html
+from training.cli import main as cli
 from training.dataset import plan_timeline, synthetic_rows
 from training.report import write_report
 from training.results_cmd import compute
@@ -51,4 +53,15 @@ def test_training_report_shows_its_plots_and_tables_in_a_browser(tmp_path: Path)
     assert len(shown["images"]) == 3 and all(image["loaded"] for image in shown["images"])  # two models, segments
     assert all(image["right"] <= shown["viewport"] for image in shown["images"])
     assert len(shown["tables"]) >= 3
+    _fits(shown)
+
+
+def test_uplift_report_shows_its_qini_curves_and_table_in_a_browser(tmp_path: Path) -> None:
+    scenario = planted(tmp_path, 1_200, END - timedelta(days=40))
+    argv = ["uplift", "--ledger-file", str(scenario.ledger), "--campaigns", str(scenario.campaigns), "--source",
+            str(scenario.lake), "--as-of", scenario.as_of.isoformat(), "--out", str(tmp_path / "uplift"), "--workers", "1"]  # fmt: skip
+    assert cli(argv) == 0
+    shown = layout(tmp_path / "uplift" / "report.html")
+    assert len(shown["plots"]) == 1 and shown["plots"][0]["marks"] > 10 and shown["plots"][0]["width"] > 400
+    assert len(shown["tables"]) == 1
     _fits(shown)

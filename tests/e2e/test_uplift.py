@@ -37,9 +37,12 @@ def test_the_uplift_model_finds_whom_an_offer_moves_and_serves_it(
     figures = manifest["metrics"]["validation"]["offers"]["weekend-deal"]
     assert manifest["offers"] == ["weekend-deal"] and manifest["kind"] == "uplift"
     assert figures["qini"] > 0 > figures["propensity_qini"]  # the recorded propensity targets the sure things
+    assert 0 < figures["qini_difference_ci"][0] < figures["qini"] - figures["propensity_qini"]  # and surely so
     assert figures["held_out"]["treated"] + figures["held_out"]["control"] > 300
     assert "small-offer" in manifest["data"]["skipped"]  # 100 customers: too few buyers in each arm
     assert "no uplift model for small-offer" in capsys.readouterr().err
+    page = (out / "report.html").read_text()  # the figures and the Qini curves, beside the model
+    assert page.count("<svg") == 1 and 'id="qini-weekend-deal"' in page and "small-offer: treated" in page
 
     models = local_aws.ref("ModelsBucket")
     assert cli(["publish", str(out), "--bucket", models, "--promote"]) == 0

@@ -32,7 +32,7 @@ from training.batch import as_of_or_now, scored
 from training.cloudwatch import point, put_metrics
 from training.commands import pseudonymizer, registry_of, say
 from training.lake import Window, list_objects, object_lines
-from training.results_cmd import dated, finite, read_ledger_file, scan_ledger
+from training.results_cmd import dated, finite, read_ledger_file, replaces_latest, scan_ledger
 from training.sources import write_bytes
 
 CLASSIFIERS = {"propensity": ("propensity", "purchase"), "churn": ("churn_risk", "no purchase")}
@@ -215,7 +215,10 @@ def cmd_monitor(args: Any) -> dict[str, Any]:
     body = json.dumps(finite(document), indent=1, allow_nan=False).encode()
     folder = args.out.rstrip("/")
     write_bytes(f"{folder}/{dated(as_of)}", body)
-    write_bytes(f"{folder}/latest.json", body)
+    if replaces_latest(folder, as_of):
+        write_bytes(f"{folder}/latest.json", body)
+    else:
+        say(f"{folder}/latest.json is of a later day and stays (a backfill): {dated(as_of)} written")
     sent = put_metrics(args.metrics_namespace, metric_data(document), as_of) if args.metrics_namespace else 0
     for line in document["alerts"] or ["no drift, live performance as tested"]:
         say(line)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 from microtarget.campaigns import Campaigns, parse_campaigns
 from microtarget.clock import to_ms
 
@@ -93,6 +94,17 @@ def dated(as_of: datetime) -> str:
     return f"{(as_of - timedelta(microseconds=1)).date().isoformat()}.json"
 
 
+def replaces_latest(folder: str, as_of: datetime) -> bool:
+    """Whether a run as of `as_of` may replace `<folder>/latest.json`: not when the one there is
+    of a later moment (a backfill keeps the newest figures where the API and dashboards read
+    them, and writes only its dated file)."""
+    try:
+        current = json.loads(read_text(f"{folder}/latest.json")).get("as_of")
+    except (SourceError, ClientError, ValueError):  # none yet, or unreadable: this run's replaces it
+        return True
+    return not isinstance(current, str) or datetime.fromisoformat(current) <= as_of
+
+
 def finite(value: Any) -> Any:
     """The document with every NaN or infinity as null (JSON has neither)."""
     if isinstance(value, float):
@@ -135,11 +147,16 @@ def cmd_results(args: Any) -> dict[str, Any]:
     for document in compute(items, campaigns, as_of, args.experiment):
         folder = f"{args.out.rstrip('/')}/{document['experiment']}"
         body = json.dumps(finite(document), indent=1, default=str, allow_nan=False).encode()
+        latest = replaces_latest(folder, as_of)
         write_bytes(f"{folder}/{dated(as_of)}", body)
-        write_bytes(f"{folder}/latest.html", results_html.render(document).encode())
-        write_bytes(f"{folder}/latest.json", body)  # last: the API never serves a report without its page
+        if latest:
+            write_bytes(f"{folder}/latest.html", results_html.render(document).encode())
+            write_bytes(f"{folder}/latest.json", body)  # last: the API never serves a report without its page
+        else:
+            say(f"{document['experiment']}: {folder}/latest.json is of a later day and stays; {dated(as_of)} written")
         summary[document["experiment"]] = {"customers": {a["name"]: a["customers"] for a in document["arms"]},
-                                           "verdicts": document["verdicts"], "report": f"{folder}/latest.html"}  # fmt: skip
+                                           "verdicts": document["verdicts"],
+                                           "report": f"{folder}/latest.html" if latest else f"{folder}/{dated(as_of)}"}  # fmt: skip
         say(f"{document['experiment']}: " + "; ".join(document["verdicts"]))
         figures += metric_data(finite(document))
     if args.metrics_namespace:  # after every experiment's files: a refusal loses no results

@@ -82,6 +82,10 @@ def test_the_lake_it_was_trained_on_is_stable_and_doubled_orders_drift(
     assert features["orders_total"]["psi"] > 5 * same["drift"]["propensity"]["features"]["orders_total"]["psi"]
     assert any(a.startswith("propensity: drift") and "orders_total" in a for a in moved["alerts"])
     assert (tmp_path / "moved" / "2026-10-31.json").read_text() == (tmp_path / "moved" / "latest.json").read_text()
+    newer = '{"as_of": "2026-11-30T00:00:00+00:00"}'  # a later run's: this one is a backfill
+    (tmp_path / "moved" / "latest.json").write_text(newer)
+    _monitor(trained, _doubled(trained / "lake", tmp_path / "doubled"), tmp_path / "moved")
+    assert (tmp_path / "moved" / "latest.json").read_text() == newer
 
 
 def _ledger(trained: Path, tmp_path: Path, shuffle: bool) -> Path:

@@ -109,6 +109,11 @@ def test_the_command_writes_json_and_html_per_experiment(tmp_path: Path, capsys:
     assert main(["results", "--ledger-file", str(ledger), "--out", str(out), "--as-of", "2026-11-30",
                  "--experiment", "nosuch"]) == 2  # fmt: skip
     assert "no exposures" in capsys.readouterr().err
+    newest = (folder / "latest.json").read_bytes()
+    assert main(["results", "--ledger-file", str(ledger), "--campaigns", str(campaigns), "--as-of", "2026-11-20",
+                 "--out", str(out)]) == 0  # fmt: skip  # a backfill of an earlier day
+    assert (folder / "latest.json").read_bytes() == newest and (folder / "2026-11-20.json").is_file()
+    assert "latest.json is of a later day and stays" in capsys.readouterr().err
 
 
 def test_a_configured_arm_with_no_customer_yet_is_reported_and_checked() -> None:

@@ -227,3 +227,21 @@ def test_the_retraining_job_publishes_models_and_tells_the_topic_and_nothing_mor
     assert parsed.reports == "s3://ModelsBucket/training" and parsed.environment == "Stage"
     assert parsed.ledger_table == "LedgerTable" and parsed.campaigns == "s3://ModelsBucket/config/campaigns.yaml"
     assert load_template()["Parameters"]["RetrainApproval"]["Default"] == "manual"  # a person decides unless told
+
+
+def test_a_scheduled_job_that_cannot_be_started_is_retried_then_kept_and_alarmed() -> None:
+    starters = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Scheduler::Schedule"
+                and r["Properties"]["Target"]["Arn"].endswith(":emrserverless:startJobRun")}  # fmt: skip
+    assert set(starters) == {"AudienceExportSchedule", "ExperimentResultsSchedule", "ModelMonitoringSchedule",
+                             "RetrainSchedule"}  # fmt: skip
+    queue = {"Fn::GetAtt": ["JobScheduleDeadLetterQueue", "Arn"]}
+    for name, schedule in starters.items():
+        target = schedule["Properties"]["Target"]
+        assert target["DeadLetterConfig"] == {"Arn": queue}, name
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 3, name
+        role = target["RoleArn"]["Fn::GetAtt"][0]  # the role that starts the job may also keep its failure
+        assert any(s["Action"] == "sqs:SendMessage" and s["Resource"] == queue for s in _granted(role)), name
+    alarm = RESOURCES["JobScheduleFailedAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobScheduleDeadLetterQueue",
+                                                                              "QueueName"]}}]  # fmt: skip
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] and alarm["Threshold"] == 1

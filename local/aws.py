@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from local.template import Resolver, load_template
+from local.template import Resolver, load_template, resources_of_type
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -107,6 +107,10 @@ class LocalAws:
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def created(self, resource_type: str) -> list[str]:
+        """The template's resources of a type this stack made (a false condition makes none)."""
+        return [name for name in resources_of_type(self.template, resource_type) if name in self.resolver.refs]
 
     def ref(self, logical_id: str) -> str:
         return self.resolver.refs[logical_id]

@@ -51,23 +51,22 @@ def bucket_texts(s3: Any, bucket: str, prefix: str = "") -> Iterator[str]:
 def traces(aws: Any, needles: Iterable[str], skip: Iterable[str] = ()) -> dict[str, int]:
     """Where any of `needles` (a raw id, a pid) still appears in the local stack: per store (every
     table, queue, bucket version and schedule of the template, except `skip`), how many items."""
-    from local.template import resources_of_type
 
     wanted, skipped, found = list(needles), set(skip), {}
     hits = lambda texts: sum(any(n in text for n in wanted) for text in texts)  # noqa: E731
-    for logical_id in resources_of_type(aws.template, "AWS::DynamoDB::Table"):
+    for logical_id in aws.created("AWS::DynamoDB::Table"):
         if logical_id not in skipped:
             found[logical_id] = hits(json.dumps(item, default=repr) for item in aws.scan(logical_id))
     sqs = aws.client("sqs")
-    for logical_id in resources_of_type(aws.template, "AWS::SQS::Queue"):
+    for logical_id in aws.created("AWS::SQS::Queue"):
         if logical_id not in skipped:
             found[logical_id] = hits(_peek(sqs, aws.ref(logical_id)))
     s3 = aws.client("s3")
-    for logical_id in resources_of_type(aws.template, "AWS::S3::Bucket"):
+    for logical_id in aws.created("AWS::S3::Bucket"):
         if logical_id not in skipped:
             found[logical_id] = hits(bucket_texts(s3, aws.ref(logical_id)))
     scheduler = aws.client("scheduler")
-    for logical_id in resources_of_type(aws.template, "AWS::Scheduler::ScheduleGroup"):
+    for logical_id in aws.created("AWS::Scheduler::ScheduleGroup"):
         group = aws.ref(logical_id)
         names = [s["Name"] for s in scheduler.list_schedules(GroupName=group).get("Schedules", [])]
         found[logical_id] = hits(

@@ -48,9 +48,8 @@ def cmd_generate(args: Any) -> dict[str, Any]:
 
 
 def cmd_import_csv(args: Any) -> dict[str, Any]:
-    columns = Columns(
-        args.customer_column, args.date_column, args.quantity_column, args.amount_column, args.order_column
-    )
+    columns = Columns(args.customer_column, args.date_column, args.quantity_column, args.amount_column,
+                      args.order_column, args.product_column, args.line_column)  # fmt: skip
     imported = import_transactions(read_text(args.file), columns, args.timezone, args.date_format, args.skip_bad)
     keyed = pseudonymizer(args)
     events, erased = _not_erased(imported.events, keyed, args.profiles_table)
@@ -143,8 +142,11 @@ def cmd_train(args: Any) -> dict[str, Any]:
     for name, result in results.items():
         for warning in result["manifest"].get("warnings", []):
             say(f"warning: {name}: {warning}")
+    skipped = json.loads((Path(args.out) / "metrics.json").read_text())["skipped"]
+    for name, reason in skipped.items():  # the data cannot support it: the others are trained and publishable
+        say(f"no {name} model: {reason}")
     say(f"report: {report}")
-    return {"headline": headline(results), "models": str(Path(args.out)), "report": str(report)}
+    return {"headline": headline(results), "models": str(Path(args.out)), "report": str(report), "skipped": skipped}
 
 
 def headline(results: dict[str, Any]) -> dict[str, Any]:

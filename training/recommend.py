@@ -23,19 +23,34 @@ from microtarget.events import Event
 from microtarget.recommendations import ARTIFACT, RECOMMENDER, Recommender
 
 from training.dataset import Timeline
+from training.transactions import UNKNOWN_PRODUCT
 
 NEIGHBOURS = 10
 MIN_PAIR_ORDERS = 2  # a pair bought together once is noise
 K = 3
+MIN_BASKETS = 20  # orders with two or more products to learn pairs from
 
 
 def orders_of(events: Iterable[Event]) -> list[tuple[datetime, list[str]]]:
-    """(when, distinct products) for every purchase."""
-    return [
-        (e.occurred_at, sorted({line.product_id for line in e.properties.items}))
-        for e in events
-        if e.event_type == "purchase" and e.properties.items
-    ]
+    """(when, distinct known products) for every purchase with one (an imported order history
+    without products has none: its items are `unknown`, never recommended)."""
+    found = []
+    for e in events:
+        if e.event_type == "purchase":
+            products = sorted({line.product_id for line in e.properties.items} - {UNKNOWN_PRODUCT})
+            if products:
+                found.append((e.occurred_at, products))
+    return found
+
+
+def unsupported(orders: list[tuple[datetime, list[str]]], timeline: Timeline) -> str | None:
+    """Why these orders cannot train and check a recommender (None when they can)."""
+    before = sum(len(b) >= 2 for at, b in orders if at < timeline.valid_cutoff)
+    checked = sum(len(b) >= 2 for at, b in orders if timeline.valid_cutoff <= at < timeline.test_cutoff)
+    if before < MIN_BASKETS or not checked:
+        return (f"{before} orders with two or more known products before the validation cutoff and {checked} in the "
+                f"validation window (needs {MIN_BASKETS} and 1): no product ids in the history?")  # fmt: skip
+    return None
 
 
 def fit(baskets: Iterable[list[str]]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from training import evaluate
 from training.dataset import Rows, Timeline
 from training.export import check_parity, convert
 from training.models import SEGMENT_FEATURES, fit_classifier, fit_segments
-from training.recommend import train_recommender
+from training.recommend import train_recommender, unsupported
 
 LABELS = {
     "propensity": "purchase within {h} days after the cutoff (customers known at the cutoff)",
@@ -126,13 +126,17 @@ def train_all(
         results[model] = train_classifier(model, rows, timeline, out)
     step("segments")
     results["segments"] = train_segments(rows, timeline, out, truth)
+    skipped = {}
     if orders is not None:
         step("recommendations")
-        results["recommendations"] = train_recommender(orders, timeline, out)
-    metrics = {
+        skipped["recommendations"] = unsupported(orders, timeline)
+        if skipped["recommendations"] is None:
+            results["recommendations"] = train_recommender(orders, timeline, out)
+    metrics: dict[str, Any] = {
         name: result["manifest"]["metrics"] | {"baseline": result["manifest"]["baseline_metrics"]}
         for name, result in results.items()
     }
+    metrics |= {"skipped": {name: why for name, why in skipped.items() if why}}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return results
 

@@ -1,8 +1,12 @@
 """Bootstrap from an existing order history: CSV rows → v1 purchase events.
 
-Each row needs a customer id, a date or timestamp, a quantity and an amount; header names are
-configurable. Event ids are derived from the row's content, so importing the same file twice
-yields the same events (ingest and training count them once).
+Each row needs a customer id, a date or timestamp, a quantity and an amount (the line's total);
+a product, an order id and a line number are optional; header names are configurable. The lines
+of one order (or, without an order id, of one customer on one local day) become one purchase
+with its items, at the order's first moment. Event ids are derived from the content, so
+importing the same file twice yields the same events (ingest and training count them once); an
+order of one line keeps the id earlier versions gave it. Without a product column every item is
+`unknown`, which the recommender leaves out.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ class Columns:
     quantity: str = "quantity"
     amount: str = "amount"
     order: str | None = None  # optional order id column
+    product: str | None = None  # optional product id column
+    line: str | None = None  # optional line number within the order: a repeated line is a duplicate row
+
+
+UNKNOWN_PRODUCT = "unknown"  # an item whose product the import does not know
 
 
 class ImportError_(Exception):
@@ -51,36 +60,61 @@ def import_transactions(
         raise ImportError_(f"header has no column {', '.join(map(repr, missing))} (found {reader.fieldnames})")
     zone = ZoneInfo(timezone)
     result = Imported()
-    for line, row in enumerate(reader, start=2):
+    groups: dict[tuple[str, ...], list[_Line]] = {}
+    for number, row in enumerate(reader, start=2):
         try:
-            result.events.append(_event(row, columns, zone, date_format, line))
+            parsed = _line(row, columns, zone, date_format, number)
+            key = (
+                ("order", parsed.order) if parsed.order else ("day", parsed.customer, parsed.moment.date().isoformat())
+            )
+            _add(groups.setdefault(key, []), parsed, columns)
+        except ImportError_ as exc:
+            if not skip_bad:
+                raise ImportError_(f"{exc} (use --skip-bad to skip and count bad rows)") from None
+            result.skipped.append(str(exc))
+    for lines in groups.values():
+        try:
+            result.events.append(_event(lines, columns))
         except ImportError_ as exc:
             if not skip_bad:
                 raise ImportError_(f"{exc} (use --skip-bad to skip and count bad rows)") from None
             result.skipped.append(str(exc))
     if not result.events:
         raise ImportError_("no valid rows")
+    result.events.sort(key=lambda e: (e["occurred_at"], e["event_id"]))
     return result
 
 
 def _required(columns: Columns) -> list[str]:
-    return [columns.customer, columns.date, columns.quantity, columns.amount] + (
-        [columns.order] if columns.order else []
-    )
+    optional = [name for name in (columns.order, columns.product, columns.line) if name]
+    return [columns.customer, columns.date, columns.quantity, columns.amount, *optional]
 
 
-def _event(row: dict[str, str], columns: Columns, zone: ZoneInfo, date_format: str | None, line: int) -> dict:
-    def fail(column: str, reason: str) -> ImportError_:
-        return ImportError_(f"line {line}, column {column!r}: {reason}")
+@dataclass(frozen=True)
+class _Line:
+    number: int  # in the file
+    customer: str
+    moment: datetime
+    quantity: int
+    amount: float
+    order: str
+    product: str
+    line: str
 
+
+def _fail(line: int, column: str, reason: str) -> ImportError_:
+    return ImportError_(f"line {line}, column {column!r}: {reason}")
+
+
+def _line(row: dict[str, str], columns: Columns, zone: ZoneInfo, date_format: str | None, number: int) -> _Line:
     customer = (row.get(columns.customer) or "").strip()
     if not customer:
-        raise fail(columns.customer, "empty customer id")
+        raise _fail(number, columns.customer, "empty customer id")
     raw_date = (row.get(columns.date) or "").strip()
     try:
         moment = datetime.strptime(raw_date, date_format) if date_format else datetime.fromisoformat(raw_date)
     except ValueError:
-        raise fail(columns.date, f"{raw_date!r} is not a date or timestamp") from None
+        raise _fail(number, columns.date, f"{raw_date!r} is not a date or timestamp") from None
     if len(raw_date) <= 10 and not date_format:  # a date alone: count it at noon local time
         moment = datetime.combine(moment.date(), time(12))
     moment = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
@@ -88,28 +122,65 @@ def _event(row: dict[str, str], columns: Columns, zone: ZoneInfo, date_format: s
         quantity = int(float(row[columns.quantity]))
         amount = float(row[columns.amount])
     except (TypeError, ValueError):
-        raise fail(f"{columns.quantity}/{columns.amount}", "quantity and amount must be numbers") from None
-    order = (row.get(columns.order) or "").strip() if columns.order else ""
-    fingerprint = "|".join([customer, moment.isoformat(), f"{amount:.2f}", str(quantity), order or str(line)])
+        raise _fail(number, f"{columns.quantity}/{columns.amount}", "quantity and amount must be numbers") from None
+    text = {name: (row.get(column) or "").strip() if column else "" for name, column in
+            (("order", columns.order), ("product", columns.product), ("line", columns.line))}  # fmt: skip
+    if columns.product and not text["product"]:
+        raise _fail(number, columns.product, "empty product id")
+    return _Line(number, customer, moment, quantity, amount, text["order"], text["product"] or UNKNOWN_PRODUCT,
+                 text["line"])  # fmt: skip
+
+
+def _add(lines: list[_Line], new: _Line, columns: Columns) -> None:
+    """One more line of an order: the same customer's; a line number seen before is a repeated
+    row (kept once) when it says the same, an error when it does not."""
+    if lines and lines[0].customer != new.customer and new.order:
+        raise _fail(new.number, columns.order or "", f"order {new.order!r} belongs to customer {lines[0].customer!r} (line "
+                    f"{lines[0].number}), not {new.customer!r}")  # fmt: skip
+    same = next((old for old in lines if new.line and old.line == new.line), None)
+    if same is None:
+        lines.append(new)
+    elif (same.moment, same.quantity, same.amount, same.product) != (new.moment, new.quantity, new.amount, new.product):
+        raise _fail(
+            new.number, columns.line or "", f"line {new.line!r} of order {new.order!r} differs from line {same.number}"
+        )
+
+
+def _event(lines: list[_Line], columns: Columns) -> dict[str, Any]:
+    first = min(lines, key=lambda line: (line.moment, line.number))
+    if len(lines) == 1:  # the id and order id earlier versions gave a one-line order
+        fingerprint = "|".join([first.customer, first.moment.isoformat(), f"{first.amount:.2f}", str(first.quantity),
+                                first.order or str(first.number)])  # fmt: skip
+    else:
+        parts = sorted(f"{ln.product}|{ln.quantity}|{ln.amount:.2f}|{ln.line}|{ln.moment.isoformat()}" for ln in lines)
+        fingerprint = "|".join([first.customer, first.order or first.moment.date().isoformat(), *parts])
+    digest = hashlib.sha256(fingerprint.encode()).hexdigest()
+    order = first.order or (f"csv-line-{first.number}" if len(lines) == 1 else f"csv-{digest[:16]}")
     event = {
-        "event_id": "csv-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:24],
+        "event_id": "csv-" + digest[:24],
         "event_type": "purchase",
-        "occurred_at": moment.astimezone(UTC).isoformat(),
-        "customer_id": customer,
+        "occurred_at": first.moment.astimezone(UTC).isoformat(),
+        "customer_id": first.customer,
         "context": {"channel": "pos"},
         "properties": {
-            "order_id": order or f"csv-line-{line}",
-            "revenue": amount,
+            "order_id": order,
+            "revenue": round(sum(line.amount for line in lines), 2),
             "items": [
-                {"product_id": "unknown", "price": amount / quantity if quantity else amount, "quantity": quantity}
+                {
+                    "product_id": line.product,
+                    "quantity": line.quantity,
+                    "price": line.amount / line.quantity if line.quantity else line.amount,
+                }
+                for line in sorted(lines, key=lambda line: line.number)
             ],
         },
     }
     try:
         EVENT_ADAPTER.validate_python(event)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        raise fail(_column_for(first["loc"], columns), str(first["msg"])) from None
+        error = exc.errors(include_url=False)[0]
+        where = f"order {first.order!r}, " if len(lines) > 1 else ""
+        raise _fail(first.number, _column_for(error["loc"], columns), where + str(error["msg"])) from None
     return event
 
 
@@ -117,6 +188,8 @@ def _column_for(loc: tuple[Any, ...], columns: Columns) -> str:
     text = ".".join(map(str, loc))
     if "quantity" in text:
         return columns.quantity
+    if "product_id" in text:
+        return columns.product or text
     if "revenue" in text or "price" in text:
         return columns.amount
     return columns.customer if "customer" in text else text

@@ -14,6 +14,7 @@ from local.aws import LocalAws
 from training.cli import main as cli
 from training.dataset import plan_timeline, synthetic_rows
 from training.sources import load_events, write_events
+from training.synthetic import generate
 from training.train import train_all
 
 
@@ -78,3 +79,47 @@ def test_cli_reports_bad_arguments_clearly(tmp_path: Path, capsys: pytest.Captur
     assert "no event files" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli(["train", "--synthetic", "0", "--out", str(tmp_path)])
+
+
+def _order_history(path: Path, products: bool) -> None:
+    """The synthetic shop's purchases as a till export: a row per line, with or without the product."""
+    traffic = generate(700, 70, seed=13, end=datetime(2026, 11, 1, tzinfo=UTC))
+    with path.open("w", newline="") as handle:
+        rows = csv.writer(handle)
+        rows.writerow(["customer", "date", "qty", "amount", "order", *(["sku"] if products else [])])
+        for event in traffic.events:
+            if event["event_type"] == "purchase":
+                for item in event["properties"]["items"]:
+                    rows.writerow([event["customer_id"], event["occurred_at"], item["quantity"],
+                                   round(item["price"] * item["quantity"], 2), event["properties"]["order_id"],
+                                   *([item["product_id"]] if products else [])])  # fmt: skip
+
+
+@pytest.mark.slow
+def test_an_order_history_without_products_trains_and_publishes_all_but_the_recommender(
+    local_aws: LocalAws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TEST_PSEUDONYM_KEY", "a-test-key-of-enough-length")
+    bucket, trained = local_aws.ref("ModelsBucket"), {}
+    for products in (False, True):
+        history, lake, out = (
+            tmp_path / f"orders-{products}.csv",
+            tmp_path / f"lake-{products}",
+            tmp_path / f"m-{products}",
+        )
+        _order_history(history, products)
+        assert cli(["import-csv", str(history), "--out", str(lake), "--customer-column", "customer", "--quantity-column",
+                    "qty", "--order-column", "order", *(["--product-column", "sku"] if products else []),
+                    "--key-env", "TEST_PSEUDONYM_KEY"]) == 0  # fmt: skip
+        capsys.readouterr()
+        assert cli(["train", "--source", str(lake), "--out", str(out), "--workers", "1"]) == 0
+        said = capsys.readouterr()
+        trained[products] = json.loads(said.out) | {"said": said.err}
+    assert "recommendations" in trained[False]["skipped"] and not (tmp_path / "m-False" / "recommendations").exists()
+    assert "no recommendations model: 0 orders with two or more known products" in trained[False]["said"]
+    # the gate may find a purchases-only propensity no better than recency (its call): forced past it,
+    # every model the history supports goes out, and no empty recommender stops them
+    assert cli(["publish", str(tmp_path / "m-False"), "--bucket", bucket, "--promote", "--force"]) == 0
+    published = {p["Key"].split("/")[0] for p in local_aws.client("s3").list_objects_v2(Bucket=bucket)["Contents"]}
+    assert {"propensity", "churn", "segments"} <= published and "recommendations" not in published
+    assert trained[True]["skipped"] == {} and trained[True]["headline"]["recommendations"]["products"] > 20

@@ -42,3 +42,57 @@ def test_skip_bad_counts_rows_and_keeps_the_rest() -> None:
 def test_missing_header_is_named() -> None:
     with pytest.raises(ImportError_, match="'qty'"):
         import_transactions("cust,when,total\nA,2026-01-01,3\n", COLUMNS)
+
+
+LINES = """cust,when,qty,total,order,sku,line
+A-1,2026-03-01T10:00:00,2,40.00,o-1,P1,1
+A-1,2026-03-01T10:05:00,1,15.50,o-1,P2,2
+A-1,2026-03-01T10:05:00,1,15.50,o-1,P2,2
+B-7,2026-04-02 09:00,3,60,o-3,P1,1
+"""
+LINE_COLUMNS = Columns("cust", "when", "qty", "total", "order", "sku", "line")
+
+
+def test_the_lines_of_an_order_become_one_purchase_with_its_items() -> None:
+    first, second = import_transactions(LINES, LINE_COLUMNS).events
+    assert first["properties"]["order_id"] == "o-1" and first["properties"]["revenue"] == 55.5
+    assert [(i["product_id"], i["quantity"], i["price"]) for i in first["properties"]["items"]] == [
+        ("P1", 2, 20.0),
+        ("P2", 1, 15.5),
+    ]  # the repeated line 2 (a re-exported row) is counted once
+    assert first["occurred_at"] == "2026-03-01T10:00:00+00:00"  # the order's first line
+    assert second["properties"]["items"] == [{"product_id": "P1", "quantity": 3, "price": 20.0}]
+
+
+def test_without_an_order_id_a_customers_lines_of_one_local_day_are_one_purchase() -> None:
+    text = (
+        "cust,when,qty,total\nA-1,2026-03-01T09:00:00,1,10\nA-1,2026-03-01T23:30:00,1,5\nA-1,2026-03-02T00:30:00,1,7\n"
+    )
+    events = import_transactions(text, Columns("cust", "when", "qty", "total"), timezone="Europe/Paris").events
+    assert [e["properties"]["revenue"] for e in events] == [15.0, 7.0]  # 23:30 and 00:30 Paris: two days
+    assert events[0]["properties"]["items"][0]["product_id"] == "unknown"
+    again = import_transactions(text, Columns("cust", "when", "qty", "total"), timezone="Europe/Paris").events
+    assert [e["event_id"] for e in events] == [e["event_id"] for e in again]
+
+
+def test_an_order_of_one_line_keeps_the_event_id_earlier_versions_gave_it() -> None:
+    import hashlib
+
+    (event,) = import_transactions(
+        "cust,when,qty,total,order\nA-1,2026-03-05T18:30:00+01:00,1,15.5,o-2\n", COLUMNS
+    ).events
+    old = hashlib.sha256(b"A-1|2026-03-05T18:30:00+01:00|15.50|1|o-2").hexdigest()[:24]
+    assert event["event_id"] == f"csv-{old}"  # importing an old file again adds nothing
+
+
+def test_an_order_that_names_two_customers_or_changes_a_line_is_refused_with_its_line() -> None:
+    with pytest.raises(
+        ImportError_, match=r"line 6, column 'order': order 'o-1' belongs to customer 'A-1' \(line 2\), not 'C-9'"
+    ):
+        import_transactions(LINES + "C-9,2026-03-01,1,5,o-1,P3,3\n", LINE_COLUMNS)
+    with pytest.raises(ImportError_, match=r"line 6, column 'line': line '2' of order 'o-1' differs from line 3"):
+        import_transactions(LINES + "A-1,2026-03-01T10:05:00,9,15.50,o-1,P2,2\n", LINE_COLUMNS)
+    with pytest.raises(ImportError_, match=r"line 6, column 'sku': empty product id"):
+        import_transactions(LINES + "A-1,2026-03-01,1,5,o-9,,1\n", LINE_COLUMNS)
+    skipped = import_transactions(LINES + "C-9,2026-03-01,1,5,o-1,P3,3\n", LINE_COLUMNS, skip_bad=True)
+    assert len(skipped.events) == 2 and len(skipped.skipped) == 1  # the rest of the file still imports

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local.aws import LocalAws
-from local.config import upload_config
+from local.config import upload_catalog, upload_config
 from local.lambda_runtime import LocalFunction
 from local.template import ROOT
 
@@ -154,6 +154,7 @@ def prepare(aws: LocalAws, customers: int, models_dir: Path) -> list[str]:
     stage = aws.resolver.parameters["Stage"]  # the function serves the <model>/<stage>.json alias
     for name in results:
         registry.promote(name, registry.publish(models_dir / name, stage, force=True)["version"], stage)
+    upload_catalog(aws, traffic, models_dir)  # names, images, prices and links for the answers
     backfill(aws, traffic.events)
     return sorted(traffic.truth)[:5]
 

@@ -1,10 +1,18 @@
-"""Upload what marketers edit (campaigns/catalog.yaml and campaigns/templates/) to where the
-stack reads it: config/campaigns.yaml and config/templates/ in the models bucket."""
+"""Upload what marketers edit (campaigns/catalog.yaml and campaigns/templates/) and the product
+catalog to where the stack reads them: config/campaigns.yaml, config/templates/ and
+config/products.jsonl in the models bucket."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+from pathlib import Path
+
 from local.aws import LocalAws
 from local.template import ROOT
+from training import cli
+from training.synthetic import SyntheticTraffic
+from training.synthetic_catalog import feed_csv
 
 CAMPAIGNS = ROOT / "campaigns" / "catalog.yaml"
 TEMPLATES = ROOT / "campaigns" / "templates"
@@ -16,3 +24,16 @@ def upload_config(aws: LocalAws, campaigns: bytes | None = None) -> None:
     for path in sorted(TEMPLATES.rglob("*")):
         if path.is_file():
             s3.put_object(Bucket=bucket, Key=f"config/templates/{path.relative_to(TEMPLATES)}", Body=path.read_bytes())
+
+
+def upload_catalog(aws: LocalAws, traffic: SyntheticTraffic, folder: Path) -> str:
+    """The synthetic shop's product feed, imported as a merchandiser would (`training catalog`)."""
+    feed = folder / "products.csv"
+    feed.parent.mkdir(parents=True, exist_ok=True)
+    feed.write_text(feed_csv(traffic))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["catalog", str(feed), "--out", f"s3://{aws.ref('ModelsBucket')}/config/products.jsonl"])
+    if code:
+        raise RuntimeError(f"the catalog import failed: {err.getvalue().strip()}")
+    return err.getvalue().strip().splitlines()[-1].replace(str(ROOT) + "/", "")

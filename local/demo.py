@@ -25,7 +25,7 @@ from local.aws import LocalAws
 from local.backfill import backfill
 from local.bad_records import SPOILERS, bad_records, late_copies
 from local.clock import LocalClock
-from local.config import upload_config
+from local.config import upload_catalog, upload_config
 from local.demo_api import show_decisions
 from local.demo_audience import show_audience
 from local.demo_dispatch import print_dispatch_summary, register_contacts, run_dispatch
@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         types = ", ".join(f"{k} {v}" for k, v in Counter(traffic.truth.values()).items())
         print(f"{len(traffic.events):,} events from {args.customers:,} customers over {args.days} days")
         print(f"planted customer types (ground truth, never in the events): {types}")
+        print(upload_catalog(aws, traffic, args.out))
 
         section(f"3. History: {len(history):,} events archived and folded into profiles")
         lake = f"s3://{aws.ref('DataLakeBucket')}"

@@ -115,6 +115,9 @@ def print_email(email: Any, title: str) -> None:
         if line:
             print(f"  | {line}")
     print("  links: " + "  ".join(re.findall(r'href="([^"]+)"', email.html)))
+    images = re.findall(r'<img src="([^"]+)"', email.html)
+    if images:  # the catalog's pictures of the cart's items and of the picks that go with them
+        print("  images: " + "  ".join(images))
 
 
 def midday_zone(now: Any) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from microtarget.errors import MicrotargetError
 
-from training import batch, commands, monitor_cmd, results_cmd, retrain_cmd, uplift_cmd
+from training import batch, catalog_cmd, commands, monitor_cmd, results_cmd, retrain_cmd, uplift_cmd
 from training.export import ParityError
 from training.registry import GateRefused
 from training.sources import SourceError
@@ -95,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--force", action="store_true", help="publish even if the gate refuses")
             command.add_argument("--promote", action="store_true", help="promote what was published")
         else:
-            command.add_argument("--model", required=True, choices=commands.MODELS)
+            command.add_argument("--model", required=True, choices=(*commands.MODELS, "recommendations", "uplift"))
         if name == "promote":
             command.add_argument("--version", required=True)
         command.set_defaults(run=getattr(commands, f"cmd_{name}"))
@@ -142,6 +142,7 @@ def parser() -> argparse.ArgumentParser:
     monitor.set_defaults(run=monitor_cmd.cmd_monitor)
     _retrain(sub)
     uplift_cmd.register(sub, _as_of, _positive, _engine_options)
+    catalog_cmd.register(sub)
     return root
 
 

@@ -57,6 +57,7 @@ class SyntheticTraffic:
     start: datetime
     end: datetime
     complements: dict[str, list[str]] = field(default_factory=dict)  # planted "bought together" pairs
+    products: list[tuple[str, str, float]] = field(default_factory=list)  # (id, category, price) the shop sells
 
 
 @dataclass(slots=True)
@@ -131,7 +132,7 @@ def generate(
     for event in events:
         moment = event.pop("_at")
         event["occurred_at"] = moment.isoformat(timespec="milliseconds") if iso else moment
-    return SyntheticTraffic(events, truth, start, end, catalog.complements)
+    return SyntheticTraffic(events, truth, start, end, catalog.complements, catalog.products)
 
 
 def _customer_events(

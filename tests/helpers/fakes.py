@@ -66,8 +66,8 @@ class ListDeadLetters:
 class FakeServing:
     """A campaigns file and models, fixed (no TTL, no S3)."""
 
-    def __init__(self, campaigns: Campaigns | None, models: dict[str, Any] | None = None) -> None:
-        self._campaigns, self._models = campaigns, models or {}
+    def __init__(self, campaigns: Campaigns | None, models: dict[str, Any] | None = None, catalog: Any = None) -> None:
+        self._campaigns, self._models, self._catalog = campaigns, models or {}, catalog
         self.environment, self.problems, self.expired = "test", {}, False
 
     def campaigns(self) -> Campaigns | None:
@@ -81,6 +81,9 @@ class FakeServing:
 
     def recommender(self) -> Recommender | None:
         return None
+
+    def catalog(self) -> Any:
+        return self._catalog
 
     def expire(self) -> None:
         self.expired = True

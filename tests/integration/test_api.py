@@ -139,6 +139,13 @@ def test_the_context_page_and_product_shape_the_answer(api: Api) -> None:
     status, body = api.call("GET", "/customers/never-seen-2/offers?channel=web&page=product&product_id=P00042")
     assert status == 200 and body["context"] == {"page": "product", "product_id": "P00042"}
     assert len(body["recommendations"]) == 3 and "P00042" not in body["recommendations"]
+    products = body["products"]  # as the catalog shows them: names, prices, pictures, pages, and why
+    assert [p["product_id"] for p in products] == body["recommendations"]
+    assert all(p["name"] and p["price"] > 0 and p["image_url"].startswith("https://") for p in products)
+    assert {p["reason"] for p in products} == {"bought together with the product on the page"}
+    stored = api.aws.client("s3").get_object(Bucket=api.aws.ref("ModelsBucket"), Key="config/products.jsonl")
+    gone = {line["product_id"] for line in map(json.loads, stored["Body"].read().splitlines()) if "available" in line}
+    assert gone and not gone & set(body["recommendations"])  # an unavailable product is never recommended
     items = [{"customer_id": "never-seen-2", "context": {"page": "product"}}, {"customer_id": "never-seen-3"}]
     status, body = api.call("POST", "/decisions", {"customers": items})
     assert status == 200 and [d["context"]["page"] for d in body["decisions"]] == ["product", None]

@@ -55,6 +55,23 @@ def test_a_left_cart_gets_one_email_15_minutes_later_with_its_items(flow: Flow) 
     assert detail["pre"] == {"orders_90d": 0.0, "revenue_90d": 0.0}  # the cart of today is not before the day
 
 
+def test_the_email_shows_the_catalogs_names_pictures_and_links_and_never_an_unavailable_product(flow: Flow) -> None:
+    products = [
+        {"product_id": "P1", "name": "Trail sneakers", "price": 89.9, "image_url": "https://shop.example.com/i/P1.jpg",
+         "product_url": "https://shop.example.com/p/P1"},
+        {"product_id": "P2", "name": "Soft throw", "price": 35.0, "available": False},
+    ]  # fmt: skip
+    body = "".join(json.dumps(p) + "\n" for p in products).encode()
+    flow.aws.client("s3").put_object(Bucket=flow.aws.ref("ModelsBucket"), Key="config/products.jsonl", Body=body)
+    name = shopper(flow)
+    flow.events(cart(name), cart(name, 1, "P2"))
+    assert flow.dispatch.later(minutes=17) == 1
+    (email,) = flow.outbox.emails()
+    assert '<a href="https://shop.example.com/p/P1">Trail sneakers</a>' in email.html
+    assert 'src="https://shop.example.com/i/P1.jpg"' in email.html and "€30.00" in email.html  # the cart's price
+    assert "Soft throw" not in email.html and "P2" not in email.html and "You left 1 item" in email.html
+
+
 def test_the_exposure_records_what_the_customer_bought_in_the_90_days_before_its_day(flow: Flow) -> None:
     name = shopper(flow)
     order = {"order_id": "O1", "revenue": 80.0, "items": [{"product_id": "P9", "price": 80.0, "quantity": 1}]}

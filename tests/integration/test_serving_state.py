@@ -110,3 +110,26 @@ def test_the_recommender_is_verified_and_refreshed_like_the_models(local_aws: Lo
     registry.rollback("recommendations")
     clock.now = 122
     assert state.recommender() is None and problems[-1] == "ModelRejected"  # messages go without suggestions
+
+
+def test_the_product_catalog_is_read_on_the_ttl_only_when_it_changed_and_a_bad_one_keeps_the_last(
+    local_aws: LocalAws,
+) -> None:
+    s3, bucket = local_aws.client("s3"), local_aws.ref("ModelsBucket")
+    clock, problems = Clock(), []
+    state = state_for(local_aws, clock, problems)
+    assert state.catalog() is None and "no config/products.jsonl" in state.problems["catalog"] and not problems
+    good = b'{"product_id": "P1", "name": "Trail sneakers", "price": 89.9}\n'
+    s3.put_object(Bucket=bucket, Key="config/products.jsonl", Body=good)
+    clock.now += 61
+    first = state.catalog()
+    assert first is not None and first.products["P1"].name == "Trail sneakers" and "catalog" not in state.problems
+    clock.now += 61
+    assert state.catalog() is first  # unchanged (the ETag matched): not read or parsed again
+    s3.put_object(Bucket=bucket, Key="config/products.jsonl", Body=good + b'{"product_id": "P2"}\n')
+    clock.now += 61
+    assert state.catalog() is first and problems == ["CatalogInvalid"]  # the last good one is served
+    assert "catalog line 2: name: Field required" in state.problems["catalog"]
+    s3.put_object(Bucket=bucket, Key="config/products.jsonl", Body=good.replace(b"89.9", b"79.9"))
+    clock.now += 61
+    assert state.catalog().products["P1"].price == 79.9 and "catalog" not in state.problems  # type: ignore[union-attr]

@@ -18,6 +18,7 @@ from microtarget.scoring import score_many
 Request = tuple[str, str, Context]  # customer, channel, where the answer will be used
 Report = tuple[str, str, str, str | None, datetime | None]  # customer, decision, channel, offer, when
 RECOMMENDATIONS = 3
+TOGETHER = "bought together with the product on the page"
 
 
 class DecisionService:
@@ -51,6 +52,7 @@ class DecisionService:
         unique = list(dict.fromkeys(pids))  # a visitor with no profile yet may have been sent offers too
         sent = self._ledger.sends_many(unique, to_ms(now) - 7 * DAY_MS) if self._ledger else {}
         recommender = self.state.recommender() if any(c.product_id for _, _, c in requests) else None
+        catalog = self.state.catalog() if recommender else None
         known = {pid: found[pid] for pid in unique if pid in found}
         scored = dict(zip(known, score_many(list(known.values()), now, models), strict=True))  # one run per model
         decisions = []
@@ -60,7 +62,9 @@ class DecisionService:
                 scored=scored.get(pid),
             )  # fmt: skip
             if recommender and context.product_id:
-                decision.recommendations = recommender.recommend([context.product_id], RECOMMENDATIONS)
+                allowed = catalog.available if catalog else None  # never an unavailable product
+                decision.recommendations = recommender.recommend([context.product_id], RECOMMENDATIONS, allowed)
+                decision.products = catalog.shown(decision.recommendations, TOGETHER) if catalog else []
             decision.decision_id = issued_decision_id(decision.decision_id, pid, to_ms(now), self._pseudonymizer.seal)
             decisions.append(decision)
         return decisions

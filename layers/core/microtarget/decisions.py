@@ -50,6 +50,7 @@ class Decision:
     decision_id: str = ""  # what a campaign tool quotes when it reports acting on the decision
     context: Context = field(default_factory=Context)
     recommendations: list[str] = field(default_factory=list)  # go with the context's product
+    products: list[dict] = field(default_factory=list)  # the recommendations as the catalog shows them
     withheld: str = ""  # in a control arm: the offer the treatment would have been given first
 
     def __post_init__(self) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from microtarget.campaigns import QuietHours
+from microtarget.catalog import unknown
 from microtarget.clock import DAY_MS, Clock, to_ms, utc_now
 from microtarget.decisions import Decision, decide
 from microtarget.errors import PermanentError, RetryableError, SendUnconfirmed
@@ -107,7 +108,8 @@ class DispatchService:
         entry.offer_id = offer.id
         context = self._context(message, profile, contact, offer.model_dump(), campaigns.site_url, entry.decision_id)
         detail = {"decision_id": entry.decision_id, "pid": message.pid, "offer_id": offer.id, "offer_name": offer.name,
-                  "trigger": message.rule, "recommended": context["recommended"], "experiments": decision.experiments}  # fmt: skip
+                  "trigger": message.rule, "recommended": [p["product_id"] for p in context["recommended"]],
+                  "experiments": decision.experiments}  # fmt: skip
         try:
             rendered = render(self.templates.environment(), offer.template, message.channel, context)
         except PermanentError as error:  # never going to work: recorded, then dead-lettered by the handler
@@ -165,13 +167,18 @@ class DispatchService:
              "price": None if line.price_cents is None else line.price_cents / 100}
             for line in cart.values()
         ] or [{"product_id": product, "quantity": 1, "price": None} for product in message.products]  # fmt: skip
-        recommender = self.state.recommender()
+        recommender, catalog = self.state.recommender(), self.state.catalog()
         basket = [str(item["product_id"]) for item in items]
+        if catalog:  # names, images, prices and links; an unavailable product is not shown
+            items = [catalog.products[str(item["product_id"])].shown() | {k: v for k, v in item.items() if v is not None}
+                     for item in items if catalog.available(str(item["product_id"]))]  # fmt: skip  # the cart's price first
+        items = [unknown(str(item["product_id"])) | item for item in items]  # every field a template may name
+        picks = recommender.recommend(basket, 3, catalog.available if catalog else None) if recommender else []
         return {
             "first_name": contact.first_name if contact else None,
             "offer": offer,
             "items": items,
-            "recommended": recommender.recommend(basket, 3) if recommender else [],
+            "recommended": catalog.shown(picks, "bought together") if catalog else [unknown(p) for p in picks],
             "decision_id": decision_id,
             "links": {
                 "offer": f"{site}/offers/{offer['id']}?decision={decision_id}",

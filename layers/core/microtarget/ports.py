@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
     from microtarget.campaigns import Campaigns
+    from microtarget.catalog import Catalog
     from microtarget.contacts import Contact
     from microtarget.events import Event
     from microtarget.outcomes import Conversion, LedgerEntry
@@ -95,6 +96,9 @@ class Serving(Protocol):
     def models(self) -> dict[str, LoadedModel]: ...
 
     def recommender(self) -> Recommender | None: ...
+
+    def catalog(self) -> Catalog | None:
+        """The product catalog: names, images, prices, links and availability (None: ids only)."""
 
     def expire(self) -> None:
         """Re-read on the next call, whatever the refresh interval says."""

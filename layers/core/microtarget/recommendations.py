@@ -8,7 +8,7 @@ the same order, with a lift-style score. Verified by sha256 like every other mod
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,16 +29,19 @@ class Recommender:
     def version(self) -> str:
         return str(self.manifest["version"])
 
-    def recommend(self, products: Iterable[str], k: int = 3) -> list[str]:
-        """Top k products that go with these (never one of them), best first."""
+    def recommend(self, products: Iterable[str], k: int = 3, allowed: Callable[[str], bool] | None = None) -> list[str]:
+        """Top k products that go with these (never one of them, nor one `allowed` refuses: an
+        unavailable product), best first; the popular ones fill the rest."""
         basket = set(products)
+        ok = allowed or (lambda _product: True)
         scores: dict[str, float] = {}
         for product in basket:
             for other, score in self.neighbours.get(product, ()):
-                if other not in basket:
+                if other not in basket and ok(other):
                     scores[other] = scores.get(other, 0.0) + score
         ranked = sorted(scores, key=lambda p: (-scores[p], p))[:k]
-        return ranked + [p for p in self.popular if p not in basket and p not in ranked][: k - len(ranked)]
+        fill = [p for p in self.popular if p not in basket and p not in ranked and ok(p)]
+        return ranked + fill[: k - len(ranked)]
 
 
 def load_recommender(manifest: dict[str, Any], body: bytes) -> Recommender:

@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from microtarget.aws.model_registry import ModelRegistry
 from microtarget.campaigns import Campaigns, parse_campaigns
+from microtarget.catalog import Catalog, parse_catalog
 from microtarget.errors import MicrotargetError
 from microtarget.recommendations import ARTIFACT, RECOMMENDER, Recommender, load_recommender
 from microtarget.scoring import MODEL_NAMES, OPTIONAL_MODELS, LoadedModel, ModelStatus, load_model
@@ -40,11 +41,14 @@ class ServingState:
         self._models_at = float("-inf")
         self._recommender: Recommender | None = None
         self._recommender_at = float("-inf")
+        self.catalog_key = f"{campaigns_key.rpartition('/')[0]}/products.jsonl".lstrip("/")
+        self._catalog: Catalog | None = None
+        self._catalog_etag, self._catalog_at = "", float("-inf")
         self.problems: dict[str, str] = {}
 
     def expire(self) -> None:
         """Re-read everything on the next call (after a SnapStart restore: the snapshot may be old)."""
-        self._campaigns_at = self._models_at = self._recommender_at = float("-inf")
+        self._campaigns_at = self._models_at = self._recommender_at = self._catalog_at = float("-inf")
 
     def campaigns(self) -> Campaigns | None:
         if self._clock() - self._campaigns_at >= self.ttl:
@@ -57,6 +61,28 @@ class ServingState:
                 kept = f"; keeping version {self._campaigns.version}" if self._campaigns else ""
                 self._problem("CampaignsInvalid", "campaigns", f"{exc}{kept}")
         return self._campaigns
+
+    def catalog(self) -> Catalog | None:
+        """The product catalog (None before one is written: messages show product ids); read again
+        only when its ETag changed, and an invalid one keeps the last good one."""
+        if self._clock() - self._catalog_at >= self.ttl:
+            self._catalog_at = self._clock()
+            try:
+                reply = self.registry.s3.get_object(Bucket=self.registry.bucket, Key=self.catalog_key,
+                                                    **({"IfNoneMatch": self._catalog_etag} if self._catalog else {}))  # fmt: skip
+                self._catalog, self._catalog_etag = parse_catalog(reply["Body"].read()), reply["ETag"]
+                self.problems.pop("catalog", None)
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code in ("NoSuchKey", "404"):
+                    self._catalog = None
+                    self.problems["catalog"] = f"no {self.catalog_key}: messages show product ids"
+                elif code not in ("304", "NotModified"):
+                    self._problem("CatalogInvalid", "catalog", f"cannot read {self.catalog_key}: {exc}")
+            except (MicrotargetError, BotoCoreError) as exc:
+                kept = f"; keeping version {self._catalog.version}" if self._catalog else ""
+                self._problem("CatalogInvalid", "catalog", f"{exc}{kept}")
+        return self._catalog
 
     def models(self) -> dict[str, LoadedModel]:
         """The promoted versions; a promote or rollback shows up within one TTL."""

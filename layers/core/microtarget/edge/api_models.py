@@ -63,6 +63,19 @@ class ContextIn(_Model):
         return Context(self.page, self.product_id)
 
 
+class ProductOut(_Model):
+    product_id: str
+    name: str
+    category: list[str] = Field(description="the category path, broadest first")
+    brand: str
+    price: float
+    currency: str
+    image_url: str | None
+    product_url: str | None
+    available: bool
+    reason: str = Field(description="why it is in the answer, e.g. bought together with the product on the page")
+
+
 class DecisionOut(_Model):
     decision_id: str = Field(description="quote it when reporting what was done with the decision (/v1/exposures)")
     pid: str = Field(description="pseudonymized customer id (the raw id is never returned)")
@@ -79,6 +92,9 @@ class DecisionOut(_Model):
     suppressed: dict[str, str] = Field(description="offer id -> why it was not chosen")
     context: ContextIn
     recommendations: list[str] = Field(description="products bought together with the context's product")
+    products: list[ProductOut] = Field(
+        description="the recommendations as the product catalog shows them (available ones only; empty without a catalog)"
+    )
 
     @classmethod
     def of(cls, decision: Decision) -> DecisionOut:

@@ -170,6 +170,7 @@ def _retrain(sub: Any) -> None:
     retrain.add_argument("--topic", help="SNS topic told the outcome (the stack's AlarmTopic)")
     retrain.add_argument("--reports", help="folder or s3:// prefix for each run's report.html and metrics.json")
     retrain.add_argument("--ledger-table", help="with --campaigns: the uplift model from the experiments' outcomes")
+    retrain.add_argument("--as-of", type=_as_of, help="uplift: exposures whose window closed by then (default: now)")
     retrain.add_argument("--campaigns", help="campaigns file (path or s3://): the experiments' control arms")
     retrain.set_defaults(run=retrain_cmd.cmd_retrain, synthetic=None, truth=None, days=None)
 

@@ -35,6 +35,8 @@ def gate(manifest: dict[str, Any], promoted: dict[str, Any] | None) -> list[str]
 def unlike(manifest: dict[str, Any], promoted: dict[str, Any]) -> str | None:
     """Why the two models' validation figures cannot be compared (None when they can): a 28-day
     propensity is not worse than a 14-day one for scoring lower on a different question."""
+    if manifest.get("offers") != promoted.get("offers"):  # an uplift model's mean Qini is over its offers
+        return f"promoted {promoted['version']} covers offers {promoted.get('offers')}, this {manifest.get('offers')}"
     mine, theirs = manifest.get("label", {}), promoted.get("label", {})
     if mine.get("horizon_days") != theirs.get("horizon_days"):
         return f"promoted {promoted['version']} answers a {theirs.get('horizon_days')}-day question, this a {mine.get('horizon_days')}-day one"

@@ -89,9 +89,11 @@ def cmd_retrain(args: Any) -> dict[str, Any]:
 
 def _uplift(args: Any, registry: RegistryWriter, folder: Path) -> dict[str, Any]:
     """The uplift model trained and published by itself: its gate decides for it alone."""
-    chosen = {"out": str(folder), "min_outcomes": MIN_OUTCOMES, "as_of": None, "ledger_file": None}
-    uplift_args = argparse.Namespace(**(vars(args) | chosen))
-    trained = cmd_uplift(uplift_args)
+    chosen = {"out": str(folder), "min_outcomes": MIN_OUTCOMES, "ledger_file": None}
+    try:
+        trained = cmd_uplift(argparse.Namespace(**(vars(args) | chosen)))
+    except Exception as exc:  # the other models' outcome stands: this one is reported as failed
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
     if "version" not in trained:
         return {"status": "not trained", "reason": "; ".join(trained["skipped"].values()) or "no experiment outcomes"}
     try:
@@ -99,6 +101,10 @@ def _uplift(args: Any, registry: RegistryWriter, folder: Path) -> dict[str, Any]
     except GateRefused as refusal:
         return {"status": "kept", "reason": str(refusal)}
     status = "promoted" if args.approval == "auto" else "awaiting approval"
+    if args.reports:  # its page (the Qini curves) beside the run's report
+        write_bytes(
+            f"{args.reports.rstrip('/')}/{published['uplift']}/uplift.html", (folder / "report.html").read_bytes()
+        )
     return {"status": status, "version": published["uplift"], "offers": trained["offers"]}
 
 

@@ -54,7 +54,7 @@ def qini_curve(score: np.ndarray, treated: np.ndarray, converted: np.ndarray) ->
     highest first: buyers among the treated targeted, less the control's buyers scaled to the
     treated count, n_t(k)/n_c(k) (Radcliffe's Qini), over all customers. Ties move together."""
     order = np.argsort(-score, kind="stable")
-    s, t, y = score[order], treated[order], converted[order].astype(bool)
+    s, t, y = score[order], treated[order].astype(bool), converted[order].astype(bool)
     ends = np.r_[np.flatnonzero(s[1:] != s[:-1]), len(s) - 1] if len(s) else np.array([], np.int64)
     n_t, n_c = np.cumsum(t)[ends], np.cumsum(~t)[ends]
     y_t, y_c = np.cumsum(t & y)[ends], np.cumsum(~t & y)[ends]
@@ -80,6 +80,8 @@ def fit_offer(data: Exposed, min_outcomes: int = MIN_OUTCOMES) -> OfferModel:
             raise TooFewOutcomes(f"{data.offer}: the {arm} training customers all did the same")
         model = Pipeline([("scale", StandardScaler()), ("model", LogisticRegression(C=REGULARIZATION, max_iter=2000))])
         fitted[arm] = model.fit(data.features[rows], labels.astype(np.int64))
+    if not test.any():
+        raise TooFewOutcomes(f"{data.offer}: no customer falls in the held-out share to judge a model on")
     fit = OfferModel(data.offer, fitted["treated"], fitted["control"], {})
     fit.metrics = evaluate(fit, data.only(test))
     return fit

@@ -51,26 +51,32 @@ class Exposed:
 
 
 def exposed(items: Iterable[dict[str, Any]], campaigns: Campaigns, as_of: datetime) -> dict[str, Exposed]:
-    """Each offer's exposed customers whose attribution window has closed by `as_of`."""
-    items = list(items)
+    """Each offer's exposed customers whose attribution window has closed by `as_of`, labelled by
+    what happened at the exposure (sent, or held out), once each however many experiments it
+    counts in. Only dispatch's exposures: a campaign tool's reported holdouts name no offer and
+    its sends record no scores, so they would give one side only."""
+    items = [it for it in items if not (it["sk"].startswith("d#") and it["sk"].count("#") > 1)]
     window, until = campaigns.attribution_days, to_ms(as_of)
     recorded = _recorded_propensity(items)
-    controls = {e.id: {arm.name for arm in e.arms if arm.control} for e in campaigns.experiments}
+    outcome = {(it["pid"], int(it["at"])): it.get("outcome") for it in items if it["sk"].startswith("d#")}
+    covered = {e.id: set(e.offers) for e in campaigns.experiments if any(arm.control for arm in e.arms)}
     parts: dict[str, list[Exposed]] = {}
+    seen: set[tuple[str, int]] = set()
     for name, units in collect(items).items():
-        control = controls.get(name)
-        if not control:  # unknown to the campaigns file, or nobody held out: nothing to compare with
+        if name not in covered:  # unknown to the campaigns file, or nobody held out: nothing to compare with
             continue
         units = units.only(units.entered + window * DAY_MS <= until)
         converted = units.outcomes(until, window)["converted"] > 0
-        treated = ~np.isin(np.array(units.arms, dtype=object)[units.arm], sorted(control))
         offers = np.array(units.offers, dtype=object)[units.offer] if len(units.arm) else np.array([], object)
-        for offer in sorted({o for o in offers if o}):
-            mine = offers == offer
-            pids = [p for p, k in zip(units.pids, mine, strict=True) if k]
-            at = units.entered[mine]
-            scores = np.array([recorded.get((p, int(t)), np.nan) for p, t in zip(pids, at, strict=True)])
-            parts.setdefault(offer, []).append(Exposed(offer, pids, at, treated[mine], converted[mine], scores))
+        for offer in sorted({o for o in offers if o in covered[name]}):
+            rows = [i for i in np.flatnonzero(offers == offer) if (units.pids[i], int(units.entered[i])) not in seen]
+            keys = [(units.pids[i], int(units.entered[i])) for i in rows]
+            seen.update(keys)
+            treated = np.array([outcome.get(key) == "sent" for key in keys], dtype=bool)
+            scores = np.array([recorded.get(key, np.nan) for key in keys], dtype=np.float64)
+            at = np.array([t for _, t in keys], dtype=np.int64)
+            found = Exposed(offer, [p for p, _ in keys], at, treated, converted[rows], scores)
+            parts.setdefault(offer, []).append(found)
     return {offer: _concat(offer, found) for offer, found in sorted(parts.items())}
 
 

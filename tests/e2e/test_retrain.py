@@ -125,7 +125,8 @@ def test_retraining_learns_the_uplift_model_from_the_ledger_and_publishes_it_on_
             batch.put_item(Item=item)
     models = local_aws.ref("ModelsBucket")
     argv = ["retrain", "--source", str(scenario.lake), "--bucket", models, "--approval", "auto", "--workers", "1",
-            "--ledger-table", local_aws.ref("LedgerTable"), "--campaigns", str(scenario.campaigns)]  # fmt: skip
+            "--ledger-table", local_aws.ref("LedgerTable"), "--campaigns", str(scenario.campaigns),
+            "--as-of", scenario.as_of.isoformat(), "--reports", str(tmp_path / "reports")]  # fmt: skip
     capsys.readouterr()
     assert cli(argv) == 0
     outcome = json.loads(capsys.readouterr().out)
@@ -133,3 +134,4 @@ def test_retraining_learns_the_uplift_model_from_the_ledger_and_publishes_it_on_
     uplift = outcome["uplift"]
     assert uplift["status"] == "promoted" and _live(local_aws, "uplift") == uplift["version"]
     assert uplift["offers"]["weekend-deal"]["qini"] > uplift["offers"]["weekend-deal"]["propensity_qini"]
+    assert 'id="qini-weekend-deal"' in (tmp_path / "reports" / uplift["version"] / "uplift.html").read_text()

@@ -46,6 +46,9 @@ def test_the_uplift_model_finds_whom_an_offer_moves_and_serves_it(
 
     models = local_aws.ref("ModelsBucket")
     assert cli(["publish", str(out), "--bucket", models, "--promote"]) == 0
+    capsys.readouterr()
+    assert cli(["list", "--bucket", models, "--model", "uplift"]) == 0  # and promote, rollback: the registry's
+    assert json.loads(capsys.readouterr().out)[0]["qini"] == figures["qini"]
     served = ModelRegistry(local_aws.client("s3"), models).load("uplift", "prod")
     assert served is not None and served.version == manifest["version"]
     shots, _read = build.snapshots(str(scenario.lake), END - timedelta(days=10), workers=1)

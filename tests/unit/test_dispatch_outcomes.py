@@ -107,6 +107,16 @@ def test_holdout_records_the_exposure_and_sends_nothing() -> None:
     assert dispatch.sender.sent == [] and dispatch.recorded(message) == ("holdout", "holdout")
 
 
+def test_an_offer_worth_nothing_is_an_exposure_on_neither_side_of_the_experiment() -> None:
+    from tests.unit.test_decisions import models
+
+    dispatch = Dispatch(models=models(propensity=0.01))  # 0.01 x 45 - 2: below zero, sent to nobody
+    treated, held = dispatch.left_cart(TREATED), dispatch.left_cart(in_arm("holdout"))
+    assert dispatch.outcome(treated) == ("suppressed", "negative_value")
+    assert dispatch.outcome(held) == ("suppressed", "negative_value")  # not a holdout the treatment has no twin of
+    assert dispatch.sender.sent == []
+
+
 @pytest.mark.parametrize(
     ("setup", "code"),
     [

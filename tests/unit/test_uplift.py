@@ -94,6 +94,9 @@ def test_the_composed_graph_gives_each_offer_the_difference_scikit_learn_gives()
     assert gate(lower, None) == [
         f"validation qini {manifest['metrics']['validation']['qini']:.4f} does not beat the baseline's 1.0000"
     ]
+    promoted = manifest | {"version": "v0", "offers": ["cart-recovery"], "metrics": {"validation": {"qini": 9.0}}}
+    assert not gate(manifest, promoted)  # a mean over other offers is no yardstick: only the baseline counts
+    assert gate(manifest, promoted | {"offers": manifest["offers"]})  # over the same offers it is
     with pytest.raises(ModelRejected, match="2 columns"):
         load_model("uplift", manifest | {"offers": ["cart-recovery"]}, body)
 
@@ -102,3 +105,33 @@ def test_an_offer_without_enough_buyers_and_non_buyers_in_each_arm_gets_no_model
     data = planted("cart-recovery", n=200)
     with pytest.raises(TooFewOutcomes, match=r"cart-recovery: .*control \d+ bought / \d+ did not; needs 50"):
         fit_offer(data, min_outcomes=50)
+
+
+def test_each_exposure_counts_once_labelled_by_what_happened_and_only_dispatchs() -> None:
+    from microtarget.aws.ledger import item_of
+    from microtarget.campaigns import parse_campaigns
+    from microtarget.outcomes import LedgerEntry
+
+    from tests.helpers.uplift import CAMPAIGNS
+    from training.uplift_data import exposed
+
+    campaigns = parse_campaigns(
+        CAMPAIGNS
+        + """  - id: everything
+    offers: "*"
+    arms:
+      - {name: in, weight: 0.9}
+      - {name: out, weight: 0.1, control: true}
+"""
+    )
+    at = to_ms(T0)
+    items = [  # held out by the global holdout though in the deal's treatment arm: held out, once
+        item_of(LedgerEntry("p1", "d1", at, "holdout", offer_id="weekend-deal",
+                            experiments={"weekend-2026": "treatment", "everything": "out"})),
+        item_of(LedgerEntry("p2", "d2", at, "sent", offer_id="weekend-deal",
+                            experiments={"weekend-2026": "treatment", "everything": "in"})),
+        item_of(LedgerEntry("p3", "d3", at, "sent", offer_id="weekend-deal", source="api",
+                            experiments={"weekend-2026": "treatment", "everything": "in"})),  # a tool's: left out
+    ]  # fmt: skip
+    (data,) = exposed(items, campaigns, T0 + timedelta(days=8)).values()
+    assert data.pids == ["p1", "p2"] and data.treated.tolist() == [False, True]

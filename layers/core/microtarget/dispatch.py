@@ -200,8 +200,10 @@ def _gone(message: TriggerMessage, now_ms: int, rule_removed: bool, profile: Pro
 
 def _why_nothing(decision: Decision, offers: list[str]) -> tuple[str, str, str]:
     reasons = [decision.suppressed.get(offer, Reason("not_eligible", "not chosen")) for offer in offers]
-    if decision.control:
+    if decision.control and decision.withheld:
         return "holdout", "holdout", reasons[0]
+    if decision.control:  # the treatment would not have been sent anything either: no exposure on either side
+        return "suppressed", "negative_value", "held out, and no offer is worth sending (expected value below zero)"
     first = reasons[0]
     return "suppressed", first.code if isinstance(first, Reason) else "not_eligible", "; ".join(reasons)
 

@@ -59,7 +59,7 @@ class LoadedModel:
         batch = np.ascontiguousarray(features, dtype=np.float32).reshape(-1, len(FEATURE_NAMES))
         outputs = self.session.run(None, {self.input_name: batch})
         if self.kind == "uplift":
-            return np.asarray(outputs[0], dtype=np.float64).reshape(len(batch), -1)
+            return np.asarray(outputs[0], dtype=np.float64)  # [rows, offers], also for no row
         label, second = outputs[:2]
         if self.kind == "classifier":
             return np.asarray(second)[:, 1]

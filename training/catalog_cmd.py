@@ -73,14 +73,15 @@ def _rows(feed: str) -> list[tuple[int, dict[str, Any]]]:
     text = read_text(feed)
     if feed.endswith((".jsonl", ".json", ".ndjson")):
         rows = []
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(text.split("\n"), 1):  # not splitlines: U+2028 may be inside a name
             if line.strip():
                 try:
                     rows.append((number, json.loads(line)))
                 except json.JSONDecodeError as exc:
                     rows.append((number, {"__error__": f"line {number}: not JSON ({exc.msg})"}))
         return rows
-    return list(enumerate(csv.DictReader(io.StringIO(text)), 2))
+    reader = csv.DictReader(io.StringIO(text))
+    return [(reader.line_num, row) for row in reader]  # the row's line, blank lines and quoted breaks counted
 
 
 def _product(row: dict[str, Any], columns: dict[str, str], separator: str, currency: str, line: int) -> Product:
@@ -95,10 +96,11 @@ def _product(row: dict[str, Any], columns: dict[str, str], separator: str, curre
         raise ValueError(f"line {line}, field {columns['availability']!r}: {text['availability']!r} is not an availability "
                          f"(in stock, out of stock, true, false …)")  # fmt: skip
     category = value["category"] if isinstance(value["category"], list) else text["category"].split(separator)
+    price = value["price"]
     fields = {
         "product_id": text["id"], "name": text["name"], "brand": text["brand"],
-        "category": [str(level).strip() for level in category if str(level).strip()],
-        "price": value["price"] if isinstance(value["price"], int | float) else text["price"] or None,
+        "category": [str(level).strip() for level in category if level is not None and str(level).strip()],
+        "price": price if isinstance(price, int | float) and not isinstance(price, bool) else text["price"] or None,
         "currency": text["currency"].upper() or currency, "image_url": text["image"] or None,
         "product_url": text["url"] or None, "available": available not in UNAVAILABLE,
     }  # fmt: skip

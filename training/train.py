@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -132,6 +133,8 @@ def train_all(
         skipped["recommendations"] = unsupported(orders, timeline)
         if skipped["recommendations"] is None:
             results["recommendations"] = train_recommender(orders, timeline, out)
+        else:  # an earlier run's in the same folder must not be published as this one's
+            shutil.rmtree(out / "recommendations", ignore_errors=True)
     metrics: dict[str, Any] = {
         name: result["manifest"]["metrics"] | {"baseline": result["manifest"]["baseline_metrics"]}
         for name, result in results.items()

@@ -35,6 +35,7 @@ class Columns:
 
 
 UNKNOWN_PRODUCT = "unknown"  # an item whose product the import does not know
+MAX_LINES = 200  # the event contract's items per purchase
 
 
 class ImportError_(Exception):
@@ -61,17 +62,20 @@ def import_transactions(
     zone = ZoneInfo(timezone)
     result = Imported()
     groups: dict[tuple[str, ...], list[_Line]] = {}
-    for number, row in enumerate(reader, start=2):
+    spoilt: set[tuple[str, ...]] = set()  # an order with a bad line is left out whole: a re-import adds it once
+    for row in reader:
+        number = reader.line_num  # the row's line in the file, multi-line fields and blank lines counted
         try:
             parsed = _line(row, columns, zone, date_format, number)
-            key = (
-                ("order", parsed.order) if parsed.order else ("day", parsed.customer, parsed.moment.date().isoformat())
-            )
-            _add(groups.setdefault(key, []), parsed, columns)
+            _add(groups.setdefault(_group(parsed.order, parsed.customer, parsed.moment, zone), []), parsed, columns)
         except ImportError_ as exc:
             if not skip_bad:
                 raise ImportError_(f"{exc} (use --skip-bad to skip and count bad rows)") from None
             result.skipped.append(str(exc))
+            spoilt.add(_raw_group(row, columns, zone, date_format))
+    for key in spoilt & set(groups):
+        result.skipped.append(f"{key[0]} {' '.join(key[1:])}: left out whole ({len(groups.pop(key))} good lines), "
+                              "as one of its lines is bad")  # fmt: skip
     for lines in groups.values():
         try:
             result.events.append(_event(lines, columns))
@@ -106,10 +110,7 @@ def _fail(line: int, column: str, reason: str) -> ImportError_:
     return ImportError_(f"line {line}, column {column!r}: {reason}")
 
 
-def _line(row: dict[str, str], columns: Columns, zone: ZoneInfo, date_format: str | None, number: int) -> _Line:
-    customer = (row.get(columns.customer) or "").strip()
-    if not customer:
-        raise _fail(number, columns.customer, "empty customer id")
+def _moment(row: dict[str, str], columns: Columns, zone: ZoneInfo, date_format: str | None, number: int) -> datetime:
     raw_date = (row.get(columns.date) or "").strip()
     try:
         moment = datetime.strptime(raw_date, date_format) if date_format else datetime.fromisoformat(raw_date)
@@ -117,7 +118,14 @@ def _line(row: dict[str, str], columns: Columns, zone: ZoneInfo, date_format: st
         raise _fail(number, columns.date, f"{raw_date!r} is not a date or timestamp") from None
     if len(raw_date) <= 10 and not date_format:  # a date alone: count it at noon local time
         moment = datetime.combine(moment.date(), time(12))
-    moment = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+
+
+def _line(row: dict[str, str], columns: Columns, zone: ZoneInfo, date_format: str | None, number: int) -> _Line:
+    customer = (row.get(columns.customer) or "").strip()
+    if not customer:
+        raise _fail(number, columns.customer, "empty customer id")
+    moment = _moment(row, columns, zone, date_format, number)
     try:
         quantity = int(float(row[columns.quantity]))
         amount = float(row[columns.amount])
@@ -131,23 +139,51 @@ def _line(row: dict[str, str], columns: Columns, zone: ZoneInfo, date_format: st
                  text["line"])  # fmt: skip
 
 
+def _group(order: str, customer: str, moment: datetime, zone: ZoneInfo) -> tuple[str, ...]:
+    """The purchase a line belongs to: its order, or its customer's day in `--timezone`."""
+    return ("order", order) if order else ("day", customer, moment.astimezone(zone).date().isoformat())
+
+
+def _raw_group(row: dict[str, str], columns: Columns, zone: ZoneInfo, date_format: str | None) -> tuple[str, ...]:
+    """The purchase a bad line would have belonged to, as far as it can be read."""
+    order = (row.get(columns.order) or "").strip() if columns.order else ""
+    if order:
+        return ("order", order)
+    try:
+        return _group("", (row.get(columns.customer) or "").strip(), _moment(row, columns, zone, date_format, 0), zone)
+    except ImportError_:
+        return ("unreadable",)
+
+
 def _add(lines: list[_Line], new: _Line, columns: Columns) -> None:
-    """One more line of an order: the same customer's; a line number seen before is a repeated
-    row (kept once) when it says the same, an error when it does not."""
+    """One more line of an order: the same customer's. A repeated row (the same line number, or
+    without line numbers the same product, quantity, amount and moment) is kept once; a line
+    number seen before that says something else is an error."""
     if lines and lines[0].customer != new.customer and new.order:
         raise _fail(new.number, columns.order or "", f"order {new.order!r} belongs to customer {lines[0].customer!r} (line "
                     f"{lines[0].number}), not {new.customer!r}")  # fmt: skip
-    same = next((old for old in lines if new.line and old.line == new.line), None)
+    same = next((old for old in lines if (old.line == new.line if new.line else _content(old) == _content(new))), None)
     if same is None:
         lines.append(new)
-    elif (same.moment, same.quantity, same.amount, same.product) != (new.moment, new.quantity, new.amount, new.product):
+    elif _content(same) != _content(new):
         raise _fail(
             new.number, columns.line or "", f"line {new.line!r} of order {new.order!r} differs from line {same.number}"
         )
 
 
+def _content(line: _Line) -> tuple[Any, ...]:
+    return line.moment, line.quantity, line.amount, line.product
+
+
 def _event(lines: list[_Line], columns: Columns) -> dict[str, Any]:
     first = min(lines, key=lambda line: (line.moment, line.number))
+    if len(lines) > MAX_LINES:
+        what = f"order {first.order!r}" if first.order else f"customer {first.customer!r}'s day"
+        raise _fail(
+            first.number,
+            columns.order or columns.customer,
+            f"{what} has {len(lines)} lines; a purchase holds {MAX_LINES}",
+        )
     if len(lines) == 1:  # the id and order id earlier versions gave a one-line order
         fingerprint = "|".join([first.customer, first.moment.isoformat(), f"{first.amount:.2f}", str(first.quantity),
                                 first.order or str(first.number)])  # fmt: skip
@@ -179,8 +215,9 @@ def _event(lines: list[_Line], columns: Columns) -> dict[str, Any]:
         EVENT_ADAPTER.validate_python(event)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
-        where = f"order {first.order!r}, " if len(lines) > 1 else ""
-        raise _fail(first.number, _column_for(error["loc"], columns), where + str(error["msg"])) from None
+        at = next((int(part) for part in error["loc"] if isinstance(part, int)), None)  # items[i]: its line
+        line = sorted(lines, key=lambda ln: ln.number)[at] if at is not None and at < len(lines) else first
+        raise _fail(line.number, _column_for(error["loc"], columns), str(error["msg"])) from None
     return event
 
 

@@ -123,3 +123,9 @@ def test_an_order_history_without_products_trains_and_publishes_all_but_the_reco
     published = {p["Key"].split("/")[0] for p in local_aws.client("s3").list_objects_v2(Bucket=bucket)["Contents"]}
     assert {"propensity", "churn", "segments"} <= published and "recommendations" not in published
     assert trained[True]["skipped"] == {} and trained[True]["headline"]["recommendations"]["products"] > 20
+    # the products-less history trained into the folder that held a recommender: none is left to publish
+    assert (
+        cli(["train", "--source", str(tmp_path / "lake-False"), "--out", str(tmp_path / "m-True"), "--workers", "1"])
+        == 0
+    )
+    assert not (tmp_path / "m-True" / "recommendations").exists()

@@ -64,12 +64,13 @@ def test_the_email_shows_the_catalogs_names_pictures_and_links_and_never_an_unav
     body = "".join(json.dumps(p) + "\n" for p in products).encode()
     flow.aws.client("s3").put_object(Bucket=flow.aws.ref("ModelsBucket"), Key="config/products.jsonl", Body=body)
     name = shopper(flow)
-    flow.events(cart(name), cart(name, 1, "P2"))
+    flow.events(cart(name), cart(name, 1, "P2"), cart(name, 2, "P3"))  # P3: added to the shop since the import
     assert flow.dispatch.later(minutes=17) == 1
     (email,) = flow.outbox.emails()
+    assert "<td>P3</td>" in email.html  # shown by its id, not dropped
     assert '<a href="https://shop.example.com/p/P1">Trail sneakers</a>' in email.html
     assert 'src="https://shop.example.com/i/P1.jpg"' in email.html and "€30.00" in email.html  # the cart's price
-    assert "Soft throw" not in email.html and "P2" not in email.html and "You left 1 item" in email.html
+    assert "Soft throw" not in email.html and "P2" not in email.html and "You left 2 items" in email.html
 
 
 def test_the_exposure_records_what_the_customer_bought_in_the_90_days_before_its_day(flow: Flow) -> None:

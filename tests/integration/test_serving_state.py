@@ -133,3 +133,7 @@ def test_the_product_catalog_is_read_on_the_ttl_only_when_it_changed_and_a_bad_o
     s3.put_object(Bucket=bucket, Key="config/products.jsonl", Body=good.replace(b"89.9", b"79.9"))
     clock.now += 61
     assert state.catalog().products["P1"].price == 79.9 and "catalog" not in state.problems  # type: ignore[union-attr]
+    s3.delete_object(Bucket=bucket, Key="config/products.jsonl")
+    clock.now += 61
+    assert state.catalog().products["P1"].price == 79.9  # type: ignore[union-attr]  # what is unavailable still holds
+    assert problems == ["CatalogInvalid", "CatalogInvalid"] and "is gone; keeping version" in state.problems["catalog"]

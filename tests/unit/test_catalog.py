@@ -115,3 +115,30 @@ def test_every_template_renders_with_and_without_products(shown: str) -> None:
             assert rendered.text.strip(), (offer.id, channel)
             if shown == "catalog" and channel == "email" and offer.template in ("cart_recovery", "cross_sell"):
                 assert "Trail sneakers" in rendered.html and 'src="https://shop.example.com/i.jpg"' in rendered.html
+
+
+def test_odd_values_a_name_with_a_line_separator_and_line_numbers_after_blank_lines(
+    tmp_path: Path, capsys: Any
+) -> None:
+    lines = '{"sku": "P1", "title": "Trail\u2028sneakers", "cost": 10}\n{"sku": "P2", "title": "Soft", "cost": true}\n'
+    assert _import(tmp_path, lines, name="feed.jsonl")[0] == 2
+    assert "line 2, field 'cost'" in capsys.readouterr().err  # true is no price
+    code, out = _import(tmp_path, lines.split("\n")[0] + "\n", name="feed.jsonl")
+    assert code == 0 and parse_catalog(out.read_bytes()).products["P1"].name == "Trail\u2028sneakers"
+    assert _import(tmp_path, FEED.replace("P3,", "\nP3,").replace("59.5", "abc"))[0] == 2
+    assert "line 5, field 'cost'" in capsys.readouterr().err  # the file's line, the blank one counted
+    with pytest.raises(CatalogInvalid, match="not UTF-8"):
+        parse_catalog(b'{"product_id": "P1", "name": "\xff", "price": 1}\n')
+
+
+def test_text_parts_keep_one_thing_a_line() -> None:
+    catalog = parse_catalog(b'{"product_id": "P1", "name": "Trail sneakers", "price": 89.9}\n')
+    context = {"first_name": None, "offer": {"id": "o", "name": "Offer"}, "decision_id": "d",
+               "items": [p | {"quantity": 1} for p in catalog.shown(["P1"])], "recommended": catalog.shown(["P1"]),
+               "links": {"offer": "https://shop.example.com/o", "unsubscribe": "https://shop.example.com/u"}}  # fmt: skip
+    text = render(environment(_templates()), "cart_recovery", "email", context).text
+    assert "\n- Trail sneakers x 1 (€89.90)\n" in text and text.endswith("\nComplete your order today and save 5%: "
+                                                                          "https://shop.example.com/o")  # fmt: skip
+    assert render(environment(_templates()), "cross_sell", "email", context).text.endswith(
+        "\n\nhttps://shop.example.com/o"
+    )

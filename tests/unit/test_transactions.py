@@ -95,4 +95,31 @@ def test_an_order_that_names_two_customers_or_changes_a_line_is_refused_with_its
     with pytest.raises(ImportError_, match=r"line 6, column 'sku': empty product id"):
         import_transactions(LINES + "A-1,2026-03-01,1,5,o-9,,1\n", LINE_COLUMNS)
     skipped = import_transactions(LINES + "C-9,2026-03-01,1,5,o-1,P3,3\n", LINE_COLUMNS, skip_bad=True)
-    assert len(skipped.events) == 2 and len(skipped.skipped) == 1  # the rest of the file still imports
+    assert [e["properties"]["order_id"] for e in skipped.events] == ["o-3"]  # the rest of the file still imports
+    assert skipped.skipped[1] == "order o-1: left out whole (2 good lines), as one of its lines is bad"
+
+
+def test_an_order_is_imported_whole_or_not_at_all_so_a_fixed_file_adds_it_once() -> None:
+    bad = LINES.replace("A-1,2026-03-01T10:05:00,1,15.50,o-1,P2,2\n", "A-1,2026-03-01T10:05:00,1,x,o-1,P2,2\n", 1)
+    first = import_transactions(bad, LINE_COLUMNS, skip_bad=True)
+    fixed = import_transactions(LINES, LINE_COLUMNS)
+    assert {e["properties"]["order_id"] for e in first.events} == {"o-3"}
+    assert {e["event_id"] for e in first.events} < {e["event_id"] for e in fixed.events}  # o-1 comes in once, whole
+
+
+def test_repeated_rows_without_line_numbers_count_once_and_days_are_the_timezones() -> None:
+    text = "cust,when,qty,total,order\nA-1,2026-03-28T23:30:00Z,1,10,o-1\nA-1,2026-03-28T23:30:00Z,1,10,o-1\n"
+    (event,) = import_transactions(text, COLUMNS).events
+    assert event["properties"]["revenue"] == 10.0 and len(event["properties"]["items"]) == 1  # a re-exported row
+    night = "cust,when,qty,total\nA-1,2026-03-28T23:30:00Z,1,10\nA-1,2026-03-29T00:30:00Z,1,5\n"
+    events = import_transactions(night, Columns("cust", "when", "qty", "total"), timezone="Europe/Berlin").events
+    assert [e["properties"]["revenue"] for e in events] == [15.0]  # 00:30 and 02:30 in Berlin: one day, one purchase
+
+
+def test_an_order_beyond_what_a_purchase_holds_is_named_and_a_bad_line_by_its_own_number() -> None:
+    many = "cust,when,qty,total,order,sku,line\n" + "".join(f"A-1,2026-03-01,1,1,o-9,P{i},{i}\n" for i in range(201))
+    with pytest.raises(ImportError_, match=r"line 2, column 'order': order 'o-9' has 201 lines; a purchase holds 200"):
+        import_transactions(many, LINE_COLUMNS)
+    negative = LINES.replace("A-1,2026-03-01T10:05:00,1,15.50,o-1,P2,2\n", "A-1,2026-03-01T10:05:00,1,-5,o-1,P2,2\n")
+    with pytest.raises(ImportError_, match=r"^line 3, column 'total'"):
+        import_transactions(negative.replace("A-1,2026-03-01T10:05:00,1,15.50,o-1,P2,2\n", ""), LINE_COLUMNS)

@@ -67,12 +67,18 @@ class Catalog:
 
 def parse_catalog(body: bytes) -> Catalog:
     products: dict[str, Product] = {}
-    for number, line in enumerate(body.decode("utf-8").splitlines(), 1):
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogInvalid(
+            "catalog_invalid", f"the catalog is not UTF-8 ({exc.reason} at byte {exc.start})"
+        ) from None
+    for number, line in enumerate(text.split("\n"), 1):  # not splitlines: U+2028 may be inside a name
         if not line.strip():
             continue
         try:
             product = Product.model_validate(json.loads(line))
-        except ValueError as exc:  # JSONDecodeError and ValidationError both
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, ValidationError, nesting too deep
             raise CatalogInvalid("catalog_invalid", f"catalog line {number}: {_reason(exc)}") from None
         if product.product_id in products:
             raise CatalogInvalid(
@@ -88,7 +94,7 @@ def catalog_body(products: Iterable[Product]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _reason(exc: ValueError) -> str:
+def _reason(exc: ValueError | RecursionError) -> str:
     if isinstance(exc, ValidationError):
         error = exc.errors(include_url=False)[0]
         return f"{'.'.join(map(str, error['loc'])) or 'product'}: {error['msg']}"

@@ -170,8 +170,8 @@ class DispatchService:
         recommender, catalog = self.state.recommender(), self.state.catalog()
         basket = [str(item["product_id"]) for item in items]
         if catalog:  # names, images, prices and links; an unavailable product is not shown
-            items = [catalog.products[str(item["product_id"])].shown() | {k: v for k, v in item.items() if v is not None}
-                     for item in items if catalog.available(str(item["product_id"]))]  # fmt: skip  # the cart's price first
+            items = [_described(item, catalog.products.get(str(item["product_id"]))) for item in items
+                     if catalog.available(str(item["product_id"])) or str(item["product_id"]) not in catalog.products]  # fmt: skip
         items = [unknown(str(item["product_id"])) | item for item in items]  # every field a template may name
         picks = recommender.recommend(basket, 3, catalog.available if catalog else None) if recommender else []
         return {
@@ -185,6 +185,12 @@ class DispatchService:
                 "unsubscribe": f"{site}/preferences?channel={message.channel}",
             },
         }
+
+
+def _described(item: dict[str, Any], product: Any) -> dict[str, Any]:
+    """A cart line with the catalog's name, picture and link, at the price the customer saw (a
+    product the catalog does not know yet is shown by its id, one it marks unavailable not at all)."""
+    return item if product is None else product.shown() | {k: v for k, v in item.items() if v is not None}
 
 
 def _gone(message: TriggerMessage, now_ms: int, rule_removed: bool, profile: Profile | None) -> tuple[str, str] | None:

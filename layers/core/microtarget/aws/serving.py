@@ -73,15 +73,18 @@ class ServingState:
                 self._catalog, self._catalog_etag = parse_catalog(reply["Body"].read()), reply["ETag"]
                 self.problems.pop("catalog", None)
             except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "")
-                if code in ("NoSuchKey", "404"):
-                    self._catalog = None
+                code, kept = exc.response.get("Error", {}).get("Code", ""), self._catalog
+                if code in ("NoSuchKey", "404") and kept is None:  # none imported yet: ids only
                     self.problems["catalog"] = f"no {self.catalog_key}: messages show product ids"
+                elif code in ("NoSuchKey", "404") and kept is not None:  # gone: the last one still says what is out
+                    self._problem(
+                        "CatalogInvalid", "catalog", f"{self.catalog_key} is gone; keeping version {kept.version}"
+                    )
                 elif code not in ("304", "NotModified"):
                     self._problem("CatalogInvalid", "catalog", f"cannot read {self.catalog_key}: {exc}")
             except (MicrotargetError, BotoCoreError) as exc:
-                kept = f"; keeping version {self._catalog.version}" if self._catalog else ""
-                self._problem("CatalogInvalid", "catalog", f"{exc}{kept}")
+                keeping = f"; keeping version {self._catalog.version}" if self._catalog else ""
+                self._problem("CatalogInvalid", "catalog", f"{exc}{keeping}")
         return self._catalog
 
     def models(self) -> dict[str, LoadedModel]:

@@ -149,7 +149,16 @@ def test_the_context_page_and_product_shape_the_answer(api: Api) -> None:
     items = [{"customer_id": "never-seen-2", "context": {"page": "product"}}, {"customer_id": "never-seen-3"}]
     status, body = api.call("POST", "/decisions", {"customers": items})
     assert status == 200 and [d["context"]["page"] for d in body["decisions"]] == ["product", None]
-    assert all(d["recommendations"] == [] for d in body["decisions"])  # no product, nothing to go with
+    popular, none = body["decisions"]  # a page and no product, for a visitor with no history: the best sellers
+    assert len(popular["recommendations"]) == 3 and {p["reason"] for p in popular["products"]} == {
+        "among the shop's best sellers"
+    }
+    assert none["recommendations"] == [] and none["products"] == []  # not for a site page: none asked for
+    home = [{"customer_id": c, "context": {"page": "home"}} for c in api.customers]  # known: they viewed products
+    status, body = api.call("POST", "/decisions", {"customers": home})
+    reasons = {p["reason"] for d in body["decisions"] for p in d["products"]}
+    assert status == 200 and reasons & {"bought together with what was viewed lately",
+                                        "bought together with what is in the cart"}  # fmt: skip
     status, body = api.call("GET", "/customers/x/offers?page=Cart%20Page")
     assert status == 422 and body["detail"][0]["loc"] == ["query", "page"]
 

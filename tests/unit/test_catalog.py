@@ -142,3 +142,29 @@ def test_text_parts_keep_one_thing_a_line() -> None:
     assert render(environment(_templates()), "cross_sell", "email", context).text.endswith(
         "\n\nhttps://shop.example.com/o"
     )
+
+
+def test_each_page_gets_what_goes_with_it_product_then_cart_then_views_then_best_sellers() -> None:
+    from microtarget.aggregation import apply_events
+    from microtarget.decision_service import recommend_for
+    from microtarget.decisions import Context
+    from microtarget.profile import Profile
+
+    from tests.helpers.events import event
+
+    model = Recommender({}, {"P1": [("P2", 0.9)], "P5": [("P6", 0.8)], "P7": [("P8", 0.7)]}, ["P9"])
+    viewer = Profile("c_v")
+    apply_events(viewer, [event("product_view", product_id="P7", minutes=-30)])
+    shopper = Profile("c_s")
+    apply_events(shopper, [event("product_view", product_id="P7", minutes=-30), event("add_to_cart", product_id="P5")])
+    assert recommend_for(model, Context("product", "P1"), shopper, None) == (
+        ["P2", "P9"], "bought together with the product on the page")  # fmt: skip
+    assert recommend_for(model, Context("cart"), shopper, None) == (
+        ["P6", "P9"],
+        "bought together with what is in the cart",
+    )
+    assert recommend_for(model, Context("home"), viewer, None) == (
+        ["P8", "P9"],
+        "bought together with what was viewed lately",
+    )
+    assert recommend_for(model, Context("home"), None, lambda p: p != "P9") == ([], "among the shop's best sellers")

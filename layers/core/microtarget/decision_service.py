@@ -3,7 +3,7 @@ record what campaign tools report doing with them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from microtarget.clock import DAY_MS, Clock, to_ms, utc_now
@@ -13,12 +13,14 @@ from microtarget.exposures import Exposure, check_issued, issued_decision_id, le
 from microtarget.features import pre_exposure
 from microtarget.identity import Pseudonymizer
 from microtarget.ports import DecisionLog, ProfileStore, Serving
+from microtarget.profile import Profile
+from microtarget.recommendations import Recommender
 from microtarget.scoring import score_many
 
 Request = tuple[str, str, Context]  # customer, channel, where the answer will be used
 Report = tuple[str, str, str, str | None, datetime | None]  # customer, decision, channel, offer, when
 RECOMMENDATIONS = 3
-TOGETHER = "bought together with the product on the page"
+RECENT = 5  # the latest distinct products viewed, for a page that shows none
 
 
 class DecisionService:
@@ -51,7 +53,7 @@ class DecisionService:
             pids = [aliased.get(pid) or pid for pid in pids]
         unique = list(dict.fromkeys(pids))  # a visitor with no profile yet may have been sent offers too
         sent = self._ledger.sends_many(unique, to_ms(now) - 7 * DAY_MS) if self._ledger else {}
-        recommender = self.state.recommender() if any(c.product_id for _, _, c in requests) else None
+        recommender = self.state.recommender() if any(c.product_id or c.page for _, _, c in requests) else None
         catalog = self.state.catalog() if recommender else None
         known = {pid: found[pid] for pid in unique if pid in found}
         scored = dict(zip(known, score_many(list(known.values()), now, models), strict=True))  # one run per model
@@ -61,10 +63,11 @@ class DecisionService:
                 pid, found.get(pid), channel, now, campaigns, models, sent.get(pid, ()), limit, context=context,
                 scored=scored.get(pid),
             )  # fmt: skip
-            if recommender and context.product_id:
+            if recommender and (context.product_id or context.page):
                 allowed = catalog.available if catalog else None  # never an unavailable product
-                decision.recommendations = recommender.recommend([context.product_id], RECOMMENDATIONS, allowed)
-                decision.products = catalog.shown(decision.recommendations, TOGETHER) if catalog else []
+                picks, reason = recommend_for(recommender, context, found.get(pid), allowed)
+                decision.recommendations = picks
+                decision.products = catalog.shown(picks, reason) if catalog else []
             decision.decision_id = issued_decision_id(decision.decision_id, pid, to_ms(now), self._pseudonymizer.seal)
             decisions.append(decision)
         return decisions
@@ -90,3 +93,21 @@ class DecisionService:
             entry.detail["pre"] = pre_exposure(profiles.get(entry.pid), entry.at_ms)
         self._ledger.record_many(entries)
         return rejected
+
+
+def recommend_for(
+    recommender: Recommender, context: Context, profile: Profile | None, allowed: Callable[[str], bool] | None
+) -> tuple[list[str], str]:
+    """What goes with the page: the product on it, else the customer's cart, else what they
+    viewed lately, else what sells most; with the reason, for every product it gives."""
+    if context.product_id:
+        return recommender.recommend(
+            [context.product_id], RECOMMENDATIONS, allowed
+        ), "bought together with the product on the page"
+    cart = list(profile.cart()) if profile else []
+    if cart:
+        return recommender.recommend(cart, RECOMMENDATIONS, allowed), "bought together with what is in the cart"
+    viewed = list(dict.fromkeys(view[2] for view in reversed(profile.recent_views)))[:RECENT] if profile else []
+    if viewed:
+        return recommender.recommend(viewed, RECOMMENDATIONS, allowed), "bought together with what was viewed lately"
+    return recommender.recommend([], RECOMMENDATIONS, allowed), "among the shop's best sellers"

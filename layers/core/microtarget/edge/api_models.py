@@ -91,7 +91,10 @@ class DecisionOut(_Model):
     offers: list[OfferOut]
     suppressed: dict[str, str] = Field(description="offer id -> why it was not chosen")
     context: ContextIn
-    recommendations: list[str] = Field(description="products bought together with the context's product")
+    recommendations: list[str] = Field(
+        description="for a site page: products that go with the page's product, else the cart, else what the "
+        "customer viewed lately, else the best sellers (the reason is in products)"
+    )
     products: list[ProductOut] = Field(
         description="the recommendations as the product catalog shows them (available ones only; empty without a catalog)"
     )

@@ -1,0 +1,46 @@
+"""Recommendations as served, in process: 10 products that go with a product, from a 10,000-product
+catalog (one in forty out of stock) and a bought-together model with 10 neighbours each; the
+catalog's stored size, the time to read it, and the model's size."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any
+
+from microtarget.catalog import Product, catalog_body, parse_catalog
+from microtarget.recommendations import Recommender
+
+PRODUCTS, NEIGHBOURS, REQUESTS, K = 10_000, 10, 20_000, 10
+GOAL_P99_MS = 1.0
+
+
+def run() -> dict[str, Any]:
+    rng = random.Random(5)
+    ids = [f"P{i:05d}" for i in range(PRODUCTS)]
+    products = [Product(product_id=p, name=f"Product {p}", category=["fashion", "shoes"], price=rng.uniform(5, 200),
+                        image_url=f"https://shop.example.com/img/{p}.jpg", product_url=f"https://shop.example.com/p/{p}",
+                        available=i % 40 != 39) for i, p in enumerate(ids)]  # fmt: skip
+    body = catalog_body(products)
+    started = time.perf_counter()
+    catalog = parse_catalog(body)
+    read_s = time.perf_counter() - started
+    neighbours = {p: sorted(((o, round(rng.random(), 6)) for o in rng.sample(ids, NEIGHBOURS)), key=lambda x: -x[1])
+                  for p in ids}  # fmt: skip
+    popular = ids[:20]
+    model = Recommender({}, neighbours, popular)
+    model_bytes = len(json.dumps({"neighbours": neighbours, "popular": popular}, separators=(",", ":")).encode())
+    asked = [rng.choice(ids) for _ in range(REQUESTS)]
+    timings = []
+    for product in asked:
+        started = time.perf_counter()
+        picks = model.recommend([product], K, catalog.available)
+        shown = catalog.shown(picks, "bought together with the product on the page")
+        timings.append(time.perf_counter() - started)
+        assert len(shown) == K
+    timings.sort()
+    return {
+        "p50_ms": timings[len(timings) // 2] * 1000, "p99_ms": timings[int(len(timings) * 0.99)] * 1000,
+        "catalog_mb": len(body) / 2**20, "read_ms": read_s * 1000, "model_mb": model_bytes / 2**20,
+    }  # fmt: skip

@@ -113,8 +113,9 @@ def test_every_template_renders_with_and_without_products(shown: str) -> None:
                        "links": {"offer": "https://shop.example.com/o", "unsubscribe": "https://shop.example.com/u"}}  # fmt: skip
             rendered = render(env, offer.template, channel, context)
             assert rendered.text.strip(), (offer.id, channel)
-            if shown == "catalog" and channel == "email" and offer.template in ("cart_recovery", "cross_sell"):
+            if shown == "catalog" and channel == "email":  # every e-mail shows the picks, in both parts
                 assert "Trail sneakers" in rendered.html and 'src="https://shop.example.com/i.jpg"' in rendered.html
+                assert "Trail sneakers" in rendered.text, offer.id
 
 
 def test_odd_values_a_name_with_a_line_separator_and_line_numbers_after_blank_lines(
@@ -144,11 +145,10 @@ def test_text_parts_keep_one_thing_a_line() -> None:
     )
 
 
-def test_each_page_gets_what_goes_with_it_product_then_cart_then_views_then_best_sellers() -> None:
+def test_each_moment_gets_what_goes_with_it_its_products_then_cart_then_views_then_best_sellers() -> None:
     from microtarget.aggregation import apply_events
-    from microtarget.decision_service import recommend_for
-    from microtarget.decisions import Context
     from microtarget.profile import Profile
+    from microtarget.recommendations import recommend_for
 
     from tests.helpers.events import event
 
@@ -157,14 +157,9 @@ def test_each_page_gets_what_goes_with_it_product_then_cart_then_views_then_best
     apply_events(viewer, [event("product_view", product_id="P7", minutes=-30)])
     shopper = Profile("c_s")
     apply_events(shopper, [event("product_view", product_id="P7", minutes=-30), event("add_to_cart", product_id="P5")])
-    assert recommend_for(model, Context("product", "P1"), shopper, None) == (
-        ["P2", "P9"], "bought together with the product on the page")  # fmt: skip
-    assert recommend_for(model, Context("cart"), shopper, None) == (
-        ["P6", "P9"],
-        "bought together with what is in the cart",
-    )
-    assert recommend_for(model, Context("home"), viewer, None) == (
-        ["P8", "P9"],
-        "bought together with what was viewed lately",
-    )
-    assert recommend_for(model, Context("home"), None, lambda p: p != "P9") == ([], "among the shop's best sellers")
+    on_page = (["P2", "P9"], "bought together with the product on the page")
+    assert recommend_for(model, ["P1"], shopper, None) == on_page
+    assert recommend_for(model, [], shopper, None) == (["P6", "P9"], "bought together with what is in the cart")
+    assert recommend_for(model, [], viewer, None) == (["P8", "P9"], "bought together with what was viewed lately")
+    assert recommend_for(model, [], None, lambda p: p != "P9") == ([], "among the shop's best sellers")
+    assert recommend_for(model, ["P1"], None, None, what="your order")[1] == "bought together with your order"

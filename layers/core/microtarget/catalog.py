@@ -43,7 +43,7 @@ class Product(BaseModel):
 
 def unknown(product_id: str) -> dict[str, Any]:
     """A product the catalog does not describe, with every field a template may name (None)."""
-    return {name: None for name in Product.model_fields} | {"product_id": product_id, "category": []}
+    return {name: None for name in Product.model_fields} | {"product_id": product_id, "category": [], "reason": ""}
 
 
 class CatalogInvalid(PermanentError):

@@ -3,7 +3,7 @@ record what campaign tools report doing with them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from microtarget.clock import DAY_MS, Clock, to_ms, utc_now
@@ -13,14 +13,12 @@ from microtarget.exposures import Exposure, check_issued, issued_decision_id, le
 from microtarget.features import pre_exposure
 from microtarget.identity import Pseudonymizer
 from microtarget.ports import DecisionLog, ProfileStore, Serving
-from microtarget.profile import Profile
-from microtarget.recommendations import Recommender
+from microtarget.recommendations import recommend_for
 from microtarget.scoring import score_many
 
 Request = tuple[str, str, Context]  # customer, channel, where the answer will be used
 Report = tuple[str, str, str, str | None, datetime | None]  # customer, decision, channel, offer, when
 RECOMMENDATIONS = 3
-RECENT = 5  # the latest distinct products viewed, for a page that shows none
 
 
 class DecisionService:
@@ -65,7 +63,8 @@ class DecisionService:
             )  # fmt: skip
             if recommender and (context.product_id or context.page):
                 allowed = catalog.available if catalog else None  # never an unavailable product
-                picks, reason = recommend_for(recommender, context, found.get(pid), allowed)
+                shown = [context.product_id] if context.product_id else []
+                picks, reason = recommend_for(recommender, shown, found.get(pid), allowed, RECOMMENDATIONS)
                 decision.recommendations = picks
                 decision.products = catalog.shown(picks, reason) if catalog else []
             decision.decision_id = issued_decision_id(decision.decision_id, pid, to_ms(now), self._pseudonymizer.seal)
@@ -93,21 +92,3 @@ class DecisionService:
             entry.detail["pre"] = pre_exposure(profiles.get(entry.pid), entry.at_ms)
         self._ledger.record_many(entries)
         return rejected
-
-
-def recommend_for(
-    recommender: Recommender, context: Context, profile: Profile | None, allowed: Callable[[str], bool] | None
-) -> tuple[list[str], str]:
-    """What goes with the page: the product on it, else the customer's cart, else what they
-    viewed lately, else what sells most; with the reason, for every product it gives."""
-    if context.product_id:
-        return recommender.recommend(
-            [context.product_id], RECOMMENDATIONS, allowed
-        ), "bought together with the product on the page"
-    cart = list(profile.cart()) if profile else []
-    if cart:
-        return recommender.recommend(cart, RECOMMENDATIONS, allowed), "bought together with what is in the cart"
-    viewed = list(dict.fromkeys(view[2] for view in reversed(profile.recent_views)))[:RECENT] if profile else []
-    if viewed:
-        return recommender.recommend(viewed, RECOMMENDATIONS, allowed), "bought together with what was viewed lately"
-    return recommender.recommend([], RECOMMENDATIONS, allowed), "among the shop's best sellers"

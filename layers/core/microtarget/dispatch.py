@@ -36,10 +36,12 @@ from microtarget.ports import (
     TriggerSink,
 )
 from microtarget.profile import Profile
+from microtarget.recommendations import recommend_for
 from microtarget.rendering import render
 from microtarget.rules import Reason
 from microtarget.triggers import TriggerMessage, still_holds
 
+WHAT_IS_SHOWN = {"post_purchase": "your order", "repeat_view": "the product you looked at"}  # what picks go with
 LOCK_MS = 60_000  # the send lock lapses after twice the function's timeout if its holder crashed
 
 
@@ -168,17 +170,20 @@ class DispatchService:
             for line in cart.values()
         ] or [{"product_id": product, "quantity": 1, "price": None} for product in message.products]  # fmt: skip
         recommender, catalog = self.state.recommender(), self.state.catalog()
-        basket = [str(item["product_id"]) for item in items]
+        shown = [] if message.kind == "cart_abandonment" else [str(product) for product in message.products]
         if catalog:  # names, images, prices and links; an unavailable product is not shown
             items = [_described(item, catalog.products.get(str(item["product_id"]))) for item in items
                      if catalog.available(str(item["product_id"])) or str(item["product_id"]) not in catalog.products]  # fmt: skip
         items = [unknown(str(item["product_id"])) | item for item in items]  # every field a template may name
-        picks = recommender.recommend(basket, 3, catalog.available if catalog else None) if recommender else []
+        picks, reason = recommend_for(recommender, shown, profile, catalog.available if catalog else None,
+                                      what=WHAT_IS_SHOWN.get(message.kind, "it")) if recommender else ([], "")  # fmt: skip
         return {
             "first_name": contact.first_name if contact else None,
             "offer": offer,
             "items": items,
-            "recommended": catalog.shown(picks, "bought together") if catalog else [unknown(p) for p in picks],
+            "recommended": catalog.shown(picks, reason)
+            if catalog
+            else [unknown(p) | {"reason": reason} for p in picks],
             "decision_id": decision_id,
             "links": {
                 "offer": f"{site}/offers/{offer['id']}?decision={decision_id}",

@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from microtarget.scoring import ModelRejected
 from microtarget.validation import sha256_mismatch
 
+if TYPE_CHECKING:
+    from microtarget.profile import Profile
+
 RECOMMENDER = "recommendations"
+RECENT = 5  # the latest distinct products viewed, for a moment that shows none
 ARTIFACT = "model.json"
 
 
@@ -42,6 +46,23 @@ class Recommender:
         ranked = sorted(scores, key=lambda p: (-scores[p], p))[:k]
         fill = [p for p in self.popular if p not in basket and p not in ranked and ok(p)]
         return ranked + fill[: k - len(ranked)]
+
+
+def recommend_for(
+    recommender: Recommender, products: list[str], profile: Profile | None, allowed: Callable[[str], bool] | None,
+    k: int = 3, what: str = "the product on the page",
+) -> tuple[list[str], str]:  # fmt: skip
+    """What goes with a moment: the products it shows (`what` they are), else the customer's cart,
+    else what they viewed lately, else what sells most; with the reason, for every product given."""
+    if products:
+        return recommender.recommend(products, k, allowed), f"bought together with {what}"
+    cart = list(profile.cart()) if profile else []
+    if cart:
+        return recommender.recommend(cart, k, allowed), "bought together with what is in the cart"
+    viewed = list(dict.fromkeys(view[2] for view in reversed(profile.recent_views)))[:RECENT] if profile else []
+    if viewed:
+        return recommender.recommend(viewed, k, allowed), "bought together with what was viewed lately"
+    return recommender.recommend([], k, allowed), "among the shop's best sellers"
 
 
 def load_recommender(manifest: dict[str, Any], body: bytes) -> Recommender:

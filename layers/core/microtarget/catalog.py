@@ -36,10 +36,6 @@ class Product(BaseModel):
     product_url: Url | None = None
     available: bool = True
 
-    def shown(self, reason: str = "") -> dict[str, Any]:
-        """What a template or an API answer gets: the product, and why it is there."""
-        return self.model_dump() | ({"reason": reason} if reason else {})
-
 
 def unknown(product_id: str) -> dict[str, Any]:
     """A product the catalog does not describe, with every field a template may name (None)."""
@@ -54,15 +50,23 @@ class CatalogInvalid(PermanentError):
 class Catalog:
     version: str
     products: dict[str, Product] = field(default_factory=dict)
+    # each product's fields as templates and answers get them, made once per product and version
+    _details: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def available(self, product_id: str) -> bool:
         product = self.products.get(product_id)
         return product is not None and product.available
 
-    def shown(self, product_ids: Iterable[str], reason: str = "", k: int | None = None) -> list[dict[str, Any]]:
-        """The available ones among `product_ids`, in order, with their details (at most k)."""
-        found = [self.products[p].shown(reason) for p in product_ids if self.available(p)]
-        return found if k is None else found[:k]
+    def details(self, product_id: str) -> dict[str, Any]:
+        """A known product's fields (callers merge into a new dict: this one is shared)."""
+        found = self._details.get(product_id)
+        if found is None:
+            found = self._details[product_id] = self.products[product_id].model_dump()
+        return found
+
+    def shown(self, product_ids: Iterable[str], reason: str = "") -> list[dict[str, Any]]:
+        """The available ones among `product_ids`, in order, with their details and why they are there."""
+        return [self.details(p) | {"reason": reason} for p in product_ids if self.available(p)]
 
 
 def parse_catalog(body: bytes) -> Catalog:

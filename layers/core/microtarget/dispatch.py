@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from microtarget.campaigns import QuietHours
-from microtarget.catalog import unknown
+from microtarget.catalog import Catalog, unknown
 from microtarget.clock import DAY_MS, Clock, to_ms, utc_now
 from microtarget.decisions import Decision, decide
 from microtarget.errors import PermanentError, RetryableError, SendUnconfirmed
@@ -172,8 +172,7 @@ class DispatchService:
         recommender, catalog = self.state.recommender(), self.state.catalog()
         shown = [] if message.kind == "cart_abandonment" else [str(product) for product in message.products]
         if catalog:  # names, images, prices and links; an unavailable product is not shown
-            items = [_described(item, catalog.products.get(str(item["product_id"]))) for item in items
-                     if catalog.available(str(item["product_id"])) or str(item["product_id"]) not in catalog.products]  # fmt: skip
+            items = [line for item in items if (line := _described(item, catalog)) is not None]
         items = [unknown(str(item["product_id"])) | item for item in items]  # every field a template may name
         picks, reason = recommend_for(recommender, shown, profile, catalog.available if catalog else None,
                                       what=WHAT_IS_SHOWN.get(message.kind, "it")) if recommender else ([], "")  # fmt: skip
@@ -192,10 +191,15 @@ class DispatchService:
         }
 
 
-def _described(item: dict[str, Any], product: Any) -> dict[str, Any]:
-    """A cart line with the catalog's name, picture and link, at the price the customer saw (a
-    product the catalog does not know yet is shown by its id, one it marks unavailable not at all)."""
-    return item if product is None else product.shown() | {k: v for k, v in item.items() if v is not None}
+def _described(item: dict[str, Any], catalog: Catalog) -> dict[str, Any] | None:
+    """A cart line with the catalog's name, picture and link, at the price the customer saw: a
+    product the catalog does not know yet is shown by its id, one it marks unavailable not at all."""
+    product_id = str(item["product_id"])
+    if product_id not in catalog.products:
+        return item
+    if not catalog.available(product_id):
+        return None
+    return catalog.details(product_id) | {k: v for k, v in item.items() if v is not None}
 
 
 def _gone(message: TriggerMessage, now_ms: int, rule_removed: bool, profile: Profile | None) -> tuple[str, str] | None:

@@ -69,7 +69,8 @@ def cmd_catalog(args: Any) -> dict[str, Any]:
     return {"version": catalog.version, "products": len(products), "unavailable": unavailable, "skipped": len(skipped)}
 
 
-def _rows(feed: str) -> list[tuple[int, dict[str, Any]]]:
+def _rows(feed: str) -> list[tuple[int, Any]]:
+    """(line, the row) for each row; a JSON line that cannot be read is its JSONDecodeError."""
     text = read_text(feed)
     if feed.endswith((".jsonl", ".json", ".ndjson")):
         rows = []
@@ -78,17 +79,17 @@ def _rows(feed: str) -> list[tuple[int, dict[str, Any]]]:
                 try:
                     rows.append((number, json.loads(line)))
                 except json.JSONDecodeError as exc:
-                    rows.append((number, {"__error__": f"line {number}: not JSON ({exc.msg})"}))
+                    rows.append((number, exc))
         return rows
     reader = csv.DictReader(io.StringIO(text))
     return [(reader.line_num, row) for row in reader]  # the row's line, blank lines and quoted breaks counted
 
 
-def _product(row: dict[str, Any], columns: dict[str, str], separator: str, currency: str, line: int) -> Product:
+def _product(row: Any, columns: dict[str, str], separator: str, currency: str, line: int) -> Product:
+    if isinstance(row, json.JSONDecodeError):
+        raise ValueError(f"line {line}: not JSON ({row.msg})")
     if not isinstance(row, dict):
         raise ValueError(f"line {line}: not an object")
-    if "__error__" in row:
-        raise ValueError(row["__error__"])
     value = {name: row.get(column) for name, column in columns.items()}
     text = {name: str(v).strip() if v is not None else "" for name, v in value.items()}
     available = text["availability"].lower()

@@ -73,6 +73,8 @@ def fit_offer(data: Exposed, min_outcomes: int = MIN_OUTCOMES) -> OfferModel:
     """The offer's two classifiers on its training customers, judged on the held-out ones."""
     _enough(data, min_outcomes)
     test = held_out(data.pids)
+    if not test.any():
+        raise TooFewOutcomes(f"{data.offer}: no customer falls in the held-out share to judge a model on")
     fitted = {}
     for arm, rows in (("treated", data.treated & ~test), ("control", ~data.treated & ~test)):
         labels = data.converted[rows]
@@ -80,8 +82,6 @@ def fit_offer(data: Exposed, min_outcomes: int = MIN_OUTCOMES) -> OfferModel:
             raise TooFewOutcomes(f"{data.offer}: the {arm} training customers all did the same")
         model = Pipeline([("scale", StandardScaler()), ("model", LogisticRegression(C=REGULARIZATION, max_iter=2000))])
         fitted[arm] = model.fit(data.features[rows], labels.astype(np.int64))
-    if not test.any():
-        raise TooFewOutcomes(f"{data.offer}: no customer falls in the held-out share to judge a model on")
     fit = OfferModel(data.offer, fitted["treated"], fitted["control"], {})
     fit.metrics = evaluate(fit, data.only(test))
     return fit

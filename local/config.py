@@ -4,13 +4,11 @@ config/products.jsonl in the models bucket."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 from local.aws import LocalAws
+from local.quiet import training
 from local.template import ROOT
-from training import cli
 from training.synthetic import SyntheticTraffic
 from training.synthetic_catalog import feed_csv
 
@@ -31,9 +29,7 @@ def upload_catalog(aws: LocalAws, traffic: SyntheticTraffic, folder: Path) -> st
     feed = folder / "products.csv"
     feed.parent.mkdir(parents=True, exist_ok=True)
     feed.write_text(feed_csv(traffic))
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(["catalog", str(feed), "--out", f"s3://{aws.ref('ModelsBucket')}/config/products.jsonl"])
-    if code:
-        raise RuntimeError(f"the catalog import failed: {err.getvalue().strip()}")
-    return err.getvalue().strip().splitlines()[-1].replace(str(ROOT) + "/", "")
+    stored = f"s3://{aws.ref('ModelsBucket')}/config/products.jsonl"
+    found = training(["catalog", str(feed), "--out", stored])
+    return (f"catalog {found['version']}: {found['products']:,} products ({found['unavailable']:,} unavailable) "
+            f"→ {stored}; {found['skipped']} rows skipped")  # fmt: skip

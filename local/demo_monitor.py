@@ -3,30 +3,23 @@ the stack's daily job runs it, with the figures the alarms and the dashboard rea
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from datetime import datetime
 from typing import Any
 
 from local.aws import LocalAws
-from training import cli
+from local.quiet import training
 from training.monitoring import DRIFT
 
 
 def show_monitoring(aws: LocalAws, now: datetime, margin: float = 0.05) -> dict[str, Any]:
     models, lake = aws.ref("ModelsBucket"), aws.ref("DataLakeBucket")
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = cli.main([
-            "monitor", "--source", f"s3://{lake}/events/", "--bucket", models,
-            "--environment", aws.resolver.parameters["Stage"], "--ledger-table", aws.ref("LedgerTable"),
-            "--privacy-table", aws.ref("PrivacyTable"), "--as-of", now.isoformat(), "--margin", str(margin),
-            "--out", f"s3://{models}/monitoring", "--metrics-namespace", "microtarget",
-        ])  # fmt: skip
-    if code:
-        raise RuntimeError("the monitor command failed (see above)")
-    summary = json.loads(out.getvalue())
+    summary = training([
+        "monitor", "--source", f"s3://{lake}/events/", "--bucket", models,
+        "--environment", aws.resolver.parameters["Stage"], "--ledger-table", aws.ref("LedgerTable"),
+        "--privacy-table", aws.ref("PrivacyTable"), "--as-of", now.isoformat(), "--margin", str(margin),
+        "--out", f"s3://{models}/monitoring", "--metrics-namespace", "microtarget",
+    ])  # fmt: skip
     body = aws.client("s3").get_object(Bucket=models, Key="monitoring/latest.json")["Body"].read()
     document = json.loads(body)
     print(f"{summary['customers']:,} customers replayed from the lake as of {now:%Y-%m-%d %H:%M}, against each "

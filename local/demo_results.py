@@ -9,8 +9,6 @@ experiment's results should cover the lift its mix of personas plants.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import random
 import secrets
@@ -26,14 +24,14 @@ from local.config import CAMPAIGNS
 from local.demo_api import call_api
 from local.lambda_runtime import LocalFunction
 from local.pipeline import IngestPipeline
-from training import cli
+from local.quiet import training
 from training.synthetic import ANSWERS
 
 WEEK = timedelta(days=7)
 
 
 def respond(pipeline: IngestPipeline, ledger: list[dict[str, Any]], customer_of: dict[str, str],
-            persona_of: dict[str, str], seed: int) -> tuple[int, dict[str, float]]:  # fmt: skip
+            persona: dict[str, str], seed: int) -> tuple[int, dict[str, float]]:  # fmt: skip
     """Purchases (and redemptions) within a week of each customer's first exposure: how many, and
     per experiment the relative lift planted (its customers' chance to buy when sent over their
     chance when held out: the same mix in both arms, as the split is random)."""
@@ -47,7 +45,7 @@ def respond(pipeline: IngestPipeline, ledger: list[dict[str, Any]], customer_of:
         customer, sent = customer_of.get(pid), item["outcome"] == "sent"
         if customer is None:
             continue
-        held_rate, sent_rate = ANSWERS[persona_of[customer]]
+        held_rate, sent_rate = ANSWERS[persona[customer]]
         for experiment in json.loads(item["experiments"]):
             rates.setdefault(experiment, []).append((held_rate, sent_rate))
         if rng.random() >= (sent_rate if sent else held_rate):
@@ -71,20 +69,16 @@ def _event(kind: str, customer: str, at: float, properties: dict[str, Any]) -> d
 
 
 def show_results(aws: LocalAws, clock: LocalClock, pipeline: IngestPipeline, ledger: list[dict[str, Any]],
-                 customer_of: dict[str, str], persona_of: dict[str, str], folder: Path, seed: int) -> None:  # fmt: skip
+                 customer_of: dict[str, str], persona: dict[str, str], folder: Path, seed: int) -> None:  # fmt: skip
     clock.advance(days=WEEK.days)  # a week on: every exposure's window has closed
-    bought, planted = respond(pipeline, ledger, customer_of, persona_of, seed)
+    bought, planted = respond(pipeline, ledger, customer_of, persona, seed)
     models = aws.ref("ModelsBucket")
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = cli.main(["results", "--ledger-table", aws.ref("LedgerTable"), "--campaigns", str(CAMPAIGNS),
+    measured = training(["results", "--ledger-table", aws.ref("LedgerTable"), "--campaigns", str(CAMPAIGNS),
                          "--as-of", clock.now().isoformat(), "--out", f"s3://{models}/results"])  # fmt: skip
-    if code:
-        raise RuntimeError("the results command failed (see above)")
     rates = ", ".join(f"{name.replace('_', ' ')} {held:.0%}→{sent:.0%}" for name, (held, sent) in ANSWERS.items())
     print(f"a week of answers: {bought} purchases by exposed customers; each persona buys within 7 days at its "
           f"own rate, held out → sent: {rates}")  # fmt: skip
-    for experiment in json.loads(out.getvalue()):
+    for experiment in measured:
         body = _api_results(aws, experiment, folder)
         _print(body, folder / f"{experiment}.html", planted.get(experiment, 0.0))
 

@@ -5,8 +5,6 @@ and, when the gate lets it out, the API's scores carrying it."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import secrets
 from datetime import datetime
@@ -22,7 +20,7 @@ from local.aws import LocalAws, free_port
 from local.config import CAMPAIGNS
 from local.demo_api import call_api
 from local.lambda_runtime import LocalFunction
-from training import cli
+from local.quiet import CommandFailed, training
 from training.results_cmd import scan_ledger
 from training.synthetic import ANSWERS
 from training.uplift_data import exposed, with_features
@@ -33,7 +31,7 @@ MIN_OUTCOMES = 10  # buyers and non-buyers per arm: the demo's week holds a few 
 def show_uplift(aws: LocalAws, now: datetime, lake: str, folder: Path, persona_of: dict[str, str],
                 examples: dict[str, str]) -> None:  # fmt: skip
     """`persona_of`: pid → planted persona; `examples`: label → raw id of one customer per persona."""
-    summary = _run(["uplift", "--ledger-table", aws.ref("LedgerTable"), "--campaigns", str(CAMPAIGNS), "--source",
+    summary = training(["uplift", "--ledger-table", aws.ref("LedgerTable"), "--campaigns", str(CAMPAIGNS), "--source",
                     lake, "--as-of", now.isoformat(), "--out", str(folder), "--min-outcomes", str(MIN_OUTCOMES)])  # fmt: skip
     print(f"python -m training uplift (a T-learner per offer; at least {MIN_OUTCOMES} buyers and non-buyers per arm):")
     for offer, figures in summary["offers"].items():
@@ -48,21 +46,12 @@ def show_uplift(aws: LocalAws, now: datetime, lake: str, folder: Path, persona_o
         return
     _by_persona(aws, folder, lake, now, persona_of)
     try:
-        _run(["publish", str(folder), "--bucket", aws.ref("ModelsBucket"), "--promote"])
-    except RuntimeError as refused:
-        print(f"publish: {refused}\n  (offers with rank_by: uplift keep ranking by score x value until it passes)")
+        training(["publish", str(folder), "--bucket", aws.ref("ModelsBucket"), "--promote"])
+    except CommandFailed as refused:
+        print(f"publish: {refused.said}\n  (offers with rank_by: uplift keep ranking by score x value until it passes)")
         return
     print(f"publish --promote: uplift {summary['version']} live")
     _asked(aws, folder, examples, list(summary["offers"]))
-
-
-def _run(argv: list[str]) -> dict[str, Any]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(argv)
-    if code:
-        raise RuntimeError(err.getvalue().strip().splitlines()[-1].removeprefix("error: "))
-    return dict(json.loads(out.getvalue()))
 
 
 def _by_persona(aws: LocalAws, folder: Path, lake: str, now: datetime, persona_of: dict[str, str]) -> None:

@@ -130,6 +130,8 @@ def test_odd_values_a_name_with_a_line_separator_and_line_numbers_after_blank_li
     assert "line 5, field 'cost'" in capsys.readouterr().err  # the file's line, the blank one counted
     with pytest.raises(CatalogInvalid, match="not UTF-8"):
         parse_catalog(b'{"product_id": "P1", "name": "\xff", "price": 1}\n')
+    with pytest.raises(CatalogInvalid, match="catalog line 1: not JSON"):  # nested past the parser's depth
+        parse_catalog(b"[" * 100_000 + b"]" * 100_000 + b"\n")
 
 
 def test_text_parts_keep_one_thing_a_line() -> None:

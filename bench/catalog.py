@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from microtarget.catalog import Product, catalog_body, parse_catalog
-from microtarget.recommendations import Recommender
+from microtarget.recommendations import REASONS, RECENT, SIGNALS, Recommender
 
 PRODUCTS, NEIGHBOURS, REQUESTS, K = 10_000, 10, 20_000, 10
 GOAL_P99_MS = 1.0
@@ -26,17 +26,19 @@ def run() -> dict[str, Any]:
     started = time.perf_counter()
     catalog = parse_catalog(body)
     read_s = time.perf_counter() - started
-    neighbours = {p: sorted(((o, round(rng.random(), 6)) for o in rng.sample(ids, NEIGHBOURS)), key=lambda x: -x[1])
-                  for p in ids}  # fmt: skip
+    signals = {signal: {p: sorted(((o, round(rng.random(), 6)) for o in rng.sample(ids, NEIGHBOURS)),
+                                  key=lambda x: -x[1]) for p in ids} for signal in SIGNALS}  # fmt: skip
     popular = ids[:20]
-    model = Recommender({}, neighbours, popular)
-    model_bytes = len(json.dumps({"neighbours": neighbours, "popular": popular}, separators=(",", ":")).encode())
-    asked = [rng.choice(ids) for _ in range(REQUESTS)]
+    weights = dict.fromkeys(SIGNALS, 1.0)
+    model = Recommender({}, signals, popular, weights)
+    model_bytes = len(json.dumps({"signals": signals, "popular": popular, "weights": weights},
+                                 separators=(",", ":")).encode())  # fmt: skip
+    asked = [(rng.choice(ids), rng.sample(ids, RECENT)) for _ in range(REQUESTS)]
     timings = []
-    for product in asked:
+    for product, viewed in asked:  # the page's product and five viewed lately, three signals each
         started = time.perf_counter()
-        picks = model.recommend([product], K, catalog.available)
-        shown = catalog.shown(picks, "bought together with the product on the page")
+        picks = model.picks([product], K, catalog.available, viewed)
+        shown = catalog.shown((p, REASONS[signal]) for p, signal, _viewed in picks if signal in REASONS)
         timings.append(time.perf_counter() - started)
         assert len(shown) == K
     timings.sort()

@@ -42,7 +42,7 @@ from local.summary import print_example_profile, print_ingest_summary, print_tra
 from local.template import ROOT
 from training import build
 from training.build import Plan
-from training.commands import headline
+from training.commands import headline, product_catalog
 from training.registry import RegistryWriter
 from training.report import write_report
 from training.sources import write_events
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         results = train_all(
             rows, timeline, models_out, {pids.pid(c): kind for c, kind in traffic.truth.items()},
             step=lambda name: step(f"training {name} …"),
-            orders=orders,
+            orders=orders, catalog=product_catalog(f"s3://{aws.ref('ModelsBucket')}/config/products.jsonl"),
         )  # fmt: skip
         report_path = write_report(results, models_out)
         registry = RegistryWriter(aws.client("s3"), aws.ref("ModelsBucket"))

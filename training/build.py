@@ -20,6 +20,7 @@ from training.dataset import Rows, Timeline, plan_timeline
 from training.jobs import DatasetTask, ExposureTask, Snapshots, SnapshotTask
 from training.lake import SourceError, Window, spill
 from training.local_engine import run_task
+from training.recommend import Order
 
 Engine = Literal["local", "spark"]
 
@@ -88,7 +89,7 @@ def dataset(
     tombstones: dict[str, int] | None = None,
     spark: Any = None,
     work: str | None = None,
-) -> tuple[Rows, Timeline, list[tuple[datetime, list[str]]], Read]:
+) -> tuple[Rows, Timeline, list[Order], Read]:
     window = plan.window()
     if engine == "spark":
         from training import spark_engine
@@ -119,7 +120,7 @@ def dataset(
         lines.pruned,
         lines.outside,
     )
-    return rows, timeline, [(at, products) for _c, at, products in baskets], read
+    return rows, timeline, [Order(at, products, viewed) for _c, at, products, viewed in baskets], read
 
 
 def snapshots(

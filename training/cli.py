@@ -153,6 +153,8 @@ def _training_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--train-cutoffs", type=_positive, default=3)
     command.add_argument("--step-days", type=_positive, default=7)
     command.add_argument("--skip-bad", action="store_true", help="skip and count invalid lines")
+    command.add_argument("--catalog", help="the product catalog (path or s3://, as `catalog` writes it): the "
+                                           "recommender's content signal")  # fmt: skip
     command.add_argument(
         "--max-rows", type=_positive, default=2_000_000, help="fit on at most this many rows (stratified sample)"
     )

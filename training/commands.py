@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 from microtarget.aws.model_registry import ModelRegistry
+from microtarget.catalog import Catalog, CatalogInvalid, parse_catalog
 from microtarget.aws.secrets import pseudonymizer_from_secret
 from microtarget.identity import Pseudonymizer
 from microtarget.scoring import LoadedModel, load_model
@@ -22,6 +24,7 @@ from training.build import Plan
 from training.dataset import Rows, plan_timeline, synthetic_rows
 from training.registry import GateRefused, RegistryWriter
 from training.report import write_report
+from training.lake import SourceError
 from training.sources import read_text, write_events
 from training.synthetic import generate
 from training.train import train_all
@@ -135,8 +138,9 @@ def cmd_train(args: Any) -> dict[str, Any]:
     models = 3 if orders is None else 4
     with tqdm(total=models, desc="models", file=sys.stderr) as bar:
         results = train_all(
-            rows, timeline, Path(args.out), truth, step=lambda name: bar.set_postfix_str(name), orders=orders
-        )
+            rows, timeline, Path(args.out), truth, step=lambda name: bar.set_postfix_str(name), orders=orders,
+            catalog=product_catalog(args.catalog) if orders is not None else None,
+        )  # fmt: skip
         bar.update(models)
     report = write_report(results, Path(args.out))
     for name, result in results.items():
@@ -147,6 +151,18 @@ def cmd_train(args: Any) -> dict[str, Any]:
         say(f"no {name} model: {reason}")
     say(f"report: {report}")
     return {"headline": headline(results), "models": str(Path(args.out)), "report": str(report), "skipped": skipped}
+
+
+def product_catalog(location: str | None) -> Catalog | None:
+    """The product feed for the recommender's content signal. Without one (none imported yet, or
+    one that cannot be read) the recommender learns from orders and views alone, and says so."""
+    if not location:
+        return None
+    try:
+        return parse_catalog(read_text(location).encode())
+    except (SourceError, CatalogInvalid, ClientError) as exc:
+        say(f"warning: catalog {location}: {exc}; the recommender learns without the content signal")
+        return None
 
 
 def headline(results: dict[str, Any]) -> dict[str, Any]:
@@ -169,6 +185,9 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
             "hit_rate_at_3": round(manifest["metrics"]["test"]["hit_rate"], 4),
             "baseline_popular_hit_rate_at_3": round(manifest["baseline_metrics"]["test"]["hit_rate"], 4),
             "products": manifest["products"],
+            "served": manifest["blend"]["served"],
+            "trials": manifest["metrics"]["test"]["trials"],
+            "comparison": manifest["comparison"]["test"],
         }
     return lines
 

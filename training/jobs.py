@@ -41,11 +41,11 @@ class DatasetTask:
     tombstones: Mapping[str, int] = field(default_factory=dict)
     with_orders: bool = True  # the recommender's baskets
 
-    def run(self, customer: str, events: Iterable[Event]) -> tuple[Rows, list[tuple[str, datetime, list[str]]]]:
-        """The customer's rows, and (customer, when, products) of each purchase up to the end."""
+    def run(self, customer: str, events: Iterable[Event]) -> tuple[Rows, list[tuple[str, datetime, list, list]]]:
+        """The customer's rows, and (customer, when, products, viewed before) of each purchase up to the end."""
         kept = _kept(customer, events, self.tombstones, self.end)
         rows = replay_customer(customer, kept, self.cutoffs, self.horizon)
-        return rows, [(customer, at, products) for at, products in orders_of(kept)] if self.with_orders else []
+        return rows, [(customer, *order) for order in orders_of(kept)] if self.with_orders else []
 
 
 @dataclass

@@ -1,97 +1,135 @@
-"""The co-occurrence recommender: products frequently bought in the same order.
+"""The hybrid recommender: bought together, bought after viewing, and alike in the catalog.
 
-Trained on orders before the validation cutoff, checked on the orders after it: for each
-held-out order with two or more products, hide one product and ask for three recommendations
-from the rest; the hit rate is how often the hidden product is among them, beside the
-hit rate of recommending the most popular products. Written as model.json + manifest.json,
-published to the registry like the ONNX models and served by microtarget.recommendations.
+Each signal is learned from the orders (and the catalog) before the validation cutoff; the
+weights that blend them are the ones with the best NDCG at 10 on the validation window's orders,
+and the blend is kept only if it beats co-occurrence alone there (else the model is co-occurrence
+alone, and the manifest says so). The served model is refitted on every order before the test
+cutoff and reported on the test window beside popularity, co-occurrence alone and content alone
+(training/recommend_eval.py). Written as model.json + manifest.json, published to the registry
+like the ONNX models and served by microtarget.recommendations.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from itertools import combinations
+from datetime import UTC, datetime, timedelta
+from itertools import product as grid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from microtarget.events import Event
-from microtarget.recommendations import ARTIFACT, RECOMMENDER, Recommender
+from microtarget.recommendations import ARTIFACT, RECENT, RECOMMENDER, Recommender
 
+from training import recommend_signals as signals
 from training.dataset import Timeline
+from training.recommend_eval import evaluate, trials
 from training.transactions import UNKNOWN_PRODUCT
 
-NEIGHBOURS = 10
-MIN_PAIR_ORDERS = 2  # a pair bought together once is noise
-K = 3
+if TYPE_CHECKING:
+    from microtarget.catalog import Catalog
+
 MIN_BASKETS = 20  # orders with two or more products to learn pairs from
+VIEWED_BEFORE = timedelta(days=1)
+WEIGHTS = {"after_viewing": (0.0, 0.25, 0.5, 1.0, 2.0), "similar": (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)}
+ALONE = {"popularity": {}, "co-occurrence": {"together": 1.0}, "content": {"similar": 1.0}}
 
 
-def orders_of(events: Iterable[Event]) -> list[tuple[datetime, list[str]]]:
-    """(when, distinct known products) for every purchase with one (an imported order history
-    without products has none: its items are `unknown`, never recommended)."""
+class Order(NamedTuple):
+    at: datetime
+    products: list[str]  # the distinct known products bought
+    viewed: list[str]  # the latest distinct products viewed the day before and not bought in it
+
+
+def orders_of(events: Iterable[Event]) -> list[Order]:
+    """Every purchase with a known product (an imported order history without products has none:
+    its items are `unknown`, never recommended), with what its customer viewed before it."""
+    views: dict[str, list[tuple[datetime, str]]] = {}
     found = []
-    for e in events:
-        if e.event_type == "purchase":
+    for e in sorted(events, key=lambda e: e.occurred_at):
+        if e.event_type == "product_view":
+            views.setdefault(e.customer_id, []).append((e.occurred_at, e.properties.product_id))
+        elif e.event_type == "purchase":
             products = sorted({line.product_id for line in e.properties.items} - {UNKNOWN_PRODUCT})
             if products:
-                found.append((e.occurred_at, products))
+                recent = [p for at, p in reversed(views.get(e.customer_id, [])) if at >= e.occurred_at - VIEWED_BEFORE]
+                viewed = [p for p in dict.fromkeys(recent) if p not in products][:RECENT]
+                found.append(Order(e.occurred_at, products, viewed))
     return found
 
 
-def unsupported(orders: list[tuple[datetime, list[str]]], timeline: Timeline) -> str | None:
+def unsupported(orders: list[Order], timeline: Timeline) -> str | None:
     """Why these orders cannot train and check a recommender (None when they can)."""
-    before = sum(len(b) >= 2 for at, b in orders if at < timeline.valid_cutoff)
-    checked = sum(len(b) >= 2 for at, b in orders if timeline.valid_cutoff <= at < timeline.test_cutoff)
+    before = sum(len(o.products) >= 2 for o in orders if o.at < timeline.valid_cutoff)
+    checked = sum(len(o.products) >= 2 for o in orders if timeline.valid_cutoff <= o.at < timeline.test_cutoff)
     if before < MIN_BASKETS or not checked:
         return (f"{before} orders with two or more known products before the validation cutoff and {checked} in the "
                 f"validation window (needs {MIN_BASKETS} and 1): no product ids in the history?")  # fmt: skip
     return None
 
 
-def fit(baskets: Iterable[list[str]]) -> dict[str, Any]:
-    """Cosine-scored co-occurrence: pairs(a, b) / sqrt(orders(a) x orders(b))."""
-    single: Counter[str] = Counter()
-    pairs: Counter[tuple[str, str]] = Counter()
-    for basket in baskets:
-        single.update(basket)
-        pairs.update(combinations(basket, 2))  # baskets are sorted: (a, b) with a < b
-    neighbours: dict[str, list[tuple[str, float]]] = {}
-    for (a, b), together in pairs.items():
-        if together < MIN_PAIR_ORDERS:
-            continue
-        score = round(together / math.sqrt(single[a] * single[b]), 6)
-        neighbours.setdefault(a, []).append((b, score))
-        neighbours.setdefault(b, []).append((a, score))
+def fit(orders: list[Order], catalog: Catalog | None) -> dict[str, Any]:
+    baskets = [o.products for o in orders]
+    tables = {"together": signals.together(baskets), "after_viewing": signals.after_viewing(orders)}
+    if catalog is not None:
+        tables["similar"] = signals.similar(catalog)
+    return {"signals": tables, "popular": signals.popular(baskets)}
+
+
+def _served(model: dict[str, Any], weights: dict[str, float]) -> Recommender:
+    return Recommender({}, model["signals"], model["popular"], weights)
+
+
+def _bought(orders: list[Order]) -> set[str]:
+    return {p for o in orders for p in o.products}
+
+
+def _compare(
+    model: dict[str, Any], orders: list[Order], warm: set[str], blend: dict[str, float], catalog: Catalog | None
+) -> dict[str, dict[str, Any]]:
+    """Each recommender's figures on these orders: popularity, the signals alone and the blend."""
+    allowed = catalog.available if catalog else None
+    products = sum(map(catalog.available, catalog.products)) if catalog else len(warm)
+    checked = trials(orders)
+    compared = {name: w for name, w in ALONE.items() if name != "content" or catalog is not None} | {"hybrid": blend}
+    return {name: evaluate(_served(model, w), checked, warm, products, allowed) for name, w in compared.items()}
+
+
+def choose_weights(model: dict[str, Any], valid: list[Order], warm: set[str], catalog: Catalog | None) -> dict:
+    """The blend with the best NDCG at 10 on the validation orders; served only if it beats
+    co-occurrence alone there."""
+    checked = trials(valid)
+    allowed = catalog.available if catalog else None
+    searched = []
+    for viewing, alike in grid(WEIGHTS["after_viewing"], WEIGHTS["similar"] if catalog else (0.0,)):
+        weights = {"together": 1.0, "after_viewing": viewing, "similar": alike}
+        figures = evaluate(_served(model, weights), checked, warm, len(warm), allowed)
+        searched.append((figures["ndcg_10"], viewing, alike, weights))
+    alone = next(s for s in searched if s[1] == s[2] == 0.0)
+    best = max(searched, key=lambda s: (s[0], -s[1], -s[2]))  # ties: the simpler blend
+    kept = best[0] > alone[0]
     return {
-        "neighbours": {p: sorted(n, key=lambda x: (-x[1], x[0]))[:NEIGHBOURS] for p, n in sorted(neighbours.items())},
-        "popular": [p for p, _n in sorted(single.items(), key=lambda x: (-x[1], x[0]))[:20]],
+        "weights": best[3],
+        "served": "hybrid" if kept else "co-occurrence",
+        "validation_ndcg_10": {"hybrid": round(best[0], 6), "co-occurrence": round(alone[0], 6)},
+        "searched": [{"after_viewing": v, "similar": a, "ndcg_10": round(n, 6)} for n, v, a, _w in searched],
     }
 
 
-def hit_rate(model: dict[str, Any], baskets: Iterable[list[str]], popular_only: bool = False) -> dict[str, float]:
-    recommender = Recommender({}, {} if popular_only else _pairs(model), list(model["popular"]))
-    trials = hits = 0
-    for basket in baskets:
-        if len(basket) < 2:
-            continue
-        for hidden in basket:
-            trials += 1
-            hits += hidden in recommender.recommend([p for p in basket if p != hidden], K)
-    return {"hit_rate": hits / trials if trials else 0.0, "trials": trials}
-
-
-def train_recommender(orders: list[tuple[datetime, list[str]]], timeline: Timeline, out: Path) -> dict[str, Any]:
+def train_recommender(
+    orders: list[Order], timeline: Timeline, out: Path, catalog: Catalog | None = None
+) -> dict[str, Any]:
     cutoff, test = timeline.valid_cutoff, timeline.test_cutoff
-    model = fit(b for at, b in orders if at < cutoff)
-    valid = [b for at, b in orders if cutoff <= at < test]
-    held_out = [b for at, b in orders if at >= test]
-    final = fit(b for at, b in orders if at < test)  # serve what the latest orders say, checked on the test window
-    body = json.dumps(final, sort_keys=True, separators=(",", ":")).encode()
+    before, valid, held_out = ([o for o in orders if o.at < cutoff], [o for o in orders if cutoff <= o.at < test],
+                               [o for o in orders if o.at >= test])  # fmt: skip
+    learned = fit(before, catalog)
+    blend = choose_weights(learned, valid, _bought(before), catalog)
+    served = blend["weights"] if blend["served"] == "hybrid" else ALONE["co-occurrence"]
+    final = fit([o for o in orders if o.at < test], catalog)  # serve what the latest orders say
+    comparison = {"validation": _compare(learned, valid, _bought(before), blend["weights"], catalog),
+                  "test": _compare(final, held_out, _bought(before + valid), blend["weights"], catalog)}  # fmt: skip
+    body = json.dumps(final | {"weights": served}, sort_keys=True, separators=(",", ":")).encode()
     created, sha = datetime.now(UTC), hashlib.sha256(body).hexdigest()
     manifest = {
         "model": RECOMMENDER,
@@ -100,20 +138,16 @@ def train_recommender(orders: list[tuple[datetime, list[str]]], timeline: Timeli
         "version": f"{created:%Y%m%dT%H%M%SZ}-{sha[:8]}",
         "created": created.isoformat(timespec="seconds"),
         "sha256": sha,
-        "products": len(final["neighbours"]),
+        "products": len(set(final["signals"]["together"]) | set(final["signals"].get("similar", {}))),
+        "catalog_version": catalog.version if catalog else None,
         "training_window": {"start": timeline.start.isoformat(), "end": test.isoformat()},
-        "metrics": {"validation": hit_rate(model, valid), "test": hit_rate(final, held_out)},
-        "baseline_metrics": {
-            "validation": hit_rate(model, valid, popular_only=True),
-            "test": hit_rate(final, held_out, popular_only=True),
-        },
+        "blend": blend,
+        "metrics": {window: figures[blend["served"]] for window, figures in comparison.items()},
+        "baseline_metrics": {window: figures["popularity"] for window, figures in comparison.items()},
+        "comparison": comparison,
     }
     folder = out / RECOMMENDER
     folder.mkdir(parents=True, exist_ok=True)
     (folder / ARTIFACT).write_bytes(body)
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return {"manifest": manifest, "model": final}
-
-
-def _pairs(model: dict[str, Any]) -> dict[str, list[tuple[str, float]]]:
-    return {p: [(o, float(s)) for o, s in n] for p, n in model["neighbours"].items()}

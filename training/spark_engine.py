@@ -25,10 +25,11 @@ from training import lake
 from training.dataset import Rows, group_by_customer
 from training.jobs import CHANNELS, DatasetTask, ExposureTask, Snapshots, SnapshotTask
 from training.lake import SourceError, Window, list_objects, refused
+from training.recommend import Order
 
 DATASET_SCHEMA = (
     "kind string, customer string, cutoff short, purchased byte, had boolean, features array<float>, "
-    "at timestamp, products array<string>, problem string"
+    "at timestamp, products array<string>, viewed array<string>, problem string"
 )
 SNAPSHOT_SCHEMA = "kind string, customer string, `values` array<double>, consent array<boolean>, problem string"
 
@@ -136,7 +137,7 @@ def _dataset_records(customer: str, result: tuple[Rows, list[Any]]) -> list[dict
          "had": bool(rows.had_purchased[i]), "features": rows.features[i]}
         for i in range(len(rows.customer))
     ]  # fmt: skip
-    return found + [{"kind": "order", "customer": c, "at": at, "products": p} for c, at, p in orders]
+    return found + [{"kind": "order", "customer": c, "at": at, "products": p, "viewed": v} for c, at, p, v in orders]
 
 
 def _snapshot_records(_customer: str, shot: Snapshots) -> list[dict[str, Any]]:
@@ -177,7 +178,7 @@ def _part(out: str, kind: str) -> pd.DataFrame | None:
         return None
 
 
-def read_dataset(out: str) -> tuple[Rows, list[tuple[datetime, list[str]]], list[str]]:
+def read_dataset(out: str) -> tuple[Rows, list[Order], list[str]]:
     """Rows (in the engines' shared order), orders and skipped lines from a dataset's Parquet."""
     rows, orders, skipped = _part(out, "row"), _part(out, "order"), _part(out, "skipped")
     width = len(FEATURE_NAMES)
@@ -190,8 +191,10 @@ def read_dataset(out: str) -> tuple[Rows, list[tuple[datetime, list[str]]], list
         (rows["cutoff"].to_numpy() if rows is not None else np.zeros(0)).astype(np.int16),
         list(rows["customer"]) if rows is not None else [],
     ).ordered()
-    baskets = [] if orders is None else sorted(zip(orders["customer"], orders["at"], orders["products"], strict=True))
-    return built, [(_utc(at.to_pydatetime()), list(p)) for _c, at, p in baskets], _problems(skipped)
+    columns = () if orders is None else (orders["customer"], orders["at"], orders["products"], orders["viewed"])
+    baskets = sorted((c, _utc(at.to_pydatetime()), list(p), list(v)) for c, at, p, v in zip(*columns, strict=True))
+    found = [Order(at, products, viewed) for _c, at, products, viewed in baskets]
+    return built, found, _problems(skipped)
 
 
 def _utc(moment: datetime) -> datetime:

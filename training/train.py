@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from microtarget.catalog import Catalog
 from microtarget.features import FEATURE_NAMES, FEATURE_SPEC_VERSION
 from sklearn.metrics import adjusted_rand_score
 
@@ -19,7 +20,7 @@ from training import evaluate
 from training.dataset import Rows, Timeline
 from training.export import check_parity, convert
 from training.models import SEGMENT_FEATURES, fit_classifier, fit_segments
-from training.recommend import train_recommender, unsupported
+from training.recommend import Order, train_recommender, unsupported
 
 LABELS = {
     "propensity": "purchase within {h} days after the cutoff (customers known at the cutoff)",
@@ -117,9 +118,11 @@ def train_all(
     out: Path,
     truth: dict[str, str] | None = None,
     step: Callable[[str], None] = lambda _name: None,
-    orders: list[tuple[datetime, list[str]]] | None = None,
+    orders: list[Order] | None = None,
+    catalog: Catalog | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The three ONNX models from the rows; the recommender too when `orders` are given."""
+    """The three ONNX models from the rows; the recommender too when `orders` are given (with the
+    content signal when the product `catalog` is)."""
     out.mkdir(parents=True, exist_ok=True)
     results = {}
     for model in ("propensity", "churn"):
@@ -132,7 +135,7 @@ def train_all(
         step("recommendations")
         skipped["recommendations"] = unsupported(orders, timeline)
         if skipped["recommendations"] is None:
-            results["recommendations"] = train_recommender(orders, timeline, out)
+            results["recommendations"] = train_recommender(orders, timeline, out, catalog)
         else:  # an earlier run's in the same folder must not be published as this one's
             shutil.rmtree(out / "recommendations", ignore_errors=True)
     metrics: dict[str, Any] = {

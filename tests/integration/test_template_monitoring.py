@@ -213,6 +213,7 @@ def test_the_retraining_job_publishes_models_and_tells_the_topic_and_nothing_mor
         assert store not in json.dumps(granted), store
     assert by_sid["ScansTheLedger"] == ("dynamodb:Scan", json.dumps({"Fn::GetAtt": ["LedgerTable", "Arn"]}))  # uplift
     assert by_sid["ReadsTheCampaigns"][1].endswith('/config/campaigns.yaml"}')  # the experiments, no other config
+    assert by_sid["ReadsTheCatalog"][1].endswith('/config/products.jsonl"}')  # the recommender's content signal
     assert "RetrainJobRole" in json.dumps(_granted("LearningLoopSchedulerRole"))
     body = RESOURCES["RetrainSchedule"]["Properties"]["Target"]["Input"]["Fn::Sub"]
     run = _substituted(body, RetrainApproval="manual")
@@ -226,6 +227,7 @@ def test_the_retraining_job_publishes_models_and_tells_the_topic_and_nothing_mor
     )
     assert parsed.reports == "s3://ModelsBucket/training" and parsed.environment == "Stage"
     assert parsed.ledger_table == "LedgerTable" and parsed.campaigns == "s3://ModelsBucket/config/campaigns.yaml"
+    assert parsed.catalog == "s3://ModelsBucket/config/products.jsonl"  # where `training catalog` writes it
     assert load_template()["Parameters"]["RetrainApproval"]["Default"] == "manual"  # a person decides unless told
 
 

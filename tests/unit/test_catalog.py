@@ -42,7 +42,7 @@ def test_a_feed_with_its_own_column_names_becomes_the_catalog_serving_reads(tmp_
         "Trail sneakers", ["fashion", "shoes"], "Fjord", 89.9, "EUR")  # fmt: skip
     assert not catalog.products["P2"].available and catalog.products["P3"].available  # no stock column: available
     assert catalog.version == parse_catalog(_import(tmp_path, FEED)[1].read_bytes()).version  # same feed, same version
-    assert [p["product_id"] for p in catalog.shown(["P2", "P9", "P3", "P1"], "bought together")] == ["P3", "P1"]
+    assert [p["product_id"] for p in catalog.shown((p, "bought together") for p in ["P2", "P9", "P3", "P1"])] == ["P3", "P1"]
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_a_json_lines_feed_and_a_stored_catalog_that_does_not_validate(tmp_path:
 
 
 def test_recommendations_skip_what_may_not_be_shown_and_fill_from_the_popular() -> None:
-    model = Recommender({}, {"P1": [("P2", 0.9), ("P3", 0.5)]}, ["P2", "P4", "P5"])
+    model = Recommender({}, {"together": {"P1": [("P2", 0.9), ("P3", 0.5)]}}, ["P2", "P4", "P5"])
     assert model.recommend(["P1"], 3) == ["P2", "P3", "P4"]
     assert model.recommend(["P1"], 3, allowed=lambda p: p != "P2") == ["P3", "P4", "P5"]
 
@@ -102,7 +102,7 @@ def test_every_template_renders_with_and_without_products(shown: str) -> None:
     catalog = parse_catalog(
         b'{"product_id": "P1", "name": "Trail sneakers", "price": 89.9, "image_url": "https://shop.example.com/i.jpg"}\n'
     )
-    products = {"catalog": catalog.shown(["P1"], "bought together"), "ids only": [unknown("P7")], "nothing": []}[shown]
+    products = {"catalog": catalog.shown([("P1", "bought together")]), "ids only": [unknown("P7")], "nothing": []}[shown]
     env = environment(_templates())
     for offer in campaigns.offers:
         for channel in ("email", "push"):
@@ -137,7 +137,7 @@ def test_odd_values_a_name_with_a_line_separator_and_line_numbers_after_blank_li
 def test_text_parts_keep_one_thing_a_line() -> None:
     catalog = parse_catalog(b'{"product_id": "P1", "name": "Trail sneakers", "price": 89.9}\n')
     context = {"first_name": None, "offer": {"id": "o", "name": "Offer"}, "decision_id": "d",
-               "items": [p | {"quantity": 1} for p in catalog.shown(["P1"])], "recommended": catalog.shown(["P1"]),
+               "items": [p | {"quantity": 1} for p in catalog.shown([("P1", "")])], "recommended": catalog.shown([("P1", "")]),
                "links": {"offer": "https://shop.example.com/o", "unsubscribe": "https://shop.example.com/u"}}  # fmt: skip
     text = render(environment(_templates()), "cart_recovery", "email", context).text
     assert "\n- Trail sneakers x 1 (€89.90)\n" in text and text.endswith("\nComplete your order today and save 5%: "
@@ -150,18 +150,20 @@ def test_text_parts_keep_one_thing_a_line() -> None:
 def test_each_moment_gets_what_goes_with_it_its_products_then_cart_then_views_then_best_sellers() -> None:
     from microtarget.aggregation import apply_events
     from microtarget.profile import Profile
-    from microtarget.recommendations import recommend_for
+    from microtarget.recommendations import POPULAR, recommend_for
 
     from tests.helpers.events import event
 
-    model = Recommender({}, {"P1": [("P2", 0.9)], "P5": [("P6", 0.8)], "P7": [("P8", 0.7)]}, ["P9"])
+    model = Recommender({}, {"together": {"P1": [("P2", 0.9)], "P5": [("P6", 0.8)], "P7": [("P8", 0.7)]}}, ["P9"])
     viewer = Profile("c_v")
     apply_events(viewer, [event("product_view", product_id="P7", minutes=-30)])
     shopper = Profile("c_s")
     apply_events(shopper, [event("product_view", product_id="P7", minutes=-30), event("add_to_cart", product_id="P5")])
-    on_page = (["P2", "P9"], "bought together with the product on the page")
-    assert recommend_for(model, ["P1"], shopper, None) == on_page
-    assert recommend_for(model, [], shopper, None) == (["P6", "P9"], "bought together with what is in the cart")
-    assert recommend_for(model, [], viewer, None) == (["P8", "P9"], "bought together with what was viewed lately")
-    assert recommend_for(model, [], None, lambda p: p != "P9") == ([], "among the shop's best sellers")
-    assert recommend_for(model, ["P1"], None, None, what="your order")[1] == "bought together with your order"
+    page, cart = "bought together with the product on the page", "bought together with what is in the cart"
+    viewed = "bought together with what was viewed lately"
+    assert recommend_for(model, ["P1"], shopper, None) == [("P2", page), ("P8", viewed), ("P9", POPULAR)]
+    assert recommend_for(model, [], shopper, None) == [("P6", cart), ("P8", viewed), ("P9", POPULAR)]
+    assert recommend_for(model, [], viewer, None) == [("P8", viewed), ("P9", POPULAR)]
+    assert recommend_for(model, [], None, lambda p: p != "P9") == []
+    assert recommend_for(model, [], None, None) == [("P9", POPULAR)]
+    assert recommend_for(model, ["P1"], None, None, what="your order")[0] == ("P2", "bought together with your order")

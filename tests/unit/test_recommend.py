@@ -12,7 +12,8 @@ from microtarget.recommendations import load_recommender
 from microtarget.scoring import ModelRejected
 
 from training.dataset import plan_timeline
-from training.recommend import fit, orders_of, train_recommender
+from training.recommend import orders_of, train_recommender
+from training.recommend_signals import together
 from training.synthetic import generate
 
 END = datetime(2026, 11, 20, tzinfo=UTC)
@@ -29,7 +30,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, Path]
 
 def test_recommendations_recover_the_planted_complements(trained: tuple) -> None:
     result, complements, _out = trained
-    neighbours = result["model"]["neighbours"]
+    neighbours = result["model"]["signals"]["together"]
     related = {
         p: set(pairs) | {q for q, theirs in complements.items() if p in theirs} for p, pairs in complements.items()
     }
@@ -56,5 +57,4 @@ def test_served_model_is_verified_and_never_recommends_the_basket(trained: tuple
 
 
 def test_pairs_bought_together_once_are_noise() -> None:
-    model = fit([["A", "B"], ["A", "C"], ["A", "C"], ["B", "D"]])
-    assert model["neighbours"] == {"A": [("C", pytest.approx(2 / 6**0.5))], "C": [("A", pytest.approx(2 / 6**0.5))]}
+    assert together([["A", "B"], ["A", "C"], ["A", "C"], ["B", "D"]]) == {"A": [("C", pytest.approx(2 / 6**0.5))], "C": [("A", pytest.approx(2 / 6**0.5))]}

@@ -64,9 +64,9 @@ class Catalog:
             found = self._details[product_id] = self.products[product_id].model_dump()
         return found
 
-    def shown(self, product_ids: Iterable[str], reason: str = "") -> list[dict[str, Any]]:
-        """The available ones among `product_ids`, in order, with their details and why they are there."""
-        return [self.details(p) | {"reason": reason} for p in product_ids if self.available(p)]
+    def shown(self, picks: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The available ones among the (product, why it is there) `picks`, in order, with their details."""
+        return [self.details(p) | {"reason": reason} for p, reason in picks if self.available(p)]
 
 
 def parse_catalog(body: bytes) -> Catalog:

@@ -64,9 +64,9 @@ class DecisionService:
             if recommender and (context.product_id or context.page):
                 allowed = catalog.available if catalog else None  # never an unavailable product
                 shown = [context.product_id] if context.product_id else []
-                picks, reason = recommend_for(recommender, shown, found.get(pid), allowed, RECOMMENDATIONS)
-                decision.recommendations = picks
-                decision.products = catalog.shown(picks, reason) if catalog else []
+                picks = recommend_for(recommender, shown, found.get(pid), allowed, RECOMMENDATIONS)
+                decision.recommendations = [product for product, _why in picks]
+                decision.products = catalog.shown(picks) if catalog else []
             decision.decision_id = issued_decision_id(decision.decision_id, pid, to_ms(now), self._pseudonymizer.seal)
             decisions.append(decision)
         return decisions

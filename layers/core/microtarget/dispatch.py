@@ -174,15 +174,13 @@ class DispatchService:
         if catalog:  # names, images, prices and links; an unavailable product is not shown
             items = [line for item in items if (line := _described(item, catalog)) is not None]
         items = [unknown(str(item["product_id"])) | item for item in items]  # every field a template may name
-        picks, reason = recommend_for(recommender, shown, profile, catalog.available if catalog else None,
-                                      what=WHAT_IS_SHOWN.get(message.kind, "it")) if recommender else ([], "")  # fmt: skip
+        picks = recommend_for(recommender, shown, profile, catalog.available if catalog else None,
+                              what=WHAT_IS_SHOWN.get(message.kind, "it")) if recommender else []  # fmt: skip
         return {
             "first_name": contact.first_name if contact else None,
             "offer": offer,
             "items": items,
-            "recommended": catalog.shown(picks, reason)
-            if catalog
-            else [unknown(p) | {"reason": reason} for p in picks],
+            "recommended": catalog.shown(picks) if catalog else [unknown(p) | {"reason": why} for p, why in picks],
             "decision_id": decision_id,
             "links": {
                 "offer": f"{site}/offers/{offer['id']}?decision={decision_id}",

@@ -1,15 +1,20 @@
-"""Products frequently bought together: the serving half of the co-occurrence model.
+"""What goes with a moment: the serving half of the hybrid recommender.
 
-The model is a JSON file (`training/recommend.py` builds it from orders and publishes it to
-the registry beside the ONNX models): for each product, the products most often bought in
-the same order, with a lift-style score. Verified by sha256 like every other model.
+The model is a JSON file (`training/recommend.py` builds it from orders, views and the product
+catalog, and publishes it to the registry beside the ONNX models), verified by sha256 like every
+other model. For each product it holds three neighbour lists, one per signal: products bought in
+the same order ("together"), products bought after viewing it ("after_viewing"), and products
+like it by category, brand, price band and name ("similar", which is how a product nobody has
+bought yet gets recommended). A candidate's score is the weighted sum of its neighbour scores
+over the moment's context, with the weights chosen on a validation window; every product given
+comes with the reason that weighed most for it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from microtarget.scoring import ModelRejected
@@ -19,50 +24,73 @@ if TYPE_CHECKING:
     from microtarget.profile import Profile
 
 RECOMMENDER = "recommendations"
-RECENT = 5  # the latest distinct products viewed, for a moment that shows none
+RECENT = 5  # the latest distinct products viewed: a moment's weaker context
 ARTIFACT = "model.json"
+SIGNALS = ("together", "after_viewing", "similar")
+REASONS = {"together": "bought together with {what}", "after_viewing": "often bought after viewing {what}",
+           "similar": "similar to {what}"}  # fmt: skip
+POPULAR = "among the shop's best sellers"
+VIEWED = "what was viewed lately"
+Neighbours = dict[str, list[tuple[str, float]]]
 
 
 @dataclass(frozen=True)
 class Recommender:
     manifest: dict[str, Any]
-    neighbours: dict[str, list[tuple[str, float]]]
-    popular: list[str]  # for products nobody bought together yet
+    signals: dict[str, Neighbours]  # signal -> product -> [(other, score)], best first
+    popular: list[str]  # for a moment with no context, and to fill the rest
+    weights: dict[str, float] = field(default_factory=lambda: {"together": 1.0})
 
     @property
     def version(self) -> str:
         return str(self.manifest["version"])
 
-    def recommend(self, products: Iterable[str], k: int = 3, allowed: Callable[[str], bool] | None = None) -> list[str]:
-        """Top k products that go with these (never one of them, nor one `allowed` refuses: an
-        unavailable product), best first; the popular ones fill the rest."""
-        basket = set(products)
+    def picks(
+        self, products: Iterable[str], k: int = 3, allowed: Callable[[str], bool] | None = None,
+        viewed: Iterable[str] = (), exclude: Iterable[str] = (),
+    ) -> list[tuple[str, str, bool]]:  # fmt: skip
+        """The top k (product, signal, from the viewed context) for the moment's `products` (the
+        page's, the cart's) and the products `viewed` lately: never one of them, nor one excluded
+        or `allowed` refuses (an unavailable product); the popular ones fill the rest."""
+        shown, seen = list(dict.fromkeys(products)), list(dict.fromkeys(viewed))
+        context = set(shown) | set(seen) | set(exclude)
         ok = allowed or (lambda _product: True)
         scores: dict[str, float] = {}
-        for product in basket:
-            for other, score in self.neighbours.get(product, ()):
-                if other not in basket and ok(other):
-                    scores[other] = scores.get(other, 0.0) + score
-        ranked = sorted(scores, key=lambda p: (-scores[p], p))[:k]
-        fill = [p for p in self.popular if p not in basket and p not in ranked and ok(p)]
-        return ranked + fill[: k - len(ranked)]
+        best: dict[str, tuple[float, str, bool]] = {}  # the contribution that weighed most, for the reason
+        for signal in SIGNALS:
+            weight, table = self.weights.get(signal, 0.0), self.signals.get(signal, {})
+            if not weight or not table:
+                continue
+            for group, sources in ((False, shown), (True, seen)):
+                for product in sources:
+                    for other, score in table.get(product, ()):
+                        if other in context:
+                            continue
+                        part = weight * score
+                        scores[other] = scores.get(other, 0.0) + part
+                        if part > best.get(other, (0.0, "", False))[0]:
+                            best[other] = (part, signal, group)
+        ranked = [p for p in sorted(scores, key=lambda p: (-scores[p], p)) if ok(p)][:k]
+        fill = [p for p in self.popular if p not in context and p not in scores and ok(p)]
+        return [(p, best[p][1], best[p][2]) for p in ranked] + [(p, "popular", False) for p in fill[: k - len(ranked)]]
+
+    def recommend(self, products: Iterable[str], k: int = 3, allowed: Callable[[str], bool] | None = None,
+                  viewed: Iterable[str] = ()) -> list[str]:  # fmt: skip
+        return [product for product, _signal, _viewed in self.picks(products, k, allowed, viewed)]
 
 
 def recommend_for(
     recommender: Recommender, products: list[str], profile: Profile | None, allowed: Callable[[str], bool] | None,
     k: int = 3, what: str = "the product on the page",
-) -> tuple[list[str], str]:  # fmt: skip
-    """What goes with a moment: the products it shows (`what` they are), else the customer's cart,
-    else what they viewed lately, else what sells most; with the reason, for every product given."""
-    if products:
-        return recommender.recommend(products, k, allowed), f"bought together with {what}"
-    cart = list(profile.cart()) if profile else []
-    if cart:
-        return recommender.recommend(cart, k, allowed), "bought together with what is in the cart"
+) -> list[tuple[str, str]]:  # fmt: skip
+    """(product, why it is there) for a moment: what goes with the products it shows (`what` they
+    are), else with the customer's cart, together with what they viewed lately; else what sells most."""
+    if not products and profile and profile.cart():
+        products, what = list(profile.cart()), "what is in the cart"
     viewed = list(dict.fromkeys(view[2] for view in reversed(profile.recent_views)))[:RECENT] if profile else []
-    if viewed:
-        return recommender.recommend(viewed, k, allowed), "bought together with what was viewed lately"
-    return recommender.recommend([], k, allowed), "among the shop's best sellers"
+    found = recommender.picks(products, k, allowed, viewed)
+    return [(p, POPULAR if signal == "popular" else REASONS[signal].format(what=VIEWED if from_viewed else what))
+            for p, signal, from_viewed in found]  # fmt: skip
 
 
 def load_recommender(manifest: dict[str, Any], body: bytes) -> Recommender:
@@ -71,7 +99,9 @@ def load_recommender(manifest: dict[str, Any], body: bytes) -> Recommender:
         raise ModelRejected(f"{RECOMMENDER}: {mismatch}")
     try:
         data = json.loads(body)
-        neighbours = {p: [(o, float(s)) for o, s in pairs] for p, pairs in data["neighbours"].items()}
-        return Recommender(manifest, neighbours, list(data.get("popular", [])))
-    except (ValueError, KeyError, TypeError) as exc:
+        tables = data.get("signals") or {"together": data["neighbours"]}  # a co-occurrence-only model
+        signals = {s: {p: [(o, float(v)) for o, v in n] for p, n in tables[s].items()} for s in SIGNALS if s in tables}
+        weights = {s: float(w) for s, w in data.get("weights", {"together": 1.0}).items() if s in SIGNALS}
+        return Recommender(manifest, signals, [str(p) for p in data.get("popular", [])], weights)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelRejected(f"{RECOMMENDER}: unreadable model file: {exc}") from exc

@@ -1,6 +1,6 @@
-"""Recommendations as served, in process: 10 products that go with a product, from a 10,000-product
-catalog (one in forty out of stock) and a bought-together model with 10 neighbours each; the
-catalog's stored size, the time to read it, and the model's size."""
+"""Recommendations as served, in process: 10 products that go with a product and five viewed
+lately, from a 10,000-product catalog (one in forty out of stock) and a hybrid model with three
+signals of 10 neighbours each; the catalog's stored size, the time to read it, and the model's size."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 from microtarget.aws.model_registry import ModelRegistry
-from microtarget.catalog import Catalog, CatalogInvalid, parse_catalog
 from microtarget.aws.secrets import pseudonymizer_from_secret
+from microtarget.catalog import Catalog, CatalogInvalid, parse_catalog
 from microtarget.identity import Pseudonymizer
 from microtarget.scoring import LoadedModel, load_model
 from tqdm import tqdm
@@ -22,9 +22,9 @@ from tqdm import tqdm
 from training import build
 from training.build import Plan
 from training.dataset import Rows, plan_timeline, synthetic_rows
+from training.lake import SourceError
 from training.registry import GateRefused, RegistryWriter
 from training.report import write_report
-from training.lake import SourceError
 from training.sources import read_text, write_events
 from training.synthetic import generate
 from training.train import train_all

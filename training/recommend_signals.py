@@ -105,6 +105,8 @@ def similar(catalog: Catalog) -> Table:
         for offset, row in enumerate(scores):
             row[start + offset] = -1.0  # never itself
             best = np.argpartition(-row, min(NEIGHBOURS, len(ids) - 1))[: NEIGHBOURS + 1]
-            picked = sorted(((ids[j], round(float(row[j]), 6)) for j in best if row[j] > 0), key=lambda x: (-x[1], x[0]))
+            picked = sorted(
+                ((ids[j], round(float(row[j]), 6)) for j in best if row[j] > 0), key=lambda x: (-x[1], x[0])
+            )
             found[ids[start + offset]] = picked[:NEIGHBOURS]
     return found

@@ -14,6 +14,8 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from training import recommend_html
+
 
 def _save(figure: Any, path: Path) -> str:
     figure.tight_layout()
@@ -122,6 +124,8 @@ def write_report(results: dict[str, dict[str, Any]], out: Path) -> Path:
         f"<div class='wide'><table><tr><th>segment</th><th>customers</th>{header}</tr>{profile_rows}</table></div>"
         + "".join(f'<img src="{image}" width="90%">' for image in images)
     )
+    if "recommendations" in results:
+        sections.append(recommend_html.section(results["recommendations"]["manifest"]))
     page = (
         "<!doctype html><meta charset='utf-8'><title>microtarget training report</title>"
         "<style>body{font-family:sans-serif;max-width:1200px;margin:auto}"

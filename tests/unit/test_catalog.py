@@ -42,7 +42,10 @@ def test_a_feed_with_its_own_column_names_becomes_the_catalog_serving_reads(tmp_
         "Trail sneakers", ["fashion", "shoes"], "Fjord", 89.9, "EUR")  # fmt: skip
     assert not catalog.products["P2"].available and catalog.products["P3"].available  # no stock column: available
     assert catalog.version == parse_catalog(_import(tmp_path, FEED)[1].read_bytes()).version  # same feed, same version
-    assert [p["product_id"] for p in catalog.shown((p, "bought together") for p in ["P2", "P9", "P3", "P1"])] == ["P3", "P1"]
+    assert [p["product_id"] for p in catalog.shown((p, "bought together") for p in ["P2", "P9", "P3", "P1"])] == [
+        "P3",
+        "P1",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -102,7 +105,9 @@ def test_every_template_renders_with_and_without_products(shown: str) -> None:
     catalog = parse_catalog(
         b'{"product_id": "P1", "name": "Trail sneakers", "price": 89.9, "image_url": "https://shop.example.com/i.jpg"}\n'
     )
-    products = {"catalog": catalog.shown([("P1", "bought together")]), "ids only": [unknown("P7")], "nothing": []}[shown]
+    products = {"catalog": catalog.shown([("P1", "bought together")]), "ids only": [unknown("P7")], "nothing": []}[
+        shown
+    ]
     env = environment(_templates())
     for offer in campaigns.offers:
         for channel in ("email", "push"):

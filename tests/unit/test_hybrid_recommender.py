@@ -88,7 +88,7 @@ def test_products_nobody_bought_yet_are_recommended_by_their_content(trained: tu
     assert test["hybrid"]["cold_trials"] > 10
     assert test["co-occurrence"]["cold_hit_rate_10"] < 0.05  # it cannot know them
     assert test["hybrid"]["cold_hit_rate_10"] > 0.8
-    result, catalog, out = trained
+    _result, catalog, out = trained
     served = load_recommender(json.loads((out / "recommendations/manifest.json").read_text()),
                               (out / "recommendations/model.json").read_bytes())  # fmt: skip
     picks = served.picks(["coats-2"], 3, catalog.available)
@@ -97,8 +97,12 @@ def test_products_nobody_bought_yet_are_recommended_by_their_content(trained: tu
 
 def test_never_what_is_in_the_cart_viewed_or_unavailable(trained: tuple) -> None:
     result, catalog, _out = trained
-    served = load_recommender(result["manifest"], json.dumps(result["model"] | {"weights":
-                              result["manifest"]["blend"]["weights"]}, sort_keys=True, separators=(",", ":")).encode())
+    served = load_recommender(
+        result["manifest"],
+        json.dumps(
+            result["model"] | {"weights": result["manifest"]["blend"]["weights"]}, sort_keys=True, separators=(",", ":")
+        ).encode(),
+    )
     for product in sorted(catalog.products):
         viewed = ["hats-8", "toys-1"]
         picks = [p for p, _signal, _viewed in served.picks([product], 10, catalog.available, viewed)]
@@ -117,3 +121,12 @@ def test_without_a_catalog_the_blend_is_kept_only_if_it_beats_co_occurrence(tmp_
     plain = train_recommender(only_pairs, plan_timeline(START, END), tmp_path / "pairs")["manifest"]
     assert plain["blend"]["served"] == "co-occurrence"  # nothing to add: co-occurrence alone is served
     assert json.loads((tmp_path / "pairs/recommendations/model.json").read_text())["weights"] == {"together": 1.0}
+
+
+def test_the_report_shows_every_recommenders_figures_and_what_is_served(trained: tuple) -> None:
+    from training.recommend_html import section
+
+    page = section(trained[0]["manifest"])
+    assert "Serving the <b>hybrid</b>" in page and "NDCG@10" in page and "cold hit@10" in page
+    assert all(f"<td>{name}</td>" in page for name in ("popularity", "co-occurrence", "content", "hybrid"))
+    assert page.count("<tr>") == 1 + 2 * 4  # the header, then four recommenders on two windows

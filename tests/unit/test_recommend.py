@@ -57,4 +57,7 @@ def test_served_model_is_verified_and_never_recommends_the_basket(trained: tuple
 
 
 def test_pairs_bought_together_once_are_noise() -> None:
-    assert together([["A", "B"], ["A", "C"], ["A", "C"], ["B", "D"]]) == {"A": [("C", pytest.approx(2 / 6**0.5))], "C": [("A", pytest.approx(2 / 6**0.5))]}
+    assert together([["A", "B"], ["A", "C"], ["A", "C"], ["B", "D"]]) == {
+        "A": [("C", pytest.approx(2 / 6**0.5))],
+        "C": [("A", pytest.approx(2 / 6**0.5))],
+    }

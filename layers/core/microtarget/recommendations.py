@@ -56,23 +56,28 @@ class Recommender:
         context = set(shown) | set(seen) | set(exclude)
         ok = allowed or (lambda _product: True)
         scores: dict[str, float] = {}
-        best: dict[str, tuple[float, str, bool]] = {}  # the contribution that weighed most, for the reason
+        weighed: dict[str, float] = {}  # the contribution that weighed most, for the reason
+        why: dict[str, tuple[str, bool]] = {}
         for signal in SIGNALS:
-            weight, table = self.weights.get(signal, 0.0), self.signals.get(signal, {})
+            weight, table = self.weights.get(signal, 0.0), self.signals.get(signal)
             if not weight or not table:
                 continue
-            for group, sources in ((False, shown), (True, seen)):
+            for from_viewed, sources in ((False, shown), (True, seen)):
                 for product in sources:
                     for other, score in table.get(product, ()):
-                        if other in context:
-                            continue
-                        part = weight * score
-                        scores[other] = scores.get(other, 0.0) + part
-                        if part > best.get(other, (0.0, "", False))[0]:
-                            best[other] = (part, signal, group)
-        ranked = [p for p in sorted(scores, key=lambda p: (-scores[p], p)) if ok(p)][:k]
+                        if other not in context:
+                            part = weight * score
+                            scores[other] = scores.get(other, 0.0) + part
+                            if part > weighed.get(other, 0.0):
+                                weighed[other], why[other] = part, (signal, from_viewed)
+        ranked: list[str] = []
+        for candidate in sorted(scores, key=lambda p: (-scores[p], p)):
+            if len(ranked) == k:
+                break
+            if ok(candidate):
+                ranked.append(candidate)
         fill = [p for p in self.popular if p not in context and p not in scores and ok(p)]
-        return [(p, best[p][1], best[p][2]) for p in ranked] + [(p, "popular", False) for p in fill[: k - len(ranked)]]
+        return [(p, *why[p]) for p in ranked] + [(p, "popular", False) for p in fill[: k - len(ranked)]]
 
     def recommend(self, products: Iterable[str], k: int = 3, allowed: Callable[[str], bool] | None = None,
                   viewed: Iterable[str] = ()) -> list[str]:  # fmt: skip

@@ -69,11 +69,12 @@ def unsupported(orders: list[Order], timeline: Timeline) -> str | None:
     return None
 
 
-def fit(orders: list[Order], catalog: Catalog | None) -> dict[str, Any]:
+def fit(orders: list[Order], similar: signals.Table | None) -> dict[str, Any]:
+    """The signals from these orders, beside the catalog's look-alikes (the same for every window)."""
     baskets = [o.products for o in orders]
     tables = {"together": signals.together(baskets), "after_viewing": signals.after_viewing(orders)}
-    if catalog is not None:
-        tables["similar"] = signals.similar(catalog)
+    if similar is not None:
+        tables["similar"] = similar
     return {"signals": tables, "popular": signals.popular(baskets)}
 
 
@@ -123,10 +124,11 @@ def train_recommender(
     cutoff, test = timeline.valid_cutoff, timeline.test_cutoff
     before, valid, held_out = ([o for o in orders if o.at < cutoff], [o for o in orders if cutoff <= o.at < test],
                                [o for o in orders if o.at >= test])  # fmt: skip
-    learned = fit(before, catalog)
+    similar = signals.similar(catalog) if catalog is not None else None  # once: it reads no orders
+    learned = fit(before, similar)
     blend = choose_weights(learned, valid, _bought(before), catalog)
     served = blend["weights"] if blend["served"] == "hybrid" else ALONE["co-occurrence"]
-    final = fit([o for o in orders if o.at < test], catalog)  # serve what the latest orders say
+    final = fit([o for o in orders if o.at < test], similar)  # serve what the latest orders say
     comparison = {"validation": _compare(learned, valid, _bought(before), blend["weights"], catalog),
                   "test": _compare(final, held_out, _bought(before + valid), blend["weights"], catalog)}  # fmt: skip
     body = json.dumps(final | {"weights": served}, sort_keys=True, separators=(",", ":")).encode()

@@ -47,13 +47,13 @@ class Recommender:
 
     def picks(
         self, products: Iterable[str], k: int = 3, allowed: Callable[[str], bool] | None = None,
-        viewed: Iterable[str] = (), exclude: Iterable[str] = (),
+        viewed: Iterable[str] = (),
     ) -> list[tuple[str, str, bool]]:  # fmt: skip
         """The top k (product, signal, from the viewed context) for the moment's `products` (the
-        page's, the cart's) and the products `viewed` lately: never one of them, nor one excluded
-        or `allowed` refuses (an unavailable product); the popular ones fill the rest."""
+        page's, the cart's) and the products `viewed` lately: never one of them, nor one `allowed`
+        refuses (an unavailable product); the popular ones fill the rest."""
         shown, seen = list(dict.fromkeys(products)), list(dict.fromkeys(viewed))
-        context = set(shown) | set(seen) | set(exclude)
+        context = set(shown) | set(seen)
         ok = allowed or (lambda _product: True)
         scores: dict[str, float] = {}
         weighed: dict[str, float] = {}  # the contribution that weighed most, for the reason
@@ -90,8 +90,8 @@ def recommend_for(
 ) -> list[tuple[str, str]]:  # fmt: skip
     """(product, why it is there) for a moment: what goes with the products it shows (`what` they
     are), else with the customer's cart, together with what they viewed lately; else what sells most."""
-    if not products and profile and profile.cart():
-        products, what = list(profile.cart()), "what is in the cart"
+    if not products and profile and (cart := profile.cart()):
+        products, what = list(cart), "what is in the cart"
     viewed = list(dict.fromkeys(view[2] for view in reversed(profile.recent_views)))[:RECENT] if profile else []
     found = recommender.picks(products, k, allowed, viewed)
     return [(p, POPULAR if signal == "popular" else REASONS[signal].format(what=VIEWED if from_viewed else what))

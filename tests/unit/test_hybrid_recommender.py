@@ -130,3 +130,25 @@ def test_the_report_shows_every_recommenders_figures_and_what_is_served(trained:
     assert "Serving the <b>hybrid</b>" in page and "NDCG@10" in page and "cold hit@10" in page
     assert all(f"<td>{name}</td>" in page for name in ("popularity", "co-occurrence", "content", "hybrid"))
     assert page.count("<tr>") == 1 + 2 * 4  # the header, then four recommenders on two windows
+
+
+def test_the_strangest_catalog_entries_still_get_look_alikes_or_none() -> None:
+    from training.recommend_signals import similar
+
+    assert similar(Catalog("v0", {})) == {}
+    alone = Product(product_id="only", name="X", price=0.0)  # no category, no brand, free, a name of one letter
+    assert similar(Catalog("v1", {"only": alone})) == {"only": []}  # never itself
+    twin = alone.model_copy(update={"product_id": "twin"})
+    other = Product(product_id="far", name="Oak table", category=["home"], brand="b", price=900_000.0)
+    found = similar(Catalog("v2", {p.product_id: p for p in (alone, twin, other)}))
+    assert found["only"] == [("twin", 1.0)] and found["far"] == []  # nothing in common: no neighbour
+
+
+def test_a_model_file_of_the_wrong_shape_is_refused_not_served() -> None:
+    import hashlib
+
+    from microtarget.scoring import ModelRejected
+
+    body = json.dumps({"signals": {"together": ["not", "a", "table"]}, "popular": []}).encode()
+    with pytest.raises(ModelRejected, match="unreadable model file"):
+        load_recommender({"sha256": hashlib.sha256(body).hexdigest()}, body)

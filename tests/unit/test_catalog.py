@@ -104,10 +104,12 @@ def test_every_template_renders_with_and_without_products(shown: str) -> None:
     campaigns = parse_campaigns((ROOT / "campaigns" / "catalog.yaml").read_text())
     catalog = parse_catalog(
         b'{"product_id": "P1", "name": "Trail sneakers", "price": 89.9, "image_url": "https://shop.example.com/i.jpg"}\n'
+        b'{"product_id": "P2", "name": "Soft throw", "price": 35}\n'
     )
     products = {"catalog": catalog.shown([("P1", "bought together")]), "ids only": [unknown("P7")], "nothing": []}[
         shown
     ]
+    picked = catalog.shown([("P2", "similar to what was viewed lately")])
     env = environment(_templates())
     for offer in campaigns.offers:
         for channel in ("email", "push"):
@@ -121,6 +123,9 @@ def test_every_template_renders_with_and_without_products(shown: str) -> None:
             if shown == "catalog" and channel == "email":  # every e-mail shows the picks, in both parts
                 assert "Trail sneakers" in rendered.html and 'src="https://shop.example.com/i.jpg"' in rendered.html
                 assert "Trail sneakers" in rendered.text, offer.id
+            if shown == "catalog" and channel == "push":  # a push names the first pick, apart from the items
+                alone = render(env, offer.template, channel, context | {"items": [], "recommended": picked})
+                assert "Soft throw" in alone.text and len(alone.text) <= 178, (offer.id, alone.text)
 
 
 def test_odd_values_a_name_with_a_line_separator_and_line_numbers_after_blank_lines(

@@ -13,7 +13,7 @@ from microtarget.profile import Profile, item_bytes
 from bench.clock import BENCH_END
 
 LONG = "x" * 118  # with the 10-character suffixes below: ids at the contract's 128-character maximum
-KINDS = ("product_view", "add_to_cart", "page_view", "search", "consent_updated")
+KINDS = ("product_view", "add_to_cart", "page_view", "search", "consent_updated", "purchase")
 RATES = (2, 100, 2_000, 10_000)
 
 
@@ -28,6 +28,9 @@ def flood(day: int, count: int, prefix: str, start: Any = None) -> list[Any]:
             props = {"product_id": f"{LONG}{prefix}{i:06d}", "category": f"{LONG}{i % 97:06d}", "price": 999_999.99}
         elif kind == "search":
             props = {"query": "q" * 256}
+        elif kind == "purchase":  # a new product each time: the memory of products bought fills up
+            line = {"product_id": f"{LONG}{prefix}{i:06d}", "price": 999_999.99, "quantity": 1}
+            props = {"order_id": f"{LONG}{prefix}{i:06d}", "revenue": 999_999.99, "items": [line]}
         elif kind == "consent_updated":
             props = {"consents": {"email": i % 2 == 0, "push": True, "webhook": False, "sms": True}}
         at = midnight + timedelta(days=day, seconds=i * 86_000 / count)

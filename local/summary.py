@@ -87,10 +87,10 @@ def print_training_summary(headline: dict[str, Any], registry: Any, stage: str, 
     if recommendations:
         print(f"recommendations, on {recommendations['trials']:,} held-out order lines (serving the "
               f"{recommendations['served']}; {recommendations['products']} products):")  # fmt: skip
-        print(f"  {'':<14}{'hit@3':>7}{'hit@10':>8}{'NDCG@3':>8}{'NDCG@10':>9}{'coverage':>10}{'cold hit@10':>13}")
+        print(f"  {'':<20}{'hit@3':>7}{'hit@10':>8}{'NDCG@3':>8}{'NDCG@10':>9}{'coverage':>10}{'cold hit@10':>13}")
         for name, row in recommendations["comparison"].items():
             cold = "-" if row["cold_hit_rate_10"] is None else f"{row['cold_hit_rate_10']:.3f}"
-            print(f"  {name:<14}{row['hit_rate_3']:>7.3f}{row['hit_rate_10']:>8.3f}{row['ndcg_3']:>8.3f}"
+            print(f"  {name:<20}{row['hit_rate_3']:>7.3f}{row['hit_rate_10']:>8.3f}{row['ndcg_3']:>8.3f}"
                   f"{row['ndcg_10']:>9.3f}{row['coverage']:>10.1%}{cold:>13}")  # fmt: skip
     for name in ("propensity", "churn", "segments", "recommendations"):
         alias = registry.alias(name, stage)

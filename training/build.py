@@ -120,7 +120,7 @@ def dataset(
         lines.pruned,
         lines.outside,
     )
-    return rows, timeline, [Order(at, products, viewed) for _c, at, products, viewed in baskets], read
+    return rows, timeline, [Order(*basket) for basket in baskets], read
 
 
 def snapshots(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import product as grid
 from pathlib import Path
@@ -24,7 +24,7 @@ from microtarget.recommendations import ARTIFACT, RECENT, RECOMMENDER, Recommend
 
 from training import recommend_signals as signals
 from training.dataset import Timeline
-from training.recommend_eval import evaluate, trials
+from training.recommend_eval import Trial, evaluate, trials
 from training.transactions import UNKNOWN_PRODUCT
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ ALONE = {"popularity": {}, "co-occurrence": {"together": 1.0}, "content": {"simi
 
 
 class Order(NamedTuple):
+    customer: str
     at: datetime
     products: list[str]  # the distinct known products bought
     viewed: list[str]  # the latest distinct products viewed the day before and not bought in it
@@ -55,7 +56,7 @@ def orders_of(events: Iterable[Event]) -> list[Order]:
             if products:
                 recent = [p for at, p in reversed(views.get(e.customer_id, [])) if at >= e.occurred_at - VIEWED_BEFORE]
                 viewed = [p for p in dict.fromkeys(recent) if p not in products][:RECENT]
-                found.append(Order(e.occurred_at, products, viewed))
+                found.append(Order(e.customer_id, e.occurred_at, products, viewed))
     return found
 
 
@@ -69,17 +70,18 @@ def unsupported(orders: list[Order], timeline: Timeline) -> str | None:
     return None
 
 
-def fit(orders: list[Order], similar: signals.Table | None) -> dict[str, Any]:
-    """The signals from these orders, beside the catalog's look-alikes (the same for every window)."""
+def fit(orders: list[Order], similar: signals.Table | None, members: Mapping[str, str]) -> dict[str, Any]:
+    """The signals from these orders, beside the catalog's look-alikes (the same for every window),
+    and the best sellers of each segment its `members` (customer -> segment) are in."""
     baskets = [o.products for o in orders]
     tables = {"together": signals.together(baskets), "after_viewing": signals.after_viewing(orders)}
     if similar is not None:
         tables["similar"] = similar
-    return {"signals": tables, "popular": signals.popular(baskets)}
+    return {"signals": tables, "popular": signals.popular(baskets), "by_segment": signals.by_segment(orders, members)}
 
 
-def _served(model: dict[str, Any], weights: dict[str, float]) -> Recommender:
-    return Recommender({}, model["signals"], model["popular"], weights)
+def _served(model: dict[str, Any], weights: dict[str, float], segments: bool = True) -> Recommender:
+    return Recommender({}, model["signals"], model["popular"], weights, model["by_segment"] if segments else {})
 
 
 def _bought(orders: list[Order]) -> set[str]:
@@ -87,20 +89,22 @@ def _bought(orders: list[Order]) -> set[str]:
 
 
 def _compare(
-    model: dict[str, Any], orders: list[Order], warm: set[str], blend: dict[str, float], catalog: Catalog | None
+    model: dict[str, Any], checked: list[Trial], warm: set[str], blend: dict[str, float], catalog: Catalog | None
 ) -> dict[str, dict[str, Any]]:
-    """Each recommender's figures on these orders: popularity, the signals alone and the blend."""
+    """Each recommender's figures on these trials: the shop's best sellers, its segments' best
+    sellers (when segments were given), the signals alone and the blend, each filled as served."""
     allowed = catalog.available if catalog else None
     products = sum(map(catalog.available, catalog.products)) if catalog else len(warm)
-    checked = trials(orders)
     compared = {name: w for name, w in ALONE.items() if name != "content" or catalog is not None} | {"hybrid": blend}
-    return {name: evaluate(_served(model, w), checked, warm, products, allowed) for name, w in compared.items()}
+    if model["by_segment"]:
+        compared = {"popularity": {}, "segment popularity": {}} | compared
+    return {name: evaluate(_served(model, w, name != "popularity"), checked, warm, products, allowed)
+            for name, w in compared.items()}  # fmt: skip
 
 
-def choose_weights(model: dict[str, Any], valid: list[Order], warm: set[str], catalog: Catalog | None) -> dict:
-    """The blend with the best NDCG at 10 on the validation orders; served only if it beats
+def choose_weights(model: dict[str, Any], checked: list[Trial], warm: set[str], catalog: Catalog | None) -> dict:
+    """The blend with the best NDCG at 10 on the validation trials; served only if it beats
     co-occurrence alone there."""
-    checked = trials(valid)
     allowed = catalog.available if catalog else None
     searched = []
     for viewing, alike in grid(WEIGHTS["after_viewing"], WEIGHTS["similar"] if catalog else (0.0,)):
@@ -119,18 +123,24 @@ def choose_weights(model: dict[str, Any], valid: list[Order], warm: set[str], ca
 
 
 def train_recommender(
-    orders: list[Order], timeline: Timeline, out: Path, catalog: Catalog | None = None
-) -> dict[str, Any]:
+    orders: list[Order], timeline: Timeline, out: Path, catalog: Catalog | None = None,
+    members: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """`members`: each window's customer -> segment as of its start ("validation", "test"), for
+    the segments' best sellers; the orders before a window learn them, its trials are filled by them."""
     cutoff, test = timeline.valid_cutoff, timeline.test_cutoff
     before, valid, held_out = ([o for o in orders if o.at < cutoff], [o for o in orders if cutoff <= o.at < test],
                                [o for o in orders if o.at >= test])  # fmt: skip
+    at_valid, at_test = (members or {}).get("validation", {}), (members or {}).get("test", {})
     similar = signals.similar(catalog) if catalog is not None else None  # once: it reads no orders
-    learned = fit(before, similar)
-    blend = choose_weights(learned, valid, _bought(before), catalog)
+    learned = fit(before, similar, at_valid)
+    checked = trials(valid, at_valid)
+    blend = choose_weights(learned, checked, _bought(before), catalog)
     served = blend["weights"] if blend["served"] == "hybrid" else ALONE["co-occurrence"]
-    final = fit([o for o in orders if o.at < test], similar)  # serve what the latest orders say
-    comparison = {"validation": _compare(learned, valid, _bought(before), blend["weights"], catalog),
-                  "test": _compare(final, held_out, _bought(before + valid), blend["weights"], catalog)}  # fmt: skip
+    final = fit([o for o in orders if o.at < test], similar, at_test)  # serve what the latest orders say
+    comparison = {"validation": _compare(learned, checked, _bought(before), blend["weights"], catalog),
+                  "test": _compare(final, trials(held_out, at_test), _bought(before + valid), blend["weights"],
+                                   catalog)}  # fmt: skip
     body = json.dumps(final | {"weights": served}, sort_keys=True, separators=(",", ":")).encode()
     created, sha = datetime.now(UTC), hashlib.sha256(body).hexdigest()
     manifest = {
@@ -142,6 +152,7 @@ def train_recommender(
         "sha256": sha,
         "products": len(set(final["signals"]["together"]) | set(final["signals"].get("similar", {}))),
         "catalog_version": catalog.version if catalog else None,
+        "segments": sorted(final["by_segment"]),  # those with best sellers of their own
         "training_window": {"start": timeline.start.isoformat(), "end": test.isoformat()},
         "blend": blend,
         "metrics": {window: figures[blend["served"]] for window, figures in comparison.items()},

@@ -1,8 +1,8 @@
 """How well a recommender would have done on orders it never saw.
 
 Each trial is one product of a held-out order, hidden: the recommender gets the order's other
-products and what the customer viewed the day before (the products they did not then buy), as
-serving gets a cart and recent views, and is right when the hidden product is in its top k.
+products, what the customer viewed the day before (the products they did not then buy) and their
+segment as of the window's start, as serving gets a cart, recent views and scores, and is right when the hidden product is in its top k.
 Hit rate and NDCG at 3 and 10; catalog coverage (the share of the products that could be
 recommended which any trial's top 10 holds); and the same at 10 for cold products (never bought
 in the window the model learned from), which only the content signal can find."""
@@ -10,7 +10,7 @@ in the window the model learned from), which only the content signal can find.""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,16 +19,18 @@ if TYPE_CHECKING:
     from training.recommend import Order
 
 KS = (3, 10)
-Trial = tuple[list[str], list[str], str]  # (the order's other products, viewed, hidden product)
+# (the order's other products, viewed, hidden product, the customer's segment at the window's start)
+Trial = tuple[list[str], list[str], str, str | None]
 
 
-def trials(orders: Iterable[Order]) -> list[Trial]:
+def trials(orders: Iterable[Order], members: Mapping[str, str] | None = None) -> list[Trial]:
     found = []
     for order in orders:
+        segment = (members or {}).get(order.customer)
         for hidden in order.products:
             others = [p for p in order.products if p != hidden]
             if others or order.viewed:  # with no context every recommender gives the best sellers
-                found.append((others, list(order.viewed), hidden))
+                found.append((others, list(order.viewed), hidden, segment))
     return found
 
 
@@ -42,8 +44,8 @@ def evaluate(
     gains = dict.fromkeys(KS, 0.0)
     cold = cold_hits = 0
     shown: set[str] = set()
-    for others, viewed, hidden in checked:
-        top = recommender.recommend(others, max(KS), allowed, viewed)
+    for others, viewed, hidden, segment in checked:
+        top = recommender.recommend(others, max(KS), allowed, viewed, segment)
         shown.update(top)
         rank = top.index(hidden) + 1 if hidden in top else None
         for k in KS:

@@ -28,7 +28,9 @@ def section(manifest: dict[str, Any]) -> str:
         "for co-occurrence alone, and is served only if it is higher.</p>"
         f"<table><tr><th>window</th><th>recommender</th>{header}<th>trials</th><th>cold trials</th></tr>{rows}</table>"
         "<p class='note'>Each trial hides one product of a held-out order; the recommender gets the order's other "
-        "products and what was viewed the day before. Cold: products never bought while it learned.</p>"
+        "products, what was viewed the day before and the customer's segment at the window's start. Popularity is "
+        "the shop's best sellers for everyone; every other recommender fills its list as served, with the best "
+        "sellers of the customer's segment first. Cold: products never bought while it learned.</p>"
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import combinations
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 NEIGHBOURS = 10
 MIN_PAIRS = 2  # a pair seen once is noise
 POPULAR = 20
+MIN_SEGMENT_ORDERS = 20  # a segment with fewer orders has no best sellers of its own: the shop's serve it
 CHUNK = 1000  # catalog rows compared at once: CHUNK x products scores in memory
 Table = dict[str, list[tuple[str, float]]]
 
@@ -66,6 +67,15 @@ def after_viewing(orders: Iterable[Order]) -> Table:
 def popular(baskets: Iterable[Sequence[str]]) -> list[str]:
     counts = Counter(p for basket in baskets for p in basket)
     return [p for p, _n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:POPULAR]]
+
+
+def by_segment(orders: Iterable[Order], members: Mapping[str, str]) -> dict[str, list[str]]:
+    """The best sellers of each segment, from the orders of its `members` (customer -> segment)."""
+    baskets: dict[str, list[list[str]]] = {}
+    for order in orders:
+        if (segment := members.get(order.customer)) is not None:
+            baskets.setdefault(segment, []).append(order.products)
+    return {s: popular(b) for s, b in sorted(baskets.items()) if len(b) >= MIN_SEGMENT_ORDERS}
 
 
 def _terms(product: Product) -> dict[str, float]:

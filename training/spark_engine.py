@@ -193,7 +193,7 @@ def read_dataset(out: str) -> tuple[Rows, list[Order], list[str]]:
     ).ordered()
     columns = () if orders is None else (orders["customer"], orders["at"], orders["products"], orders["viewed"])
     baskets = sorted((c, _utc(at.to_pydatetime()), list(p), list(v)) for c, at, p, v in zip(*columns, strict=True))
-    found = [Order(at, products, viewed) for _c, at, products, viewed in baskets]
+    found = [Order(*basket) for basket in baskets]
     return built, found, _problems(skipped)
 
 

@@ -112,6 +112,18 @@ def train_segments(rows: Rows, timeline: Timeline, out: Path, truth: dict[str, s
     return {"manifest": manifest, "map": mapped, "estimator": segmentation.pipeline, "onnx": onnx_bytes}
 
 
+def segment_members(rows: Rows, timeline: Timeline, segments: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Each customer's segment as of the validation and the test cutoff (what the recommender's
+    segment best sellers learn from and are checked with), by the segment model just trained."""
+    windows, names = Windows.of(rows, timeline), segments["map"][2]
+    found = {}
+    for window, mask in (("validation", windows.valid), ("test", windows.test)):
+        labels = segments["estimator"].predict(rows.features[mask]) if mask.any() else []
+        customers = [customer for customer, keep in zip(rows.customer, mask, strict=True) if keep]
+        found[window] = {c: names[int(label)] for c, label in zip(customers, labels, strict=True)}
+    return found
+
+
 def train_all(
     rows: Rows,
     timeline: Timeline,
@@ -135,7 +147,8 @@ def train_all(
         step("recommendations")
         skipped["recommendations"] = unsupported(orders, timeline)
         if skipped["recommendations"] is None:
-            results["recommendations"] = train_recommender(orders, timeline, out, catalog)
+            members = segment_members(rows, timeline, results["segments"])
+            results["recommendations"] = train_recommender(orders, timeline, out, catalog, members)
         else:  # an earlier run's in the same folder must not be published as this one's
             shutil.rmtree(out / "recommendations", ignore_errors=True)
     metrics: dict[str, Any] = {

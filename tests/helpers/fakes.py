@@ -66,8 +66,11 @@ class ListDeadLetters:
 class FakeServing:
     """A campaigns file and models, fixed (no TTL, no S3)."""
 
-    def __init__(self, campaigns: Campaigns | None, models: dict[str, Any] | None = None, catalog: Any = None) -> None:
-        self._campaigns, self._models, self._catalog = campaigns, models or {}, catalog
+    def __init__(
+        self, campaigns: Campaigns | None, models: dict[str, Any] | None = None, catalog: Any = None,
+        recommender: Recommender | None = None,
+    ) -> None:  # fmt: skip
+        self._campaigns, self._models, self._catalog, self._recommender = campaigns, models or {}, catalog, recommender
         self.environment, self.problems, self.expired = "test", {}, False
 
     def campaigns(self) -> Campaigns | None:
@@ -80,7 +83,7 @@ class FakeServing:
         return {}
 
     def recommender(self) -> Recommender | None:
-        return None
+        return self._recommender
 
     def catalog(self) -> Any:
         return self._catalog

@@ -5,6 +5,7 @@ tests/integration/test_dispatch*.py; here each is one small case, including the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from microtarget.dispatch import DispatchService
 from microtarget.errors import PermanentError, RetryableError, SendUnconfirmed
 from microtarget.outcomes import LedgerEntry
 from microtarget.profile import Profile
+from microtarget.recommendations import Recommender
 from microtarget.triggers import TriggerMessage, evaluate
 
 from tests.helpers.events import T0, event
@@ -44,12 +46,15 @@ LATER = T0 + timedelta(minutes=16)  # 13:16 in Berlin: outside quiet hours
 class Dispatch:
     """A DispatchService over fakes, with a clock the test sets."""
 
-    def __init__(self, campaigns: Campaigns | None = CAMPAIGNS, models: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, campaigns: Campaigns | None = CAMPAIGNS, models: dict[str, Any] | None = None,
+        recommender: Recommender | None = None,
+    ) -> None:  # fmt: skip
         self.now = LATER
         self.profiles, self.contacts = InMemoryProfileStore(), FakeContacts()
         self.ledger, self.sender, self.queue = InMemoryLedger(), FakeSender(), ListTriggerSink()
         self.service = DispatchService(
-            FakeServing(campaigns, models), FakeTemplates(TEMPLATES), self.profiles, self.contacts, self.ledger,
+            FakeServing(campaigns, models, recommender=recommender), FakeTemplates(TEMPLATES), self.profiles, self.contacts, self.ledger,
             self.sender, self.queue, self.ledger, clock=lambda: self.now,
         )  # fmt: skip
 
@@ -98,6 +103,28 @@ def test_sent_renders_the_offer_with_the_cart_and_records_the_message_id() -> No
     assert "P1" in rendered.text and "Ada" in rendered.html
     item = dispatch.ledger.items[TREATED, f"d#{message.idempotency_key}"]
     assert (item["outcome"], item["message_id"], item["offer_id"]) == ("sent", "msg-1", "cart-recovery")
+
+
+def test_the_picks_in_a_message_leave_out_what_the_customer_bought_within_the_campaigns_window() -> None:
+    # Given a cart of P1, whose best partners are P2 (bought yesterday) and P3 (bought 40 days ago)
+    model = Recommender({}, {"together": {"P1": [("P2", 0.9), ("P3", 0.8), ("P4", 0.7)]}}, ["P2", "P5"])
+    bought = [event("purchase", minutes=-24 * 60, order_id="O1", items=[{"product_id": "P2", "price": 9.0, "quantity": 1}]),
+              event("purchase", minutes=-40 * 24 * 60, order_id="O2", items=[{"product_id": "P3", "price": 9.0, "quantity": 1}])]  # fmt: skip
+    for days, expected in ((30, ["P3", "P4", "P5"]), (0, ["P2", "P3", "P4"]), (60, ["P4", "P5"])):
+        window = CAMPAIGNS.model_dump(mode="json") | {"recommendations": {"exclude_bought_days": days}}
+        dispatch = Dispatch(parse_campaigns(json.dumps(window)), recommender=model)
+        cart = [event("add_to_cart", product_id="P1", price=50.0)]
+        profile = Profile(TREATED)  # the purchases come first in time: none of them is late
+        apply_events(profile, [*bought[::-1], event("consent_updated", minutes=-60, consents={"email": True}), *cart])
+        assert len(profile.bought) == 2
+        dispatch.profiles.put(profile)
+        dispatch.contacts.put(TREATED, Contact(email=f"{TREATED}@example.com", first_name="Ada"))
+        (message,) = evaluate([CAMPAIGNS.trigger("cart-left-15min")], profile, cart, to_ms(T0)).fired  # type: ignore[list-item]
+        # Then the e-mail's picks are the partners not bought within the window, then the best sellers
+        assert dispatch.outcome(message) == ("sent", "sent")
+        ((_channel, _address, rendered, detail),) = dispatch.sender.sent
+        assert detail["recommended"] == expected, days
+        assert all(p in rendered.text for p in expected)
 
 
 def test_holdout_records_the_exposure_and_sends_nothing() -> None:

@@ -50,16 +50,16 @@ def _shop() -> tuple[Catalog, list[Order], dict[str, str]]:
             roll = rng.random()
             if roll < 0.5:
                 p = rng.choice(sorted(partner))
-                orders.append(Order(at, sorted([p, partner[p]]), []))
+                orders.append(Order(f"c{len(orders) % 97}", at, sorted([p, partner[p]]), []))
                 kinds[p] = "together"
             elif roll < 0.75:
                 p = rng.choice(sorted(after))
-                orders.append(Order(at, [after[p]], [p]))
+                orders.append(Order(f"c{len(orders) % 97}", at, [after[p]], [p]))
             else:
                 new = [n for n, when in launched.items() if when <= at]
                 if new:
                     n = rng.choice(sorted(new))
-                    orders.append(Order(at, sorted([n, n.replace("new", "")]), []))
+                    orders.append(Order(f"c{len(orders) % 97}", at, sorted([n, n.replace("new", "")]), []))
     return Catalog("v1", products), orders, kinds
 
 

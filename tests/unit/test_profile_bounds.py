@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from microtarget.aggregation import apply_events
 from microtarget.events import EVENT_ADAPTER
-from microtarget.profile import MAX_ITEM_BYTES, MAX_SEEN, MAX_SESSIONS, Profile, item_bytes
+from microtarget.profile import MAX_BOUGHT, MAX_ITEM_BYTES, MAX_SEEN, MAX_SESSIONS, Profile, item_bytes
 
 from bench.profile_size import flood
 from tests.helpers.events import T0, event_dict
@@ -18,10 +18,10 @@ def test_the_worst_customer_stays_under_64_kb_after_90_days_of_floods() -> None:
     last = apply_events(profile, flood(90, 12_000, "z", T0))
     # Then every collection is within its count, the item well under 64 KB, and the overflow reported
     assert len(last.applied) == 12_000 and last.compacted and compacted
-    assert len(profile.seen) < MAX_SEEN and len(profile.sessions) <= MAX_SESSIONS
+    assert len(profile.seen) < MAX_SEEN and len(profile.sessions) <= MAX_SESSIONS and len(profile.bought) == MAX_BOUGHT
     assert item_bytes(profile.to_item()) <= MAX_ITEM_BYTES
     # and the day's counts are still exact: bounding forgets detail, never counted events
-    assert profile.days[max(profile.days)]["pv"] == 12_000 // 5
+    assert profile.days[max(profile.days)]["pv"] == 12_000 // 6
 
 
 def test_a_replay_of_a_compacted_flood_counts_nothing_twice() -> None:

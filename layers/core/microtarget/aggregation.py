@@ -149,6 +149,8 @@ def _purchase(profile: Profile, event: Event, ts: int, key: str, bucket: dict[st
     if profile.last_purchase_at is None or ts >= profile.last_purchase_at:
         profile.last_purchase_at = ts
         profile.last_order_id = props.order_id  # type: ignore[union-attr]
+    for product_id in dict.fromkeys(line.product_id for line in props.items):  # type: ignore[union-attr]
+        profile.remember_bought(product_id, ts)
     profile.cart_cleared_at = max(profile.cart_cleared_at, ts)
     profile.cart_log = [line for line in profile.cart_log if line[0] > profile.cart_cleared_at]
 

@@ -144,6 +144,18 @@ class QuietHours(_Strict):
     timezone: TimeZoneName = "UTC"  # for customers whose contact record names no time zone
 
 
+class Recommending(_Strict):
+    """What recommendations leave out besides the moment's own products and unavailable ones: what
+    the customer bought in the last `exclude_bought_days` days (0: anything may be recommended
+    again; the profile remembers the 50 products bought last, so that bounds a long window too)."""
+
+    exclude_bought_days: Annotated[int, Field(ge=0, le=3650)] = 30
+
+    def bought_since(self, now_ms: int) -> int | None:
+        """The moment from which a product bought is left out (None: nothing bought is)."""
+        return now_ms - self.exclude_bought_days * 86_400_000 if self.exclude_bought_days else None
+
+
 class Campaigns(_Strict):
     version: str
     offers: Annotated[list[Offer], Field(min_length=1)]
@@ -153,6 +165,7 @@ class Campaigns(_Strict):
     quiet_hours: QuietHours | None = None
     attribution_days: Annotated[int, Field(ge=1, le=90)] = 7  # a conversion counts for the decision before it
     site_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] = "https://shop.example.com"  # links in messages
+    recommendations: Recommending = Recommending()
 
     @model_validator(mode="before")
     @classmethod

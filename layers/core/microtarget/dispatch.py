@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from microtarget.campaigns import QuietHours
+from microtarget.campaigns import Campaigns, QuietHours
 from microtarget.catalog import Catalog, unknown
 from microtarget.clock import DAY_MS, Clock, to_ms, utc_now
 from microtarget.decisions import Decision, decide
@@ -108,7 +108,9 @@ class DispatchService:
         choice = decision.offers[0]
         offer = campaigns.offer(choice.offer_id)
         entry.offer_id = offer.id
-        context = self._context(message, profile, contact, offer.model_dump(), campaigns.site_url, entry.decision_id)
+        segment = decision.scores.get("segment")  # the best sellers of their segment fill the picks
+        context = self._context(message, profile, contact, offer.model_dump(), campaigns, entry,
+                                segment if isinstance(segment, str) else None)  # fmt: skip
         detail = {"decision_id": entry.decision_id, "pid": message.pid, "offer_id": offer.id, "offer_name": offer.name,
                   "trigger": message.rule, "recommended": [p["product_id"] for p in context["recommended"]],
                   "experiments": decision.experiments}  # fmt: skip
@@ -161,8 +163,9 @@ class DispatchService:
         return self._close(entry, "deferred", "quiet_hours", f"quiet hours: held until {hold.isoformat()}")
 
     def _context(
-        self, message: TriggerMessage, profile: Profile, contact: Any, offer: dict, site: str, decision_id: str
-    ) -> dict[str, Any]:
+        self, message: TriggerMessage, profile: Profile, contact: Any, offer: dict, campaigns: Campaigns,
+        entry: LedgerEntry, segment: str | None,
+    ) -> dict[str, Any]:  # fmt: skip
         cart = profile.cart() if message.kind == "cart_abandonment" else {}
         items = [
             {"product_id": line.product_id, "quantity": line.quantity,
@@ -175,16 +178,17 @@ class DispatchService:
             items = [line for item in items if (line := _described(item, catalog)) is not None]
         items = [unknown(str(item["product_id"])) | item for item in items]  # every field a template may name
         picks = recommend_for(recommender, shown, profile, catalog.available if catalog else None,
-                              what=WHAT_IS_SHOWN.get(message.kind, "it")) if recommender else []  # fmt: skip
+                              what=WHAT_IS_SHOWN.get(message.kind, "it"), segment=segment,
+                              bought_since=campaigns.recommendations.bought_since(entry.at_ms)) if recommender else []  # fmt: skip
         return {
             "first_name": contact.first_name if contact else None,
             "offer": offer,
             "items": items,
             "recommended": catalog.shown(picks) if catalog else [unknown(p) | {"reason": why} for p, why in picks],
-            "decision_id": decision_id,
+            "decision_id": entry.decision_id,
             "links": {
-                "offer": f"{site}/offers/{offer['id']}?decision={decision_id}",
-                "unsubscribe": f"{site}/preferences?channel={message.channel}",
+                "offer": f"{campaigns.site_url}/offers/{offer['id']}?decision={entry.decision_id}",
+                "unsubscribe": f"{campaigns.site_url}/preferences?channel={message.channel}",
             },
         }
 

@@ -53,6 +53,8 @@ def merge_into(known: Profile, anonymous: Profile, tolerance_ms: int = DEFAULT_T
     known.cart_cleared_at = max(known.cart_cleared_at, anonymous.cart_cleared_at)
     known.cart_log = [line for line in _union(known.cart_log, anonymous.cart_log) if line[0] > known.cart_cleared_at]
     known.recent_views = _union(known.recent_views, anonymous.recent_views)[-MAX_RECENT_VIEWS:]
+    for ts, product_id in anonymous.bought:
+        known.remember_bought(product_id, ts)
     for channel, state in anonymous.consent.items():
         current = known.consent.get(channel)
         if current is None or (state[1], state[2]) > (current[1], current[2]):

@@ -66,6 +66,7 @@ def _profile(profile: Profile) -> dict[str, Any]:
             {"at": _at(ts), "product_id": product, "category": category}
             for ts, _digest, product, category in profile.recent_views
         ],
+        "products_bought": [{"last_bought_at": _at(ts), "product_id": product} for ts, product in profile.bought],
         "daily_activity": {
             day: {COUNTERS.get(k, k): (_money(v) if k == "r" else v) for k, v in sorted(counts.items())}
             for day, counts in sorted(profile.days.items())

@@ -6,6 +6,7 @@ integers only, so the DynamoDB item needs no float handling and sums are exact.
 
 from __future__ import annotations
 
+from bisect import insort
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -19,6 +20,7 @@ MAX_RECENT_VIEWS = 50
 MAX_CART_LOG = 50  # past it the log is folded into one line per open product
 MAX_SEEN = 500  # event digests kept for exactly-once; past it older events count as late
 MAX_SESSIONS = 100  # session keys kept for counting sessions; past it the oldest are forgotten
+MAX_BOUGHT = 50  # distinct products bought, the newest kept: what recommendations leave out
 MAX_ITEM_BYTES = 64 * 1024
 
 # Daily bucket counters: v page views, pv product views, q searches, c add-to-cart,
@@ -59,6 +61,8 @@ class Profile:
     days: dict[str, dict[str, int]] = field(default_factory=dict)
     # [ts, event digest, product_id, category]: the newest product views, oldest first.
     recent_views: list[list[Any]] = field(default_factory=list)
+    # [ts, product_id]: the latest purchase of each of the newest distinct products bought, oldest first.
+    bought: list[list[Any]] = field(default_factory=list)
     # [ts, event digest, product_id, quantity delta, price cents or None] since the cart was last emptied.
     cart_log: list[list[Any]] = field(default_factory=list)
     # channel -> [granted, ts, event digest]: last writer (by event time) wins.
@@ -78,6 +82,23 @@ class Profile:
             line.price_cents = price if price is not None else line.price_cents
             lines[product_id] = line
         return {pid: line for pid, line in lines.items() if line.quantity > 0}
+
+    def remember_bought(self, product_id: str, ts: int) -> None:
+        """Record a purchase of `product_id` at `ts`: one line a product, its latest purchase, in
+        time order, the oldest forgotten past MAX_BOUGHT (so a replay or a late event changes nothing
+        it should not, and the order events arrive in does not matter)."""
+        for index, (at, product) in enumerate(self.bought):
+            if product == product_id:
+                if at >= ts:
+                    return
+                del self.bought[index]
+                break
+        insort(self.bought, [ts, product_id])
+        if len(self.bought) > MAX_BOUGHT:
+            del self.bought[0]
+
+    def bought_since(self, ts: int) -> set[str]:
+        return {product for at, product in self.bought if at >= ts}
 
     def consents(self) -> dict[str, bool]:
         return {channel: bool(state[0]) for channel, state in self.consent.items()}

@@ -30,6 +30,7 @@ SIGNALS = ("together", "after_viewing", "similar")
 REASONS = {"together": "bought together with {what}", "after_viewing": "often bought after viewing {what}",
            "similar": "similar to {what}"}  # fmt: skip
 POPULAR = "among the shop's best sellers"
+SEGMENT = "popular with shoppers like you"  # the best sellers of the customer's segment
 VIEWED = "what was viewed lately"
 Neighbours = dict[str, list[tuple[str, float]]]
 
@@ -40,6 +41,7 @@ class Recommender:
     signals: dict[str, Neighbours]  # signal -> product -> [(other, score)], best first
     popular: list[str]  # for a moment with no context, and to fill the rest
     weights: dict[str, float] = field(default_factory=lambda: {"together": 1.0})
+    by_segment: dict[str, list[str]] = field(default_factory=dict)  # segment name -> its best sellers, first
 
     @property
     def version(self) -> str:
@@ -47,11 +49,12 @@ class Recommender:
 
     def picks(
         self, products: Iterable[str], k: int = 3, allowed: Callable[[str], bool] | None = None,
-        viewed: Iterable[str] = (),
+        viewed: Iterable[str] = (), segment: str | None = None,
     ) -> list[tuple[str, str, bool]]:  # fmt: skip
         """The top k (product, signal, from the viewed context) for the moment's `products` (the
         page's, the cart's) and the products `viewed` lately: never one of them, nor one `allowed`
-        refuses (an unavailable product); the popular ones fill the rest."""
+        refuses (an unavailable product, one bought lately); the best sellers of the customer's
+        `segment`, then of the shop, fill the rest."""
         shown, seen = list(dict.fromkeys(products)), list(dict.fromkeys(viewed))
         context = set(shown) | set(seen)
         ok = allowed or (lambda _product: True)
@@ -76,25 +79,39 @@ class Recommender:
                 break
             if ok(candidate):
                 ranked.append(candidate)
-        fill = [p for p in self.popular if p not in context and p not in scores and ok(p)]
-        return [(p, *why[p]) for p in ranked] + [(p, "popular", False) for p in fill[: k - len(ranked)]]
+        found = [(p, *why[p]) for p in ranked]
+        taken = context | set(scores)
+        for signal, sellers in (("segment", self.by_segment.get(segment or "", ())), ("popular", self.popular)):
+            for p in sellers:
+                if len(found) == k:
+                    return found
+                if p not in taken and ok(p):
+                    found.append((p, signal, False))
+                    taken.add(p)
+        return found
 
     def recommend(self, products: Iterable[str], k: int = 3, allowed: Callable[[str], bool] | None = None,
-                  viewed: Iterable[str] = ()) -> list[str]:  # fmt: skip
-        return [product for product, _signal, _viewed in self.picks(products, k, allowed, viewed)]
+                  viewed: Iterable[str] = (), segment: str | None = None) -> list[str]:  # fmt: skip
+        return [product for product, _signal, _viewed in self.picks(products, k, allowed, viewed, segment)]
 
 
 def recommend_for(
     recommender: Recommender, products: list[str], profile: Profile | None, allowed: Callable[[str], bool] | None,
-    k: int = 3, what: str = "the product on the page",
+    k: int = 3, what: str = "the product on the page", segment: str | None = None, bought_since: int | None = None,
 ) -> list[tuple[str, str]]:  # fmt: skip
     """(product, why it is there) for a moment: what goes with the products it shows (`what` they
-    are), else with the customer's cart, together with what they viewed lately; else what sells most."""
+    are), else with the customer's cart, together with what they viewed lately; else what sells
+    most in the customer's `segment`, then in the shop. Never a product bought since `bought_since`."""
     if not products and profile and (cart := profile.cart()):
         products, what = list(cart), "what is in the cart"
     viewed = list(dict.fromkeys(view[2] for view in reversed(profile.recent_views)))[:RECENT] if profile else []
-    found = recommender.picks(products, k, allowed, viewed)
-    return [(p, POPULAR if signal == "popular" else REASONS[signal].format(what=VIEWED if from_viewed else what))
+    bought = profile.bought_since(bought_since) if profile and bought_since is not None else set()
+    ok = allowed
+    if bought:
+        ok = lambda p: p not in bought and (allowed is None or allowed(p))  # noqa: E731
+    found = recommender.picks(products, k, ok, viewed, segment)
+    fills = {"popular": POPULAR, "segment": SEGMENT}
+    return [(p, fills[signal] if signal in fills else REASONS[signal].format(what=VIEWED if from_viewed else what))
             for p, signal, from_viewed in found]  # fmt: skip
 
 
@@ -107,6 +124,7 @@ def load_recommender(manifest: dict[str, Any], body: bytes) -> Recommender:
         tables = data.get("signals") or {"together": data["neighbours"]}  # a co-occurrence-only model
         signals = {s: {p: [(o, float(v)) for o, v in n] for p, n in tables[s].items()} for s in SIGNALS if s in tables}
         weights = {s: float(w) for s, w in data.get("weights", {"together": 1.0}).items() if s in SIGNALS}
-        return Recommender(manifest, signals, [str(p) for p in data.get("popular", [])], weights)
+        by_segment = {str(s): [str(p) for p in sellers] for s, sellers in data.get("by_segment", {}).items()}
+        return Recommender(manifest, signals, [str(p) for p in data.get("popular", [])], weights, by_segment)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelRejected(f"{RECOMMENDER}: unreadable model file: {exc}") from exc

@@ -79,6 +79,8 @@ def write_events(
         prefix = f"events/year={moment:%Y}/month={moment:%m}/day={moment:%d}/"
         if pseudonymizer is not None:
             event = event | {"customer_id": pseudonymizer.pid(str(event["customer_id"]))}
+            if event.get("anonymous_id"):
+                event["anonymous_id"] = pseudonymizer.pid(str(event["anonymous_id"]))
         by_day.setdefault(prefix, []).append(json.dumps(event, default=str).encode())
     written = []
     s3 = boto3.client("s3") if destination.startswith("s3://") else None

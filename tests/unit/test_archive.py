@@ -34,6 +34,16 @@ def test_a_valid_event_is_kept_whole_with_the_pid_in_place_of_the_customer_id(ki
     assert is_pid(orjson.loads(line)["customer_id"])
 
 
+def test_the_anonymous_id_a_login_names_is_archived_as_its_pid_too(tmp_path: Path) -> None:
+    sent = event_dict("page_view", customer="jane.doe@example.com") | {"anonymous_id": "cookie-7f3a91"}
+    line = lake_record(json.dumps(sent).encode(), PIDS, T0)
+    assert line is not None and b"cookie-7f3a91" not in line and b"jane.doe" not in line
+    assert orjson.loads(line)["anonymous_id"] == PIDS.pid("cookie-7f3a91")  # the alias ingest merges from
+    write_events([sent], str(tmp_path / "lake"), "history", PIDS)  # an imported history: the same
+    (event,) = load_events(str(tmp_path / "lake")).events
+    assert (event.customer_id, event.anonymous_id) == (PIDS.pid("jane.doe@example.com"), PIDS.pid("cookie-7f3a91"))
+
+
 @pytest.mark.parametrize(
     "data",
     [

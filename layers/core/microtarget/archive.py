@@ -1,4 +1,5 @@
-"""What the data lake keeps of a stream record: the event with its customer id replaced by the pid.
+"""What the data lake keeps of a stream record: the event with its customer id (and the anonymous
+id a login names) replaced by the pid.
 
 The archive is the events stream written to S3 by Firehose, through a transformation (the
 archive function) that calls `lake_records` on each batch. Raw customer ids stay on the
@@ -27,14 +28,14 @@ def lake_records(
     erased_before: Callable[[Collection[str]], Mapping[str, int]],
 ) -> list[bytes | None]:
     """Each (record, arrival) as its archived line, or None; one tombstone lookup for the batch."""
-    parsed: list[tuple[bytes, str, int] | None] = []
+    parsed: list[tuple[bytes, str, int, str | None] | None] = []
     for data, arrived in records:
         try:
             event = parse_event(data, arrived)
         except PermanentError:
             parsed.append(None)
             continue
-        parsed.append((data, pseudonymizer.pid(event.customer_id), to_ms(event.occurred_at)))
+        parsed.append((data, pseudonymizer.pid(event.customer_id), to_ms(event.occurred_at), event.anonymous_id))
     stones = erased_before({item[1] for item in parsed if item is not None})
     lines: list[bytes | None] = []
     for item in parsed:
@@ -43,5 +44,7 @@ def lake_records(
             continue
         document = orjson.loads(item[0])
         document["customer_id"] = item[1]
+        if item[3] is not None:  # the visitor's id before a login is personal data as much as theirs
+            document["anonymous_id"] = pseudonymizer.pid(item[3])
         lines.append(orjson.dumps(document))
     return lines

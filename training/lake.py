@@ -26,6 +26,8 @@ import boto3
 from microtarget.errors import PermanentError
 from tqdm import tqdm
 
+from training.identities import claims_in, resolve
+
 LATE_DAYS = 2  # events arriving later than this after they happened are not read by a pruned run
 SPILL_SOURCE_BYTES = 1 << 20  # one bucket per MiB of (compressed) archive: ~25k events, ~40 MB parsed
 MAX_BUCKETS = 4096
@@ -156,6 +158,7 @@ class Spill:
     pruned: int = 0
     first: datetime | None = None  # the earliest and latest moments among the lines kept
     last: datetime | None = None
+    identities: dict[str, str] = field(default_factory=dict)  # anonymous pid -> the customer it became
 
     def close(self) -> None:
         if self.folder is not None:
@@ -170,7 +173,9 @@ def spill(source: str, window: Window | None = None, buckets: int | None = None)
     """Pass one: stream the window's objects, one at a time, into customer buckets on disk.
 
     Only `customer_id` and `occurred_at` are read here (plain JSON); the full validation runs in the
-    replay, per bucket. A line that is not even JSON goes to bucket 0, where the replay reports it."""
+    replay, per bucket. A line that is not even JSON goes to bucket 0, where the replay reports it.
+    A pass before it reads the logins (training.identities): an anonymous id's lines go to the
+    bucket of the customer it became."""
     window = window or Window()
     listing = list_objects(source, window)
     if not listing.objects:
@@ -180,6 +185,7 @@ def spill(source: str, window: Window | None = None, buckets: int | None = None)
     folder = tempfile.TemporaryDirectory(prefix="microtarget-spill-")
     out = Spill(folder, [Path(folder.name) / f"{i:04d}" for i in range(count)], [o for o, _ in listing.objects], window)
     out.pruned = listing.pruned
+    out.identities = resolve(claims_in(line for location, _ in listing.objects for line in object_lines(location)))
     pending: dict[int, list[bytes]] = {}
     held = 0
     for index, (location, _size) in enumerate(
@@ -196,7 +202,7 @@ def spill(source: str, window: Window | None = None, buckets: int | None = None)
                     continue
                 out.first = moment if out.first is None or moment < out.first else out.first
                 out.last = moment if out.last is None or moment > out.last else out.last
-            target = bucket_of(customer, count) if customer is not None else 0
+            target = bucket_of(out.identities.get(customer, customer), count) if customer is not None else 0
             pending.setdefault(target, []).append(b"%d:%d\t%s\n" % (index, number, line))
             out.lines += 1
             held += len(line) + 16

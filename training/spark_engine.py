@@ -22,7 +22,8 @@ from microtarget.event_parser import parse_event
 from microtarget.features import FEATURE_NAMES
 
 from training import lake
-from training.dataset import Rows, group_by_customer
+from training.dataset import Rows
+from training.identities import MARK, claims_in, resolve
 from training.jobs import CHANNELS, DatasetTask, ExposureTask, Snapshots, SnapshotTask
 from training.lake import SourceError, Window, list_objects, refused
 from training.recommend import Order
@@ -75,6 +76,13 @@ def read(spark: Any, source: str, window: Window) -> tuple[Any, int]:
         F.get_json_object("line", "$.customer_id").alias("customer"),
         F.try_to_timestamp(F.get_json_object("line", "$.occurred_at")).alias("moment"),
     )
+    identities = resolve(
+        claims_in(row.line.encode() for row in lines.where(F.col("line").contains(MARK.decode())).toLocalIterator())
+    )
+    if identities:  # an anonymous id's lines go with the customer it became (training.identities)
+        merged = spark.createDataFrame(sorted(identities.items()), "anonymous string, known string")
+        joined = keyed.join(F.broadcast(merged), keyed["customer"] == merged["anonymous"], "left")
+        keyed = joined.select("line", "object", F.coalesce("known", "customer").alias("customer"), "moment")
     condition = F.lit(True)
     if window.first is not None:
         condition = condition & (F.col("moment") >= F.lit(window.first.astimezone(UTC)))
@@ -103,16 +111,18 @@ def _buckets(keyed: Any, size: int) -> Any:
     return keyed.withColumn("bucket", F.pmod(F.xxhash64("customer"), F.lit(count))).groupBy("bucket")
 
 
-def _events(frame: pd.DataFrame, window: Window, skip_bad: bool) -> tuple[list[Any], list[str]]:
-    events, skipped = [], []
-    for line, location in zip(frame["line"], frame["object"], strict=True):
+def _events(frame: pd.DataFrame, window: Window, skip_bad: bool) -> tuple[dict[str, list[Any]], list[str]]:
+    """The bucket's events by customer (the line's key: an anonymous id's is the customer it became)."""
+    groups: dict[str, list[Any]] = {}
+    skipped = []
+    for line, location, customer in zip(frame["line"], frame["object"], frame["customer"], strict=True):
         try:
             event = parse_event(line.encode(), None)
             if window.holds(event.occurred_at):
-                events.append(event)
+                groups.setdefault(customer if isinstance(customer, str) else event.customer_id, []).append(event)
         except PermanentError as exc:
             skipped.append(refused(location, exc, skip_bad))
-    return events, skipped
+    return groups, skipped
 
 
 def _run(keyed: Any, size: int, window: Window, task: Any, out: str, skip_bad: bool, schema: str, records: Any) -> str:
@@ -120,9 +130,9 @@ def _run(keyed: Any, size: int, window: Window, task: Any, out: str, skip_bad: b
     one result into output rows. Written as Parquet under `out`, partitioned by kind."""
 
     def replay(frame: pd.DataFrame) -> pd.DataFrame:
-        events, skipped = _events(frame, window, skip_bad)
+        groups, skipped = _events(frame, window, skip_bad)
         rows: list[dict[str, Any]] = [{"kind": "skipped", "problem": where} for where in skipped]
-        for customer, group in sorted(group_by_customer(events).items()):
+        for customer, group in sorted(groups.items()):
             rows += records(customer, task.run(customer, group))
         return _frame(rows, schema)
 

@@ -58,3 +58,27 @@ def raw(data: dict[str, Any] | bytes, sequence: int) -> RawRecord:
     payload = data if isinstance(data, bytes) else json.dumps(data).encode()
     seq = f"{sequence:020d}"
     return RawRecord(payload, seq, {"sequence_number": seq, "event_source_arn": "arn:test"})
+
+
+def with_logins(events: list[dict[str, Any]], every: int = 4) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The same traffic where every `every`-th customer browsed their first session anonymously
+    (under `anon-<id>`) and logged in with the first event of their second session (which names
+    the anonymous id); customers with one session only stay anonymous. Returns the events and
+    {anonymous id: customer} for those who logged in."""
+    sessions: dict[str, list[str]] = {}
+    for e in sorted(events, key=lambda e: e["occurred_at"]):
+        known = sessions.setdefault(e["customer_id"], [])
+        if e.get("session_id") and e["session_id"] not in known:
+            known.append(e["session_id"])
+    chosen = sorted(sessions)[::every]
+    out, logged_in, seen = [], {}, set()
+    for e in sorted(events, key=lambda e: e["occurred_at"]):
+        customer, order = e["customer_id"], sessions.get(e["customer_id"], [])
+        if customer in chosen and order and e.get("session_id") == order[0]:
+            e = e | {"customer_id": f"anon-{customer}"}
+        elif customer in chosen and len(order) > 1 and customer not in seen:
+            e = e | {"anonymous_id": f"anon-{customer}"}
+            seen.add(customer)
+            logged_in[f"anon-{customer}"] = customer
+        out.append(e)
+    return out, logged_in

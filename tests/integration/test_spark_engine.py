@@ -1,6 +1,7 @@
 """The distributed engine gives what the single machine gives: the same point-in-time rows, the
 same customers as of a moment and so the same scores, bit for bit, on the same lake, with the same
-window and tombstones. Spark runs in local mode (Java 17 is on these machines)."""
+window, tombstones and logins (an anonymous visit replayed as the customer it became). Spark
+runs in local mode (Java 17 is on these machines)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 from microtarget.clock import to_ms
 
+from tests.helpers.events import with_logins
 from tests.helpers.models import fitted_classifier, fitted_segmenter
 from tests.unit.test_batch_scoring import loaded
 from training import build
@@ -42,7 +44,8 @@ def spark() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def lake_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("lake")
-    write_events(generate(300, 90, seed=11, end=END).events, str(folder))
+    events, _logged_in = with_logins(generate(300, 90, seed=11, end=END).events)  # visits merged at login
+    write_events(events, str(folder))
     bad = folder / "events/year=2026/month=11/day=29/bad.jsonl"
     bad.write_text('{"schema_version": 1, "event_type": "page_view"}\n')  # refused by the parser on both paths
     return folder

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 from microtarget.aws.secrets import pseudonymizer_from_secret
 from microtarget.events import EVENT_ADAPTER
-from microtarget.features import FEATURE_NAMES, feature_vector
+from microtarget.features import FEATURE_NAMES, feature_dict, feature_vector
 
 from local.pipeline import IngestPipeline
-from tests.helpers.events import NOW
+from tests.helpers.events import NOW, with_logins
+from training import build
 from training.dataset import replay_customer
+from training.sources import write_events
 from training.synthetic import generate
 
 
@@ -38,3 +41,26 @@ def test_training_replay_matches_the_profile_ingest_built(pipeline: IngestPipeli
         assert np.array_equal(training, serving)
         compared += 1
     assert compared == len(traffic.truth)
+
+
+def test_a_visit_merged_at_login_is_the_customer_training_and_scoring_replay(
+    pipeline: IngestPipeline, tmp_path: Path
+) -> None:
+    # Given traffic where a quarter of the customers browsed anonymously, then logged in, streamed
+    # through ingest (which merges the visit into the customer) and archived as the lake holds it
+    events, logged_in = with_logins(generate(60, 3, seed=23, end=NOW).events, every=3)
+    pipeline.send_events(events)
+    pipeline.run()
+    profiles = pipeline.profiles()
+    pseudonymizer = pseudonymizer_from_secret(pipeline.aws.ref("PseudonymSecret"))
+    write_events(events, str(tmp_path / "lake"), "part", pseudonymizer)
+    # When scoring replays the lake as of now
+    shots, _read = build.snapshots(str(tmp_path / "lake"), NOW, workers=1)
+    replayed = dict(zip(shots.pids, shots.values, strict=True))
+    # Then each customer who logged in is one customer, with exactly the features serving has
+    assert len(logged_in) >= 5
+    for anonymous, customer in logged_in.items():
+        pid, alias = pseudonymizer.pid(customer), pseudonymizer.pid(anonymous)
+        assert profiles[alias].alias_of == pid and alias not in replayed
+        served = feature_dict(profiles[pid], NOW)
+        assert replayed[pid].tolist() == [served[name] for name in FEATURE_NAMES], customer

@@ -45,7 +45,7 @@ class DatasetTask:
         """The customer's rows, and (customer, when, products, viewed before) of each purchase up to the end."""
         kept = _kept(customer, events, self.tombstones, self.end)
         rows = replay_customer(customer, kept, self.cutoffs, self.horizon)
-        return rows, [(customer, *order[1:]) for order in orders_of(kept)] if self.with_orders else []
+        return rows, [(c, at, p, v) for c, at, p, v in orders_of(kept, customer)] if self.with_orders else []
 
 
 @dataclass

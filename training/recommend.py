@@ -43,20 +43,22 @@ class Order(NamedTuple):
     viewed: list[str]  # the latest distinct products viewed the day before and not bought in it
 
 
-def orders_of(events: Iterable[Event]) -> list[Order]:
+def orders_of(events: Iterable[Event], customer: str | None = None) -> list[Order]:
     """Every purchase with a known product (an imported order history without products has none:
-    its items are `unknown`, never recommended), with what its customer viewed before it."""
+    its items are `unknown`, never recommended), with what its customer viewed before it.
+    `customer`: the events are all that customer's (a visit under an anonymous id included)."""
     views: dict[str, list[tuple[datetime, str]]] = {}
     found = []
     for e in sorted(events, key=lambda e: e.occurred_at):
+        who = customer or e.customer_id
         if e.event_type == "product_view":
-            views.setdefault(e.customer_id, []).append((e.occurred_at, e.properties.product_id))
+            views.setdefault(who, []).append((e.occurred_at, e.properties.product_id))
         elif e.event_type == "purchase":
             products = sorted({line.product_id for line in e.properties.items} - {UNKNOWN_PRODUCT})
             if products:
-                recent = [p for at, p in reversed(views.get(e.customer_id, [])) if at >= e.occurred_at - VIEWED_BEFORE]
+                recent = [p for at, p in reversed(views.get(who, [])) if at >= e.occurred_at - VIEWED_BEFORE]
                 viewed = [p for p in dict.fromkeys(recent) if p not in products][:RECENT]
-                found.append(Order(e.customer_id, e.occurred_at, products, viewed))
+                found.append(Order(who, e.occurred_at, products, viewed))
     return found
 
 

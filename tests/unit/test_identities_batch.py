@@ -52,3 +52,13 @@ def test_rows_and_snapshots_hold_the_customer_a_visit_became_with_the_events_of_
         expected = replay_customer(PIDS.pid(customer), mine, timeline.cutoffs, timeline.horizon)
         found = [i for i, c in enumerate(rows.customer) if c == PIDS.pid(customer)]
         assert np.array_equal(rows.features[found], expected.features), customer
+
+
+def test_what_a_visitor_viewed_before_logging_in_counts_for_the_order_after() -> None:
+    from tests.helpers.events import event
+    from training.recommend import orders_of
+
+    visit = [event("product_view", customer="anon-1", product_id="P7", minutes=-30),
+             event("purchase", customer="k1", items=[{"product_id": "P2", "price": 5.0, "quantity": 1}])]  # fmt: skip
+    assert [(o.customer, o.viewed) for o in orders_of(visit, "k1")] == [("k1", ["P7"])]
+    assert [o.viewed for o in orders_of(visit)] == [[]]  # two customers, as far as it knows

@@ -92,3 +92,21 @@ def test_a_decision_for_the_anonymous_id_is_the_customer_s() -> None:
     decisions = DecisionService(FakeServing(campaigns), store, KEY, clock=lambda: T0 + timedelta(hours=2))
     (decision,) = decisions.decide_many([("anon-7f3a", "web", Context(None, None))])
     assert decision.pid == KNOWN and not decision.cold_start
+
+
+def test_two_customers_of_one_batch_naming_one_anonymous_id_the_earlier_login_gets_it_all() -> None:
+    # Given one batch where C-2 logs in naming the visitor at minute 5 and C-1 at minute 10
+    anon = dict(customer="anon-7f3a", session="s-1")
+    batch = [
+        event_dict("add_to_cart", minutes=0, event_id="c1", product_id="P2", price=20.0, **anon),
+        event_dict("page_view", minutes=10, event_id="l1", customer="C-1", session="s-1") | {"anonymous_id": "anon-7f3a"},
+        event_dict("page_view", minutes=5, event_id="l2", customer="C-2", session="s-1") | {"anonymous_id": "anon-7f3a"},
+    ]  # fmt: skip
+    for order in itertools.permutations(batch):
+        store = InMemoryProfileStore()
+        ingest(store, [list(order)])
+        # Then the visit and its alias are C-2's, however the batch was ordered
+        first, second = (Profile.from_item(store.items[KEY.pid(c)]) for c in ("C-2", "C-1"))
+        assert Profile.from_item(store.items[ANON]).alias_of == first.pid and first.aliases == [ANON]
+        assert [line.product_id for line in first.cart().values()] == ["P2"] and not second.cart()
+        assert second.aliases == []

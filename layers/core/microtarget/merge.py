@@ -22,6 +22,7 @@ class Identified(Protocol):
     """A decoded record, as far as identity goes (microtarget.ingest.Decoded)."""
 
     merge_from: str | None
+    event: Any
 
 
 MAX_ALIAS_HOPS = 3  # an anonymous id merged into a customer who was later identified again
@@ -93,12 +94,21 @@ def plan_merges(
 ) -> dict[str, tuple[Profile, list[Profile]]]:
     """For each customer whose records name an anonymous id not merged yet: the known profile with
     the anonymous one folded in, and the alias items to write with it. The anonymous id's own
-    records in this batch join the known customer's."""
+    records in this batch join the known customer's. Two customers of one batch naming the same
+    anonymous id: the one whose event naming it happened first gets it (as training.identities)."""
     plans: dict[str, tuple[Profile, list[Profile]]] = {}
+    first: dict[str, tuple[Any, str, str]] = {}  # anonymous pid -> (when, event id, customer) of its first claim
+    for pid in pending:
+        for item in groups.get(pid, ()):
+            if item.merge_from and item.merge_from != pid and item.event is not None:
+                claim = (item.event.occurred_at, item.event.event_id, pid)
+                first[item.merge_from] = min(first.get(item.merge_from, claim), claim)
     for pid in sorted(pending):
         if pid not in groups:
             continue
-        named = sorted({item.merge_from for item in groups[pid] if item.merge_from and item.merge_from != pid})
+        named = sorted(
+            {i.merge_from for i in groups[pid] if i.merge_from and first.get(i.merge_from, (0, 0, pid))[2] == pid}
+        )
         fresh = [a for a in named if a not in stored or stored[a].alias_of is None]  # else merged already (first wins)
         if not fresh:
             continue

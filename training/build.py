@@ -10,7 +10,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -94,9 +94,9 @@ def dataset(
     if engine == "spark":
         from training import spark_engine
 
-        keyed, size = spark_engine.read(spark or spark_engine.session(), source, window)
+        keyed, size, logins = spark_engine.read(spark or spark_engine.session(), source, window)
         timeline = plan.timeline(*spark_engine.span(keyed))
-        task = DatasetTask(timeline.cutoffs, timeline.horizon, timeline.end, tombstones or {})
+        task = DatasetTask(timeline.cutoffs, timeline.horizon, timeline.end, tombstones or {}, logins=logins)
         with _work(work) as out:
             spark_engine.dataset(keyed, size, window, task, out, skip_bad)
             rows, orders, skipped = spark_engine.read_dataset(out)
@@ -106,7 +106,7 @@ def dataset(
         if lines.first is None or lines.last is None:
             raise SourceError(f"{source}: no valid events")
         timeline = plan.timeline(lines.first, lines.last)
-        task = DatasetTask(timeline.cutoffs, timeline.horizon, timeline.end, tombstones or {})
+        task = DatasetTask(timeline.cutoffs, timeline.horizon, timeline.end, tombstones or {}, logins=lines.logins)
         results = run_task(lines, task, skip_bad, workers)
     finally:
         lines.close()
@@ -146,14 +146,14 @@ def snapshots(
     if engine == "spark":
         from training import spark_engine
 
-        keyed, size = spark_engine.read(spark or spark_engine.session(), source, window)
+        keyed, size, logins = spark_engine.read(spark or spark_engine.session(), source, window)
         with _work(work) as out:
-            spark_engine.snapshots(keyed, size, window, task, out, skip_bad)
+            spark_engine.snapshots(keyed, size, window, replace(task, logins=logins), out, skip_bad)
             shots, skipped = spark_engine.read_snapshots(out)
         return shots, Read(None, len(shots.pids), skipped)
     lines = spill(source, window)
     try:
-        results = run_task(lines, task, skip_bad, workers)
+        results = run_task(lines, replace(task, logins=lines.logins), skip_bad, workers)
     finally:
         lines.close()
     shots = Snapshots.concat([s for r in results for s in r.outputs]).ordered()

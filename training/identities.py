@@ -1,58 +1,86 @@
-"""Anonymous to known in the batch jobs, as ingest merges them: a visitor's events from before a
-login belong to the customer the login names.
+"""Anonymous to known in the batch jobs, as ingest merges them, moment by moment.
 
 Ingest folds the anonymous profile into the known one at the first event that names both
 (`anonymous_id` beside `customer_id`; microtarget.merge), and the merged profile is what folding
-both ids' events into one profile gives. So the jobs replay both ids' events as one customer,
-under the known pid: the rows training learns from and the snapshots scoring reads are the
-profiles serving holds. The lake names both as pids (microtarget.archive). The rules are
-ingest's: an id merges into the first customer that names it (by the moment of that event,
-which is the stream's order for a live site), naming oneself changes nothing, and a claim that
-would make a loop is ignored; an id named by an id that was merged itself lands on the last one.
+both ids' events into one profile gives. So a job groups both ids' lines together, and at each
+moment it replays (a cutoff, a snapshot, an exposure) takes the profiles serving held then:
+one customer with both ids' events once the login has happened, two apart before it (the
+visitor a customer of its own). The lake names both as pids (microtarget.archive).
+
+The rules are ingest's: an id merges into the first customer that names it (by the moment of
+that event: the stream's order for a live site, where ingest goes by arrival), naming oneself
+changes nothing, a claim that would make a loop is ignored, an id named by an id merged itself
+ends on the last one (ingest follows three such hops; past them it strands the events), and an
+erasure of either id after the login undoes it (ingest keeps what comes after apart).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
-import orjson
+from microtarget.errors import PermanentError
+from microtarget.event_parser import parse_event
 
 MARK = b'"anonymous_id"'  # the lines to parse: only a login's event names it
 Claim = tuple[datetime, str, str, str]  # (when, event id, anonymous id, the customer it names)
 
 
 def claim(line: bytes) -> Claim | None:
-    """What a line says of identity, if it names an anonymous id beside its customer id."""
+    """What a line says of identity: an event the replay accepts that names an anonymous id
+    beside its customer id (validated as ingest does: the same moments count)."""
     if MARK not in line:
         return None
     try:
-        raw = orjson.loads(line)
-        anonymous, customer = raw.get("anonymous_id"), raw.get("customer_id")
-        moment = datetime.fromisoformat(raw["occurred_at"])
-    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+        event = parse_event(line, None)
+    except PermanentError:
         return None  # the replay reports a line it cannot read
-    if not (isinstance(anonymous, str) and isinstance(customer, str) and anonymous and customer):
+    if event.anonymous_id is None or event.anonymous_id == event.customer_id:
         return None
-    if anonymous == customer or moment.tzinfo is None:
-        return None
-    return moment, str(raw.get("event_id", "")), anonymous, customer
+    return event.occurred_at, event.event_id, event.anonymous_id, event.customer_id
 
 
-def resolve(claims: Iterable[Claim]) -> dict[str, str]:
-    """anonymous id -> the customer its events belong to (the end of any chain)."""
-    merged: dict[str, str] = {}
-    for _moment, _event, anonymous, customer in sorted(claims):
-        if anonymous in merged or _root(merged, customer) == anonymous:
-            continue  # merged already (the first claim wins), or the claim would close a loop
-        merged[anonymous] = customer
-    return {anonymous: _root(merged, anonymous) for anonymous in merged}
+@dataclass(frozen=True)
+class Logins:
+    """The merges the lake's logins made: anonymous id -> (the customer it named, when, in epoch ms)."""
+
+    merged: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def root(self, pid: str) -> str:
+        """Whose events these become in the end: the key a job groups an id's lines by."""
+        return _follow(pid, lambda p: self.merged[p][0] if p in self.merged else None)
+
+    def at(self, pids: Iterable[str], moment_ms: int, erased: Mapping[str, int]) -> dict[str, str]:
+        """Each id's profile as of a moment: the merges made by then (at or before it), except one an
+        erasure since undid (a tombstone of either id after the login: ingest keeps them apart)."""
+
+        def parent(pid: str) -> str | None:
+            if pid not in self.merged:
+                return None
+            known, when = self.merged[pid]
+            undone = max(erased.get(pid, -1), erased.get(known, -1)) > when
+            return known if when <= moment_ms and not undone else None
+
+        return {pid: _follow(pid, parent) for pid in pids}
 
 
-def _root(merged: dict[str, str], pid: str) -> str:
+def resolve(claims: Iterable[Claim]) -> Logins:
+    """The merges, by ingest's rules: an id merges into the first customer that names it (by the
+    moment of that event), never into itself, and not when that would close a loop."""
+    merged: dict[str, tuple[str, int]] = {}
+    for moment, _event, anonymous, customer in sorted(claims):
+        logins = Logins(merged)
+        if anonymous in merged or logins.root(customer) == anonymous:
+            continue
+        merged[anonymous] = (customer, int(moment.timestamp() * 1000))
+    return Logins(merged)
+
+
+def _follow(pid: str, parent: Callable[[str], str | None]) -> str:
     seen = {pid}
-    while pid in merged and merged[pid] not in seen:
-        pid = merged[pid]
+    while (up := parent(pid)) is not None and up not in seen:
+        pid = up
         seen.add(pid)
     return pid
 

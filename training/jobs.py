@@ -8,7 +8,7 @@ covers: events older than the erasure, which the lake still holds until the eras
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -19,18 +19,35 @@ from microtarget.features import FEATURE_NAMES, feature_dict
 from microtarget.profile import Profile
 
 from training.dataset import Rows, replay_customer
+from training.identities import Logins
 from training.recommend import orders_of
 
 CHANNELS = ("email", "push", "webhook")  # consent columns of a snapshot
 
 
-def _kept(customer: str, events: Iterable[Event], tombstones: Mapping[str, int], end: datetime | None) -> list[Event]:
-    erased = tombstones.get(customer)
+def _kept(events: Iterable[Event], tombstones: Mapping[str, int], end: datetime | None) -> list[Event]:
     return [
         e
         for e in events
-        if (end is None or e.occurred_at <= end) and (erased is None or to_ms(e.occurred_at) >= erased)
+        if (end is None or e.occurred_at <= end) and to_ms(e.occurred_at) >= tombstones.get(e.customer_id, -1)
     ]
+
+
+def _alone(customer: str, events: list[Event], logins: Logins) -> bool:
+    """No login touches the group: one id's events, as before logins were read (the common case)."""
+    return customer not in logins.merged and all(e.customer_id == customer for e in events)
+
+
+def _profiles(events: list[Event], logins: Logins, moment_ms: int, tombstones: Mapping[str, int]) -> dict[str, list]:
+    """The group's events as serving's profiles held them at a moment: each id's own, or a
+    customer's with the anonymous visits merged into it by then (training.identities)."""
+    by_id: dict[str, list[Event]] = {}
+    for event in events:
+        by_id.setdefault(event.customer_id, []).append(event)
+    found: dict[str, list[Event]] = {}
+    for pid, root in logins.at(by_id, moment_ms, tombstones).items():
+        found.setdefault(root, []).extend(by_id[pid])
+    return found
 
 
 @dataclass(frozen=True)
@@ -40,11 +57,27 @@ class DatasetTask:
     end: datetime | None = None
     tombstones: Mapping[str, int] = field(default_factory=dict)
     with_orders: bool = True  # the recommender's baskets
+    logins: Logins = field(default_factory=Logins)
 
     def run(self, customer: str, events: Iterable[Event]) -> tuple[Rows, list[tuple[str, datetime, list, list]]]:
-        """The customer's rows, and (customer, when, products, viewed before) of each purchase up to the end."""
-        kept = _kept(customer, events, self.tombstones, self.end)
-        rows = replay_customer(customer, kept, self.cutoffs, self.horizon)
+        """The group's rows (the customer's; a visitor's of its own at cutoffs before its login), and
+        (customer, when, products, viewed before) of each purchase up to the end."""
+        kept = _kept(events, self.tombstones, self.end)
+        if _alone(customer, kept, self.logins):
+            rows = replay_customer(customer, kept, self.cutoffs, self.horizon)
+        else:
+            ids = {e.customer_id for e in kept}
+            plans: dict[tuple[tuple[str, str], ...], list[int]] = {}  # cutoffs with the same profiles: one replay
+            for index, cutoff in enumerate(self.cutoffs):
+                key = tuple(sorted(self.logins.at(ids, to_ms(cutoff), self.tombstones).items()))
+                plans.setdefault(key, []).append(index)
+            parts = []
+            for indices in plans.values():
+                profiles = _profiles(kept, self.logins, to_ms(self.cutoffs[indices[0]]), self.tombstones)
+                for root, mine in sorted(profiles.items()):
+                    part = replay_customer(root, mine, [self.cutoffs[i] for i in indices], self.horizon)
+                    parts.append(replace(part, cutoff=np.asarray(indices, dtype=part.cutoff.dtype)[part.cutoff]))
+            rows = Rows.concat(parts) if parts else replay_customer(customer, [], self.cutoffs, self.horizon)
         return rows, [(c, at, p, v) for c, at, p, v in orders_of(kept, customer)] if self.with_orders else []
 
 
@@ -79,22 +112,31 @@ class Snapshots:
 class SnapshotTask:
     as_of: datetime
     tombstones: Mapping[str, int] = field(default_factory=dict)
+    logins: Logins = field(default_factory=Logins)
 
     def run(self, customer: str, events: Iterable[Event]) -> Snapshots:
-        kept = sorted(_kept(customer, events, self.tombstones, self.as_of), key=lambda e: (e.occurred_at, e.event_id))
-        if not kept:
-            return Snapshots()
-        profile = Profile(customer)
-        apply_events(profile, kept)
-        if profile.first_seen is None:  # as the dataset's replay: not a customer yet
-            return Snapshots()
-        values = feature_dict(profile, self.as_of)
-        consents = profile.consents()
-        return Snapshots(
-            [customer],
-            np.array([[values[name] for name in FEATURE_NAMES]], dtype=np.float64),
-            np.array([[consents.get(channel, False) for channel in CHANNELS]], dtype=bool),
-        )
+        kept = _kept(events, self.tombstones, self.as_of)
+        if _alone(customer, kept, self.logins):
+            return _snapshot(customer, kept, self.as_of)
+        profiles = _profiles(kept, self.logins, to_ms(self.as_of), self.tombstones)
+        return Snapshots.concat([_snapshot(root, mine, self.as_of) for root, mine in sorted(profiles.items())])
+
+
+def _snapshot(pid: str, events: list[Event], as_of: datetime) -> Snapshots:
+    kept = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+    if not kept:
+        return Snapshots()
+    profile = Profile(pid)
+    apply_events(profile, kept)
+    if profile.first_seen is None:  # as the dataset's replay: not a customer yet
+        return Snapshots()
+    values = feature_dict(profile, as_of)
+    consents = profile.consents()
+    return Snapshots(
+        [pid],
+        np.array([[values[name] for name in FEATURE_NAMES]], dtype=np.float64),
+        np.array([[consents.get(channel, False) for channel in CHANNELS]], dtype=bool),
+    )
 
 
 def exposure_key(pid: str, at_ms: int) -> str:
@@ -110,18 +152,20 @@ class ExposureTask:
 
     moments: Mapping[str, tuple[int, ...]]
     tombstones: Mapping[str, int] = field(default_factory=dict)
+    logins: Logins = field(default_factory=Logins)
 
     def run(self, customer: str, events: Iterable[Event]) -> Snapshots:
-        moments = self.moments.get(customer, ())
-        if not moments:
-            return Snapshots()
-        kept = sorted(_kept(customer, events, self.tombstones, None), key=lambda e: (e.occurred_at, e.event_id))
+        kept = _kept(events, self.tombstones, None)
+        ids = sorted({customer} | {e.customer_id for e in kept})  # a visitor exposed before its login too
         parts = []
-        for at_ms in sorted(moments):
-            before = [e for e in kept if to_ms(e.occurred_at) < at_ms]
-            shot = SnapshotTask(_moment(at_ms)).run(customer, before) if before else Snapshots()
-            if shot.pids:
-                parts.append(Snapshots([exposure_key(customer, at_ms)], shot.values, shot.consent))
+        for pid in ids:
+            for at_ms in sorted(self.moments.get(pid, ())):
+                before = [e for e in kept if to_ms(e.occurred_at) < at_ms]
+                profiles = _profiles(before, self.logins, at_ms - 1, self.tombstones)
+                mine = next((m for root, m in profiles.items() if pid == root or pid in {e.customer_id for e in m}), [])
+                shot = _snapshot(pid, mine, _moment(at_ms))
+                if shot.pids:
+                    parts.append(Snapshots([exposure_key(pid, at_ms)], shot.values, shot.consent))
         return Snapshots.concat(parts)
 
 

@@ -26,7 +26,7 @@ import boto3
 from microtarget.errors import PermanentError
 from tqdm import tqdm
 
-from training.identities import claims_in, resolve
+from training.identities import Logins, claims_in, resolve
 
 LATE_DAYS = 2  # events arriving later than this after they happened are not read by a pruned run
 SPILL_SOURCE_BYTES = 1 << 20  # one bucket per MiB of (compressed) archive: ~25k events, ~40 MB parsed
@@ -158,7 +158,7 @@ class Spill:
     pruned: int = 0
     first: datetime | None = None  # the earliest and latest moments among the lines kept
     last: datetime | None = None
-    identities: dict[str, str] = field(default_factory=dict)  # anonymous pid -> the customer it became
+    logins: Logins = field(default_factory=Logins)  # the merges the lake's logins made (training.identities)
 
     def close(self) -> None:
         if self.folder is not None:
@@ -185,7 +185,7 @@ def spill(source: str, window: Window | None = None, buckets: int | None = None)
     folder = tempfile.TemporaryDirectory(prefix="microtarget-spill-")
     out = Spill(folder, [Path(folder.name) / f"{i:04d}" for i in range(count)], [o for o, _ in listing.objects], window)
     out.pruned = listing.pruned
-    out.identities = resolve(claims_in(line for location, _ in listing.objects for line in object_lines(location)))
+    out.logins = resolve(claims_in(line for location, _ in listing.objects for line in object_lines(location)))
     pending: dict[int, list[bytes]] = {}
     held = 0
     for index, (location, _size) in enumerate(
@@ -202,7 +202,7 @@ def spill(source: str, window: Window | None = None, buckets: int | None = None)
                     continue
                 out.first = moment if out.first is None or moment < out.first else out.first
                 out.last = moment if out.last is None or moment > out.last else out.last
-            target = bucket_of(out.identities.get(customer, customer), count) if customer is not None else 0
+            target = bucket_of(out.logins.root(customer), count) if customer is not None else 0
             pending.setdefault(target, []).append(b"%d:%d\t%s\n" % (index, number, line))
             out.lines += 1
             held += len(line) + 16
@@ -214,16 +214,19 @@ def spill(source: str, window: Window | None = None, buckets: int | None = None)
 
 
 def line_key(line: bytes | str) -> tuple[str | None, datetime | None]:
-    """A line's customer id and moment, read as plain JSON (None, None: not a valid event's line)."""
+    """A line's customer id and moment, read as plain JSON (None: not readable so; a moment in a
+    form the contract also accepts, epoch seconds say, is left to the replay, which reads it)."""
     try:
         raw = json.loads(line)
+        customer = raw.get("customer_id")
+    except (ValueError, AttributeError):
+        return None, None
+    customer = customer if isinstance(customer, str) else None
+    try:
         moment = datetime.fromisoformat(raw["occurred_at"])
-        customer = raw["customer_id"]
     except (ValueError, KeyError, TypeError):
-        return None, None
-    if not isinstance(customer, str) or moment.tzinfo is None:
-        return None, None
-    return customer, moment
+        return customer, None
+    return customer, moment if moment.tzinfo is not None else None
 
 
 def _flush(out: Spill, pending: dict[int, list[bytes]]) -> None:

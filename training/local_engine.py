@@ -44,7 +44,7 @@ def run_bucket(path: Path, task: Any, spill: Spill, skip_bad: bool) -> BucketRes
                 continue
             if not spill.window.holds(event.occurred_at):  # its line's moment was unreadable as plain JSON
                 continue
-            groups.setdefault(spill.identities.get(event.customer_id, event.customer_id), []).append(event)
+            groups.setdefault(spill.logins.root(event.customer_id), []).append(event)
             result.events += 1
         result.customers = len(groups)
         result.outputs = [task.run(customer, groups[customer]) for customer in sorted(groups)]

@@ -23,7 +23,7 @@ from microtarget.features import FEATURE_NAMES
 
 from training import lake
 from training.dataset import Rows
-from training.identities import MARK, claims_in, resolve
+from training.identities import MARK, Logins, claims_in, resolve
 from training.jobs import CHANNELS, DatasetTask, ExposureTask, Snapshots, SnapshotTask
 from training.lake import SourceError, Window, list_objects, refused
 from training.recommend import Order
@@ -62,11 +62,12 @@ def _lines(spark: Any, source: str, window: Window) -> tuple[Any, int]:
     return lines.where(F.trim("line") != ""), listing.size
 
 
-def read(spark: Any, source: str, window: Window) -> tuple[Any, int]:
-    """The window's lines with their customer and moment, and the bytes listed. Spark reads the
-    keys natively; a line whose moment it cannot read is kept for the replay, which validates
-    every line and applies the window to what it parsed. (Reading twice, for the span and then the
-    replay, measured faster than persisting the lines.)"""
+def read(spark: Any, source: str, window: Window) -> tuple[Any, int, Logins]:
+    """The window's lines with their customer (an anonymous id's: the customer it became) and
+    moment, the bytes listed, and the logins' merges for the tasks. Spark reads the keys natively;
+    a line whose moment it cannot read is kept for the replay, which validates every line and
+    applies the window to what it parsed. (Reading twice, for the span and then the replay,
+    measured faster than persisting the lines.)"""
     from pyspark.sql import functions as F
 
     lines, size = _lines(spark, source, window)
@@ -76,19 +77,21 @@ def read(spark: Any, source: str, window: Window) -> tuple[Any, int]:
         F.get_json_object("line", "$.customer_id").alias("customer"),
         F.try_to_timestamp(F.get_json_object("line", "$.occurred_at")).alias("moment"),
     )
-    identities = resolve(
+    logins = resolve(
         claims_in(row.line.encode() for row in lines.where(F.col("line").contains(MARK.decode())).toLocalIterator())
     )
-    if identities:  # an anonymous id's lines go with the customer it became (training.identities)
-        merged = spark.createDataFrame(sorted(identities.items()), "anonymous string, known string")
-        joined = keyed.join(F.broadcast(merged), keyed["customer"] == merged["anonymous"], "left")
+    if logins.merged:  # an anonymous id's lines go with the customer it became (training.identities)
+        roots = spark.createDataFrame(
+            sorted((a, logins.root(a)) for a in logins.merged), "anonymous string, known string"
+        )
+        joined = keyed.join(F.broadcast(roots), keyed["customer"] == roots["anonymous"], "left")
         keyed = joined.select("line", "object", F.coalesce("known", "customer").alias("customer"), "moment")
     condition = F.lit(True)
     if window.first is not None:
         condition = condition & (F.col("moment") >= F.lit(window.first.astimezone(UTC)))
     if window.last is not None:
         condition = condition & (F.col("moment") <= F.lit(window.last.astimezone(UTC)))
-    return keyed.where(F.col("moment").isNull() | condition), size
+    return keyed.where(F.col("moment").isNull() | condition), size, logins
 
 
 def span(keyed: Any) -> tuple[datetime, datetime]:

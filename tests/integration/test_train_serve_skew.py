@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -46,21 +46,29 @@ def test_training_replay_matches_the_profile_ingest_built(pipeline: IngestPipeli
 def test_a_visit_merged_at_login_is_the_customer_training_and_scoring_replay(
     pipeline: IngestPipeline, tmp_path: Path
 ) -> None:
-    # Given traffic where a quarter of the customers browsed anonymously, then logged in, streamed
-    # through ingest (which merges the visit into the customer) and archived as the lake holds it
+    # Given traffic where a third of the customers browsed anonymously, then logged in, archived as
+    # the lake holds it, and streamed through ingest (which merges the visit at the login) in two
+    # parts: up to a moment between the logins, then the rest
     events, logged_in = with_logins(generate(60, 3, seed=23, end=NOW).events, every=3)
-    pipeline.send_events(events)
-    pipeline.run()
-    profiles = pipeline.profiles()
     pseudonymizer = pseudonymizer_from_secret(pipeline.aws.ref("PseudonymSecret"))
     write_events(events, str(tmp_path / "lake"), "part", pseudonymizer)
-    # When scoring replays the lake as of now
-    shots, _read = build.snapshots(str(tmp_path / "lake"), NOW, workers=1)
-    replayed = dict(zip(shots.pids, shots.values, strict=True))
-    # Then each customer who logged in is one customer, with exactly the features serving has
-    assert len(logged_in) >= 5
-    for anonymous, customer in logged_in.items():
-        pid, alias = pseudonymizer.pid(customer), pseudonymizer.pid(anonymous)
-        assert profiles[alias].alias_of == pid and alias not in replayed
-        served = feature_dict(profiles[pid], NOW)
-        assert replayed[pid].tolist() == [served[name] for name in FEATURE_NAMES], customer
+    at = {id(e): datetime.fromisoformat(e["occurred_at"]) for e in events}
+    logins = sorted(at[id(e)] for e in events if e.get("anonymous_id"))
+    middle = logins[len(logins) // 2]
+    assert len(logged_in) >= 5 and logins[0] < middle < logins[-1]
+    before = [e for e in events if at[id(e)] < middle]
+    for part, moment in ((before, middle), ([e for e in events if at[id(e)] >= middle], NOW)):
+        pipeline.send_events(part)
+        pipeline.run()
+        profiles = pipeline.profiles()
+        # When scoring replays the whole lake as of that moment (logins after it in the lake too)
+        as_of = moment - timedelta(microseconds=1)
+        shots, _read = build.snapshots(str(tmp_path / "lake"), as_of, workers=1)
+        replayed = dict(zip(shots.pids, shots.values.tolist(), strict=True))
+        # Then every customer, and every visitor not logged in yet, has exactly the features serving has
+        served = {pid: feature_dict(p, as_of) for pid, p in profiles.items() if not p.alias_of and p.first_seen}
+        assert set(replayed) == set(served), moment
+        for pid, values in replayed.items():
+            assert values == [served[pid][name] for name in FEATURE_NAMES], pid
+    merged = [pseudonymizer.pid(a) for a in logged_in]
+    assert all(profiles[a].alias_of for a in merged) and not set(merged) & set(replayed)

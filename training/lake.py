@@ -170,12 +170,13 @@ def bucket_of(customer: str, buckets: int) -> int:
 
 
 def spill(source: str, window: Window | None = None, buckets: int | None = None) -> Spill:
-    """Pass one: stream the window's objects, one at a time, into customer buckets on disk.
+    """Stream the window's objects, one at a time, into customer buckets on disk.
 
     Only `customer_id` and `occurred_at` are read here (plain JSON); the full validation runs in the
     replay, per bucket. A line that is not even JSON goes to bucket 0, where the replay reports it.
-    A pass before it reads the logins (training.identities): an anonymous id's lines go to the
-    bucket of the customer it became."""
+    A pass before it reads the logins (training.identities; only the lines naming an anonymous id
+    are parsed, so it costs one more decompression of the window): an anonymous id's lines go to
+    the bucket of the customer it became."""
     window = window or Window()
     listing = list_objects(source, window)
     if not listing.objects:

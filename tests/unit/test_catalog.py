@@ -126,6 +126,9 @@ def test_every_template_renders_with_and_without_products(shown: str) -> None:
             if shown == "catalog" and channel == "push":  # a push names the first pick, apart from the items
                 alone = render(env, offer.template, channel, context | {"items": [], "recommended": picked})
                 assert "Soft throw" in alone.text and len(alone.text) <= 178, (offer.id, alone.text)
+                long = [p | {"name": "Soft throw " + "x" * 190} for p in picked]  # a 200-character name
+                both = render(env, offer.template, channel, context | {"items": long, "recommended": long})
+                assert len(both.text) <= 178 and "Soft throw" in both.text, (offer.id, both.text)
 
 
 def test_odd_values_a_name_with_a_line_separator_and_line_numbers_after_blank_lines(

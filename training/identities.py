@@ -16,9 +16,15 @@ erasure of either id after the login undoes it (ingest keeps what comes after ap
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from microtarget.errors import PermanentError
 from microtarget.event_parser import parse_event
@@ -83,6 +89,35 @@ def _follow(pid: str, parent: Callable[[str], str | None]) -> str:
         pid = up
         seen.add(pid)
     return pid
+
+
+def object_claims(location: str, opened: Callable[[str], AbstractContextManager[Any]]) -> list[Claim]:
+    """The logins in one object (`opened` gives its decompressed stream), read in blocks: only a
+    block that names an anonymous id is split into lines (decompressing is most of the cost)."""
+    found: list[Claim] = []
+    tail = b""
+    with opened(location) as stream:
+        while block := stream.read(1 << 20):
+            block = tail + block
+            cut = block.rfind(b"\n") + 1
+            body, tail = block[:cut], block[cut:]
+            if MARK in body:
+                found += claims_in(line for line in body.split(b"\n") if MARK in line)
+    return found + list(claims_in([tail]))
+
+
+def read_logins(
+    objects: list[str], opened: Callable[[str], AbstractContextManager[Any]], workers: int | None = None
+) -> Logins:
+    """The merges the logins in these objects made, the objects read on every core."""
+    workers = min(workers or os.cpu_count() or 1, len(objects))
+    if workers <= 1:
+        return resolve(claim for location in objects for claim in object_claims(location, opened))
+    # forkserver: the caller may run threads (a moto server, tqdm) that fork would copy mid-lock
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        parts = pool.map(partial(object_claims, opened=opened), objects, chunksize=8)
+        return resolve(claim for found in parts for claim in found)
 
 
 def claims_in(lines: Iterable[bytes]) -> Iterator[Claim]:

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ import boto3
 from microtarget.errors import PermanentError
 from tqdm import tqdm
 
-from training.identities import Logins, claims_in, resolve
+from training.identities import Logins, read_logins
 
 LATE_DAYS = 2  # events arriving later than this after they happened are not read by a pruned run
 SPILL_SOURCE_BYTES = 1 << 20  # one bucket per MiB of (compressed) archive: ~25k events, ~40 MB parsed
@@ -129,6 +130,12 @@ class _Peeked(io.RawIOBase):
 
 def object_lines(location: str) -> Iterator[bytes]:
     """An object's lines as they are read (gzip or plain): an object is never held whole."""
+    with opened(location) as stream:
+        yield from stream
+
+
+@contextmanager
+def opened(location: str) -> Iterator[Any]:
     if location.startswith("s3://"):
         bucket, key = s3_parts(location)
         raw: Any = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
@@ -137,9 +144,7 @@ def object_lines(location: str) -> Iterator[bytes]:
     try:
         first = raw.read(2)
         stream: Any = io.BufferedReader(_Peeked(first, raw), buffer_size=1 << 20)
-        if first == b"\x1f\x8b":
-            stream = gzip.GzipFile(fileobj=stream)
-        yield from stream
+        yield gzip.GzipFile(fileobj=stream) if first == b"\x1f\x8b" else stream
     finally:
         raw.close()
 
@@ -186,7 +191,7 @@ def spill(source: str, window: Window | None = None, buckets: int | None = None)
     folder = tempfile.TemporaryDirectory(prefix="microtarget-spill-")
     out = Spill(folder, [Path(folder.name) / f"{i:04d}" for i in range(count)], [o for o, _ in listing.objects], window)
     out.pruned = listing.pruned
-    out.logins = resolve(claims_in(line for location, _ in listing.objects for line in object_lines(location)))
+    out.logins = read_logins(out.objects, opened)
     pending: dict[int, list[bytes]] = {}
     held = 0
     for index, (location, _size) in enumerate(

@@ -26,6 +26,7 @@ from microtarget.errors import PermanentError
 from microtarget.event_parser import parse_event
 
 MARK = b'"anonymous_id"'  # the lines to parse: only a login's event names it
+BLOCK = 64 << 10  # decompressed bytes read at once: memory stays a block, whatever the object
 Claim = tuple[datetime, str, str, str]  # (when, event id, anonymous id, the customer it names)
 
 
@@ -93,12 +94,12 @@ def object_claims(location: str, opened: Callable[[str], AbstractContextManager[
     found: list[Claim] = []
     tail = b""
     with opened(location) as stream:
-        while block := stream.read(1 << 20):
-            block = tail + block
+        while chunk := stream.read(BLOCK):
+            block = tail + chunk
             cut = block.rfind(b"\n") + 1
-            body, tail = block[:cut], block[cut:]
-            if MARK in body:
-                found += claims_in(line for line in body.split(b"\n") if MARK in line)
+            if MARK in block:
+                found += claims_in(line for line in block[:cut].split(b"\n") if MARK in line)
+            tail = block[cut:]
     return found + list(claims_in([tail]))
 
 

@@ -143,10 +143,10 @@ def _run(keyed: Any, size: int, window: Window, task: Any, out: str, skip_bad: b
     return out
 
 
-def _dataset_records(customer: str, result: tuple[Rows, list[Any]]) -> list[dict[str, Any]]:
-    rows, orders = result
+def _dataset_records(_customer: str, result: tuple[Rows, list[Any]]) -> list[dict[str, Any]]:
+    rows, orders = result  # a row's own customer: a visitor before its login is one of its own
     found: list[dict[str, Any]] = [
-        {"kind": "row", "customer": customer, "cutoff": int(rows.cutoff[i]), "purchased": int(rows.purchased[i]),
+        {"kind": "row", "customer": rows.customer[i], "cutoff": int(rows.cutoff[i]), "purchased": int(rows.purchased[i]),
          "had": bool(rows.had_purchased[i]), "features": rows.features[i]}
         for i in range(len(rows.customer))
     ]  # fmt: skip

@@ -161,8 +161,8 @@ class ExposureTask:
         for pid in ids:
             for at_ms in sorted(self.moments.get(pid, ())):
                 before = [e for e in kept if to_ms(e.occurred_at) < at_ms]
-                profiles = _profiles(before, self.logins, at_ms - 1, self.tombstones)
-                mine = next((m for root, m in profiles.items() if pid == root or pid in {e.customer_id for e in m}), [])
+                root = self.logins.at([pid], at_ms - 1, self.tombstones)[pid]
+                mine = _profiles(before, self.logins, at_ms - 1, self.tombstones).get(root, [])
                 shot = _snapshot(pid, mine, _moment(at_ms))
                 if shot.pids:
                     parts.append(Snapshots([exposure_key(pid, at_ms)], shot.values, shot.consent))

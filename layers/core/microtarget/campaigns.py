@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from microtarget.clock import DAY_MS
 from microtarget.errors import PermanentError
 from microtarget.validation import TimeZoneName, first_problem
 
@@ -153,7 +154,7 @@ class Recommending(_Strict):
 
     def bought_since(self, now_ms: int) -> int | None:
         """The moment from which a product bought is left out (None: nothing bought is)."""
-        return now_ms - self.exclude_bought_days * 86_400_000 if self.exclude_bought_days else None
+        return now_ms - self.exclude_bought_days * DAY_MS if self.exclude_bought_days else None
 
 
 class Campaigns(_Strict):

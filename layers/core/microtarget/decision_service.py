@@ -64,10 +64,8 @@ class DecisionService:
             if recommender and (context.product_id or context.page):
                 allowed = catalog.available if catalog else None  # never an unavailable product
                 shown = [context.product_id] if context.product_id else []
-                segment = decision.scores.get("segment")
                 picks = recommend_for(recommender, shown, found.get(pid), allowed, RECOMMENDATIONS,
-                                      segment=segment if isinstance(segment, str) else None,
-                                      bought_since=campaigns.recommendations.bought_since(to_ms(now)))  # fmt: skip
+                                      segment=decision.segment, bought_since=campaigns.recommendations.bought_since(to_ms(now)))  # fmt: skip
                 decision.recommendations = [product for product, _why in picks]
                 decision.products = catalog.shown(picks) if catalog else []
             decision.decision_id = issued_decision_id(decision.decision_id, pid, to_ms(now), self._pseudonymizer.seal)

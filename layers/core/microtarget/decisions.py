@@ -53,6 +53,12 @@ class Decision:
     products: list[dict] = field(default_factory=list)  # the recommendations as the catalog shows them
     withheld: str = ""  # in a control arm: the offer the treatment would have been given first
 
+    @property
+    def segment(self) -> str | None:
+        """The customer's segment by name, when the segment model scored them."""
+        segment = self.scores.get("segment")
+        return segment if isinstance(segment, str) else None
+
     def __post_init__(self) -> None:
         if not self.decision_id:  # the same customer, channel, place and moment: the same decision
             where = f"{self.context.page or ''}|{self.context.product_id or ''}"

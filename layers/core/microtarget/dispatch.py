@@ -108,9 +108,7 @@ class DispatchService:
         choice = decision.offers[0]
         offer = campaigns.offer(choice.offer_id)
         entry.offer_id = offer.id
-        segment = decision.scores.get("segment")  # the best sellers of their segment fill the picks
-        context = self._context(message, profile, contact, offer.model_dump(), campaigns, entry,
-                                segment if isinstance(segment, str) else None)  # fmt: skip
+        context = self._context(message, profile, contact, offer.model_dump(), campaigns, entry, decision.segment)
         detail = {"decision_id": entry.decision_id, "pid": message.pid, "offer_id": offer.id, "offer_name": offer.name,
                   "trigger": message.rule, "recommended": [p["product_id"] for p in context["recommended"]],
                   "experiments": decision.experiments}  # fmt: skip

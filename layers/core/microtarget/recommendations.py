@@ -31,6 +31,7 @@ REASONS = {"together": "bought together with {what}", "after_viewing": "often bo
            "similar": "similar to {what}"}  # fmt: skip
 POPULAR = "among the shop's best sellers"
 SEGMENT = "popular with shoppers like you"  # the best sellers of the customer's segment
+FILLS = {"popular": POPULAR, "segment": SEGMENT}  # why a best seller fills a list
 VIEWED = "what was viewed lately"
 Neighbours = dict[str, list[tuple[str, float]]]
 
@@ -110,8 +111,7 @@ def recommend_for(
     if bought:
         ok = lambda p: p not in bought and (allowed is None or allowed(p))  # noqa: E731
     found = recommender.picks(products, k, ok, viewed, segment)
-    fills = {"popular": POPULAR, "segment": SEGMENT}
-    return [(p, fills[signal] if signal in fills else REASONS[signal].format(what=VIEWED if from_viewed else what))
+    return [(p, FILLS[signal] if signal in FILLS else REASONS[signal].format(what=VIEWED if from_viewed else what))
             for p, signal, from_viewed in found]  # fmt: skip
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local.aws import LocalAws
+from local.clock import LocalClock
 from local.config import upload_catalog, upload_config
 from local.lambda_runtime import LocalFunction
 from local.template import ROOT
@@ -132,8 +133,10 @@ def serve(
     return server
 
 
-def prepare(aws: LocalAws, customers: int, models_dir: Path) -> list[str]:
-    """Campaigns, models and profiles for a local API; returns some raw customer ids to try."""
+def prepare(aws: LocalAws, customers: int, models_dir: Path, clock: LocalClock | None = None) -> list[str]:
+    """Campaigns, models and profiles for a local API; returns some raw customer ids to try.
+    `clock`: the traffic ends at its moment and the profiles are built at it (tests pass a
+    fixed one, so what they find does not depend on the hour); None: the wall clock."""
     from microtarget.events import EVENT_ADAPTER
 
     from local.backfill import backfill
@@ -144,7 +147,7 @@ def prepare(aws: LocalAws, customers: int, models_dir: Path) -> list[str]:
     from training.train import train_all
 
     upload_config(aws)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = (clock.now() if clock else datetime.now(UTC)).replace(microsecond=0)
     traffic = generate(customers, 70, seed=31, end=now)
     events = [EVENT_ADAPTER.validate_python(e) for e in traffic.events]
     timeline = plan_timeline(min(e.occurred_at for e in events), now)
@@ -155,7 +158,8 @@ def prepare(aws: LocalAws, customers: int, models_dir: Path) -> list[str]:
     for name in results:
         registry.promote(name, registry.publish(models_dir / name, stage, force=True)["version"], stage)
     upload_catalog(aws, traffic, models_dir)  # names, images, prices and links for the answers
-    backfill(aws, traffic.events)
+    with clock.applied() if clock else contextlib.nullcontext():
+        backfill(aws, traffic.events)
     return sorted(traffic.truth)[:5]
 
 

@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any, TextIO
 
 from local.aws import ACCOUNT, REGION, LocalAws
+from local.clock import LocalClock
 from local.template import ROOT, function_environment
 
 LOG_DIR = ROOT / ".local" / "logs"
@@ -40,8 +41,11 @@ class LambdaContext:
 
 
 class LocalFunction:
-    def __init__(self, aws: LocalAws, logical_id: str, log_dir: Path | None = None) -> None:
-        self.aws, self.logical_id = aws, logical_id
+    def __init__(
+        self, aws: LocalAws, logical_id: str, log_dir: Path | None = None, clock: LocalClock | None = None
+    ) -> None:
+        """`clock`: the moment every invocation sees (the one installed otherwise)."""
+        self.aws, self.logical_id, self.clock = aws, logical_id, clock
         self.spec = aws.template["Resources"][logical_id]["Properties"]
         environment = aws.resolver.resolve(function_environment(aws.template, logical_id))
         self.environment = {key: str(value) for key, value in environment.items()}
@@ -85,7 +89,8 @@ class LocalFunction:
         os.environ.update(self.environment)
         self._point_logs_here()
         self.invocations += 1
-        with contextlib.redirect_stdout(self._log):
+        moment = self.clock.applied() if self.clock else contextlib.nullcontext()
+        with moment, contextlib.redirect_stdout(self._log):
             try:
                 return self._entry(event, LambdaContext(function_name=self.logical_id))
             finally:

@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +15,24 @@ import pytest
 
 from local.api_server import prepare, serve
 from local.aws import LocalAws, free_port
+from local.clock import LocalClock
 from local.lambda_runtime import LocalFunction
 from local.privacy_calls import PrivacyCalls
+from tests.helpers.events import NOW
 from tests.integration.flow import Flow, flow_of
 
 KEY = "test-api-key"
+API_NOW = NOW  # 21:30, in the evening hours CI once failed in
 
 
 class Api:
-    def __init__(self, base: str, aws: LocalAws, customers: list[str]) -> None:
-        self.base, self.aws, self.customers = base, aws, customers
+    def __init__(self, base: str, aws: LocalAws, customers: list[str], clock: LocalClock) -> None:
+        """`clock`: the moment the API's functions see (its traffic ended there), fixed so
+        nothing a test finds depends on the hour it runs; `now()` reads it."""
+        self.base, self.aws, self.customers, self.clock = base, aws, customers, clock
+
+    def now(self) -> datetime:
+        return self.clock.now()
 
     def call(
         self, method: str, path: str, body: Any = None, key: str | None = KEY, signed: bool = False
@@ -45,11 +54,12 @@ class Api:
 def api(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     aws = LocalAws(stack_name=f"api{uuid.uuid4().hex[:8]}", endpoint=moto_endpoint).start()
     folder = tmp_path_factory.mktemp("api")
-    customers = prepare(aws, 600, folder / "models")
+    clock = LocalClock(start=API_NOW)
+    customers = prepare(aws, 600, folder / "models", clock)
     port = free_port()
-    privacy = LocalFunction(aws, "PrivacyFunction", folder / "logs")
-    server = serve(LocalFunction(aws, "ApiFunction", folder / "logs"), KEY, port, privacy)
-    yield Api(f"http://127.0.0.1:{port}/v1", aws, customers)
+    privacy = LocalFunction(aws, "PrivacyFunction", folder / "logs", clock)
+    server = serve(LocalFunction(aws, "ApiFunction", folder / "logs", clock), KEY, port, privacy)
+    yield Api(f"http://127.0.0.1:{port}/v1", aws, customers, clock)
     server.shutdown()
 
 

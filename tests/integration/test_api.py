@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -128,7 +127,7 @@ def test_frequency_caps_see_what_dispatch_sent(api: Api) -> None:
     chosen = before["offers"][0]["offer_id"]
     pid = before["pid"]
     ledger = Ledger(boto3.resource("dynamodb", endpoint_url=api.aws.endpoint).Table(api.aws.ref("LedgerTable")))
-    now_ms = int(time.time() * 1000)
+    now_ms = int(api.now().timestamp() * 1000)
     for i in range(2):  # two e-mails today: the global cap of 2 a day is reached
         ledger.record(LedgerEntry(pid, f"t-test-{i}.0", now_ms - i, "sent", channel="email", offer_id=chosen))
     _status, after = api.call("GET", f"/customers/{customer}/offers?channel=email&limit=1")
@@ -170,7 +169,7 @@ def test_what_a_customer_bought_lately_is_never_recommended_to_them(api: Api) ->
     listed = s3.list_objects_v2(Bucket=bucket, Prefix="recommendations/")["Contents"]
     key = next(o["Key"] for o in listed if o["Key"].endswith("/model.json"))
     together = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())["signals"]["together"]
-    since = datetime.now(UTC) - timedelta(days=30)  # the campaigns file's window (the default)
+    since = api.now() - timedelta(days=30)  # the campaigns file's window (the default)
     checked, strangers = 0, 0
     for customer in api.customers:
         held = api.call("GET", f"/customers/{customer}/data", signed=True)[1]["profile"]["products_bought"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 import boto3
@@ -42,7 +41,7 @@ def test_an_events_batch_past_the_streams_5_mb_call_limit_is_put_whole(api: Api)
         {
             "event_id": f"wide-{i}",
             "event_type": "page_view",
-            "occurred_at": datetime.now(UTC).isoformat(),
+            "occurred_at": api.now().isoformat(),
             "customer_id": f"C-wide-{i}",
             "properties": {"title": "页" * 500, "referrer": wide},
             "context": {"page": wide},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
@@ -66,8 +66,8 @@ def test_bad_reports_are_rejected_by_index_naming_the_field_and_the_rest_recorde
         {**base, "offer_id": "free-yacht"},
         {**base, "offer_id": "win-back"},  # e-mail only
         {**base, "offer_id": None},
-        {**base, "exposed_at": (datetime.now(UTC) + timedelta(hours=2)).isoformat()},
-        {**base, "exposed_at": (datetime.now(UTC) - timedelta(days=400)).isoformat()},
+        {**base, "exposed_at": (api.now() + timedelta(hours=2)).isoformat()},
+        {**base, "exposed_at": (api.now() - timedelta(days=400)).isoformat()},
     ]
     status, body = api.call("POST", "/exposures", {"exposures": reports})
     assert status == 200 and body["recorded"] == 1
@@ -87,7 +87,7 @@ def test_a_held_out_customer_is_recorded_as_control_and_the_purchase_is_credited
     experiment = CATALOG.experiments[0]
     customer = _visitor(api, "holdout")
     decision_id = _decision(api, customer, "email")["decision_id"]
-    when = datetime.now(UTC)
+    when = api.now()
     reports = [
         {"customer_id": customer, "decision_id": decision_id, "channel": "email", "exposed_at": when.isoformat()},
         {"customer_id": customer, "decision_id": decision_id, "channel": "email", "offer_id": "cart-recovery"},

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from microtarget.aws.model_registry import ModelRegistry
 from microtarget.aws.secrets import pseudonymizer_from_secret
 from microtarget.catalog import Catalog, CatalogInvalid, parse_catalog
-from microtarget.identity import Pseudonymizer
+from microtarget.identity import Pseudonymizer, parse_keys
 from microtarget.scoring import LoadedModel, load_model
 from tqdm import tqdm
 
@@ -267,4 +267,4 @@ def pseudonymizer(args: Any) -> Pseudonymizer:
             "the pseudonymization key is needed (for a source with raw ids, or --match): give --secret-id, "
             "or --key-env naming a variable that holds it"
         )
-    return Pseudonymizer(key)
+    return Pseudonymizer(parse_keys(key))  # one key, or a rotated secret's {"keys": [...]}

@@ -5,6 +5,7 @@ Every service takes a `Clock` so tests, the demo and the bench run at a fixed mo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -29,6 +30,12 @@ def emulate(source: Clock | None) -> None:
     a `Clock` of their own in unit tests; this is what the deployed handlers' roots use."""
     global _emulated
     _emulated = source
+
+
+def monotonic() -> float:
+    """Seconds for measuring how long something has been held (cache ages): the system's monotonic
+    clock, or the emulated time, so a local clock that tests advance ages caches too."""
+    return time.monotonic() if _emulated is None else _emulated().timestamp()
 
 
 def to_ms(moment: datetime) -> int:

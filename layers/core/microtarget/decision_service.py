@@ -84,7 +84,7 @@ class DecisionService:
             pid = self._pseudonymizer.pid(customer)
             exposure = Exposure(pid, decision_id, channel, offer_id, to_ms(at) if at else now_ms)
             try:
-                check_issued(exposure, now_ms, self._pseudonymizer.seal)
+                check_issued(exposure, now_ms, self._pseudonymizer.sealers(customer))
                 entries.append(ledger_entry(exposure, campaigns, now_ms, self._ledger.retention_days))
             except PermanentError as reason:
                 rejected.append((index, reason))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from microtarget.campaigns import Campaigns
@@ -30,13 +30,16 @@ def issued_decision_id(base: str, pid: str, issued_ms: int, seal: Callable[[str]
     return f"{base}.{issued_ms:x}.{seal(f'{pid}|{base}|{issued_ms}')}"
 
 
-def check_issued(exposure: Exposure, now_ms: int, seal: Callable[[str], str]) -> None:
-    """A PermanentError unless the decision was issued by this stack to this customer, lately."""
+def check_issued(exposure: Exposure, now_ms: int, sealers: Sequence[tuple[str, Callable[[str], str]]]) -> None:
+    """A PermanentError unless the decision was issued by this stack to this customer, lately.
+    `sealers`: the customer's (pid, seal) under each key version (identity.Pseudonymizer.sealers),
+    so a decision issued before a key rotation is still recognised."""
     base, _, rest = exposure.decision_id.partition(".")
     issued_hex, _, mac = rest.partition(".")
     issued_ms = int(issued_hex, 16) if _LOWER_HEX.fullmatch(issued_hex) else -1
     canonical = issued_ms >= 0 and f"{issued_ms:x}" == issued_hex  # one spelling: one ledger item per report
-    if not canonical or not hmac.compare_digest(mac, seal(f"{exposure.pid}|{base}|{issued_ms}")):
+    sealed = canonical and any(hmac.compare_digest(mac, seal(f"{pid}|{base}|{issued_ms}")) for pid, seal in sealers)
+    if not sealed:
         raise PermanentError("unknown_decision", "was not issued to this customer", "decision_id")
     if issued_ms < now_ms - DECISION_VALID_DAYS * DAY_MS:
         raise PermanentError("decision_expired", f"was issued over {DECISION_VALID_DAYS} days ago", "decision_id")

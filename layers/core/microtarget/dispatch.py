@@ -24,6 +24,7 @@ from microtarget.clock import DAY_MS, Clock, to_ms, utc_now
 from microtarget.decisions import Decision, decide
 from microtarget.errors import PermanentError, RetryableError, SendUnconfirmed
 from microtarget.features import pre_exposure
+from microtarget.merge import MAX_ALIAS_HOPS
 from microtarget.outcomes import LedgerEntry
 from microtarget.ports import (
     ContactDirectory,
@@ -55,21 +56,28 @@ class DispatchService:
         self.ledger, self.channels, self.requeue, self.guard, self.clock = ledger, channels, requeue, guard, clock
 
     def handle(self, message: TriggerMessage) -> LedgerEntry:
-        """Decide and send under the customer's lock; another dispatch holding it is a retry."""
+        """Decide and send under the customer's lock; another dispatch holding it is a retry. A
+        message naming an id merged since it was queued (a login, a key rotation) goes to the
+        customer it became."""
+        profile = self.profiles.get_many([message.pid]).get(message.pid)
+        for _hop in range(MAX_ALIAS_HOPS):
+            if profile is None or profile.alias_of is None:
+                break
+            message = message.model_copy(update={"pid": profile.alias_of})
+            profile = self.profiles.get_many([message.pid]).get(message.pid)
         owner = f"{message.idempotency_key}#{uuid.uuid4().hex}"
         if not self.guard.lock(message.pid, owner, to_ms(self.clock()), LOCK_MS):
             raise RetryableError("another message for this customer is being dispatched: retried after it")
         try:
-            return self._handle(message)
+            return self._handle(message, profile)
         finally:
             self.guard.unlock(message.pid, owner)
 
-    def _handle(self, message: TriggerMessage) -> LedgerEntry:
+    def _handle(self, message: TriggerMessage, profile: Profile | None) -> LedgerEntry:
         now = self.clock()
         entry = LedgerEntry(
             message.pid, message.idempotency_key, to_ms(now), "", trigger=message.rule, channel=message.channel
         )
-        profile = self.profiles.get_many([message.pid]).get(message.pid)
         if profile is not None and message.moment_ms < (profile.erased_before or 0):
             entry.outcome, entry.code, entry.reason = "cancelled", "erased", "the customer was erased since"
             return entry  # not recorded: the ledger keeps nothing of an erased customer's past

@@ -42,10 +42,16 @@ class Erasure:
     removed: dict[str, int] = field(default_factory=dict)  # store -> items removed
     done_at: dict[str, int] = field(default_factory=dict)  # store -> when it was clean
     aliases: list[str] = field(default_factory=list)  # anonymous pids merged into the customer: erased too
+    earlier: list[str] = field(default_factory=list)  # the customer's pids under older keys (a rotation)
+
+    @property
+    def own_pids(self) -> list[str]:
+        """The customer's own keys: the pid, and its versions a key rotation may not have moved yet."""
+        return [self.pid, *self.earlier]
 
     @property
     def pids(self) -> list[str]:
-        return [self.pid, *self.aliases]
+        return [*self.own_pids, *self.aliases]
 
     @classmethod
     def requested(cls, pid: str, now_ms: int) -> Erasure:
@@ -72,6 +78,7 @@ class Erasure:
             "erasure_id": self.erasure_id,
             "pid": self.pid,
             "anonymous_ids_merged": len(self.aliases),
+            "pids_under_older_keys": len(self.earlier),
             "status": "complete" if self.complete else "in_progress",
             "requested_at": from_ms(self.requested_at).isoformat(),
             "stores": {

@@ -45,32 +45,39 @@ class CustomerStores:
             return Profile(pid, version=current.version if current else 0, erased_before=erasure.requested_at)
 
         before = self._profiles.update(erasure.pid, tombstone)
-        erasure.aliases = sorted({*erasure.aliases, *(before.aliases if before else [])})
+        erasure.aliases = sorted({*erasure.aliases, *(before.aliases if before else [])} - set(erasure.earlier))
+        held = 1 if before is not None and before.last_seen is not None else 0
+        for earlier in erasure.earlier:  # its profile under an older key, if the rekey job has not moved it
+            old = self._profiles.update(earlier, tombstone)
+            held += 1 if old is not None and old.last_seen is not None else 0
         for alias in erasure.aliases:  # the anonymous ids merged into the customer: their link goes too
             self._profiles.update(alias, tombstone)
-        return (1 if before is not None and before.last_seen is not None else 0) + len(erasure.aliases)
+        return held + len(erasure.aliases)
 
     def _erase_consent_history(self, erasure: Erasure) -> int:
-        return self._privacy.erase_consent_history(erasure.pid)
+        return sum(self._privacy.erase_consent_history(pid) for pid in erasure.own_pids)
 
     def _erase_contacts(self, erasure: Erasure) -> int:
-        return self._contacts.erase(erasure.pid)
+        return sum(self._contacts.erase(pid) for pid in erasure.own_pids)
 
     def _erase_ledger(self, erasure: Erasure) -> int:
-        return self._ledger.erase(erasure.pid)
+        return sum(self._ledger.erase(pid) for pid in erasure.own_pids)
 
     def _erase_schedules(self, erasure: Erasure) -> int:
+        return sum(self._erase_schedules_of(pid) for pid in erasure.own_pids)
+
+    def _erase_schedules_of(self, pid: str) -> int:
         """Delete the customer's pending schedules (their names start with part of the pid)."""
         removed = 0
         pages = self._scheduler.get_paginator("list_schedules").paginate(
-            GroupName=self._group, NamePrefix=schedule_prefix(erasure.pid)
+            GroupName=self._group, NamePrefix=schedule_prefix(pid)
         )
         for page in call_aws("trigger schedules", lambda: list(pages)):
             for listed in page.get("Schedules", []):
                 schedule = call_aws(
                     "trigger schedules", self._scheduler.get_schedule, Name=listed["Name"], GroupName=self._group
                 )
-                if json.loads(schedule["Target"].get("Input") or "{}").get("pid") == erasure.pid:
+                if json.loads(schedule["Target"].get("Input") or "{}").get("pid") == pid:
                     call_aws("trigger schedules", self._delete, name=listed["Name"])
                     removed += 1
         return removed

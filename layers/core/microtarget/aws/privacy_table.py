@@ -74,6 +74,16 @@ class PrivacyTable:
             call_aws("privacy table", self._table.delete_item, Key={"id": key})
         return len(keys)
 
+    def move_consent_history(self, old_pid: str, new_pid: str) -> int:
+        """The customer's consent changes under the new pid (a key rotation); how many moved."""
+        items = self.consent_history(old_pid)
+        for item in items:
+            event_id = item["id"].removeprefix(f"consent#{old_pid}#")
+            moved = item | {"id": f"consent#{new_pid}#{event_id}", "consent_pid": new_pid}
+            call_aws("privacy table", self._table.put_item, Item=moved)
+            call_aws("privacy table", self._table.delete_item, Key={"id": item["id"]})
+        return len(items)
+
     def get(self, erasure_id: str) -> Erasure | None:
         reply = call_aws(
             "privacy table", self._table.get_item, Key={"id": f"erasure#{erasure_id}"}, ConsistentRead=True
@@ -91,6 +101,8 @@ class PrivacyTable:
         }
         if erasure.aliases:
             item["aliases"] = erasure.aliases
+        if erasure.earlier:
+            item["earlier"] = erasure.earlier
         if not erasure.complete:
             item["open"] = "erasure"
         call_aws("privacy table", self._table.put_item, Item=item)
@@ -111,4 +123,5 @@ def _erasure(item: dict[str, Any]) -> Erasure:
     return Erasure(
         item["erasure_id"], item["pid"], int(item["requested_at"]),
         ints(item.get("removed", {})), ints(item.get("done_at", {})), list(item.get("aliases", [])),
+        list(item.get("earlier", [])),
     )  # fmt: skip

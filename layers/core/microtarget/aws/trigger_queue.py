@@ -26,7 +26,7 @@ SQS_BATCH = 10
 
 def schedule_prefix(pid: str) -> str:
     """What a customer's schedule names start with (64 bits of the pid), so an erasure finds them."""
-    return pid.removeprefix("c_")[:16] + "-"
+    return pid.partition("_")[2][:16] + "-"  # after the version prefix (c_, c2_, …)
 
 
 def schedule_name(message: TriggerMessage) -> str:

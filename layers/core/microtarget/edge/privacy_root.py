@@ -77,6 +77,7 @@ class PrivacyRoot:
         """Open (or find) the customer's erasure and clear the stores its keys reach."""
         pid, now_ms = self._audited(caller, "erase", customer_id), to_ms(self.clock())
         erasure, _new = self.book.request(pid, now_ms)
+        erasure.earlier = sorted({*erasure.earlier, *self.pseudonymizer.pids(customer_id)[:-1]})
         try:
             self.customer_stores.erase(erasure, now_ms)
         finally:  # a store down half way: what was cleared stays recorded; a retry or the job does the rest

@@ -117,6 +117,7 @@ def test_functions_have_their_own_roles_with_no_managed_policies_and_their_own_l
         # the erasure job searches the dead letters (and releases every other message at once)
         "ErasureJobFunction": [[{"Fn::GetAtt": [q, "Arn"]} for q in ("RejectedEventsQueue", "TriggerDeadLetterQueue")]],
         "DispatchFunction": [{"Fn::GetAtt": ["TriggerQueue", "Arn"]}],
+        "RekeyFunction": [],  # dead letters keep an older pid until they expire (the erasure finds every version)
     }
     stream_reads = [n for n in FUNCTIONS for s in statements(n) if "kinesis:GetRecords" in _as_list(s["Action"])]
     assert stream_reads == ["IngestFunction"]
@@ -146,10 +147,10 @@ def test_the_api_stage_writes_access_logs_without_bodies_or_ids() -> None:
     assert "$context.path" not in setting["Format"]  # the resource path only: a real path carries the customer id
 
 
-def test_the_contacts_key_itself_lets_only_dispatch_and_the_access_export_decrypt() -> None:
+def test_the_contacts_key_itself_lets_only_dispatch_the_access_export_and_the_rekey_job_decrypt() -> None:
     """The key policy, not IAM, decides: the account administers the key but cannot use it, the
-    dispatch role (to send) and the privacy role (which stores contact details, and shows the
-    customer their own in the access export) alone may decrypt."""
+    dispatch role (to send), the privacy role (which stores contact details, and shows the
+    customer their own in the access export) and the rekey job (re-sealing) alone may decrypt."""
     import fnmatch
 
     key = RESOURCES["ContactsKey"]["Properties"]
@@ -166,10 +167,12 @@ def test_the_contacts_key_itself_lets_only_dispatch_and_the_access_export_decryp
         json.dumps({"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}): [],
         json.dumps({"AWS": {"Fn::GetAtt": ["DispatchRole", "Arn"]}}): ["kms:Decrypt"],
         json.dumps({"AWS": {"Fn::GetAtt": ["PrivacyRole", "Arn"]}}): ["kms:Encrypt", "kms:Decrypt"],
+        # a key rotation re-seals each customer's details under the new pid's encryption context
+        json.dumps({"AWS": {"Fn::GetAtt": ["RekeyRole", "Arn"]}}): ["kms:Encrypt", "kms:Decrypt"],
     }
 
 
-def test_contacts_are_readable_only_by_dispatch_and_the_access_export() -> None:
+def test_contacts_are_readable_only_by_dispatch_the_access_export_and_the_rekey_job() -> None:
     """Ingest, api, the archive and the erasure job cannot read contact details: no read action
     on the table, no decrypt."""
     reads = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "kms:Decrypt"}
@@ -181,7 +184,7 @@ def test_contacts_are_readable_only_by_dispatch_and_the_access_export() -> None:
                 readers.add(name)
     # the erasure job scans the table for its retention sweep (which pids, when): ciphertext at
     # most, and the key policy (test above) gives it no decrypt
-    assert readers == {"DispatchFunction", "PrivacyFunction", "ErasureJobFunction"}
+    assert readers == {"DispatchFunction", "PrivacyFunction", "ErasureJobFunction", "RekeyFunction"}
     assert "ContactsKey" not in json.dumps(statements("ErasureJobFunction"))
     assert "ContactsTable" not in json.dumps(statements("ApiFunction"))  # the campaign side never touches them
 

@@ -12,9 +12,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from microtarget.aws.calls import call_aws, every_item
+from botocore.exceptions import ClientError
+
+from microtarget.aws.calls import call_aws, error_code, every_item
 from microtarget.clock import Clock, utc_now
 from microtarget.contacts import Contact
+from microtarget.errors import RetryableError
 
 
 class ContactBook:
@@ -28,6 +31,26 @@ class ContactBook:
         )
         item = {"pid": pid, "sealed": reply["CiphertextBlob"], "updated_at": int(self._clock().timestamp())}
         call_aws("contacts", self._table.put_item, Item=item)
+
+    def move(self, old_pid: str, new_pid: str) -> int:
+        """Re-seal the details under the new pid (a key rotation) and delete the old item; details
+        stored under the new pid since are newer and kept. 1 when an old item went."""
+        item = call_aws("contacts", self._table.get_item, Key={"pid": old_pid}, ConsistentRead=True).get("Item")
+        if item is None:
+            return 0
+        held = call_aws("contacts", self._table.get_item, Key={"pid": new_pid}, ConsistentRead=True).get("Item")
+        if held is None:
+            opened = call_aws("contacts", self._kms.decrypt, CiphertextBlob=bytes(item["sealed"]),
+                              EncryptionContext={"pid": old_pid})  # fmt: skip
+            sealed = call_aws("contacts", self._kms.encrypt, KeyId=self._key_id, Plaintext=opened["Plaintext"],
+                              EncryptionContext={"pid": new_pid})  # fmt: skip
+            moved = {"pid": new_pid, "sealed": sealed["CiphertextBlob"], "updated_at": item.get("updated_at", 0)}
+            try:
+                self._table.put_item(Item=moved, ConditionExpression="attribute_not_exists(pid)")
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":  # else: stored under the new pid meanwhile
+                    raise RetryableError(f"contacts unavailable: {exc}") from exc
+        return self.erase(old_pid)
 
     def erase(self, pid: str) -> int:
         """Delete the customer's details; how many items went (0 or 1)."""

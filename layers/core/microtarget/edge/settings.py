@@ -103,3 +103,9 @@ class ErasureJobSettings(PrivacySettings):
     data_lake_bucket: str
     rejected_queue_url: str
     dead_letter_queue_url: str
+
+
+class RekeySettings(PrivacySettings):
+    """After a key rotation: every store keyed by pid, and the lake."""
+
+    data_lake_bucket: str

@@ -1,0 +1,56 @@
+"""Key rotation: what becomes of a customer's items once the pseudonymization key has a newer
+version (microtarget.identity). Each item under an older pid moves to the pid's newest version
+(`Pseudonymizer.forward`); no raw id is needed, and a customer is never split in two:
+
+- a profile is folded into the newest pid's profile (the customer may have come back since the
+  rotation, under the new pid) the way a login folds an anonymous visit in, and the old item
+  becomes an alias of it, so a straggler writing under the old pid lands there too;
+- an alias (an anonymous id merged into a customer) gets its newest pid as an alias as well, so
+  the visitor's next anonymous event finds the customer;
+- any text (a lake line, a ledger attribute, an output file) has each older pid replaced.
+
+Every step is idempotent: a second run finds nothing under an older pid but aliases, already
+moved, and a crash between two steps is finished by the next run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from microtarget.identity import pid_version
+from microtarget.merge import merge_into
+from microtarget.profile import Profile
+
+Forward = Callable[[str], str]
+ANY_PID = re.compile(r"\bc(?:[2-9]|[1-9][0-9]+)?_[0-9a-f]{32}\b")
+
+
+def is_older(pid: str, version: int) -> bool:
+    found = pid_version(pid)
+    return found is not None and found < version
+
+
+def moved_profile(old: Profile, current: Profile | None, forward: Forward) -> tuple[Profile, Profile]:
+    """(the newest pid's profile with `old` folded in, the alias item that replaces `old`)."""
+    target = current if current is not None else Profile(forward(old.pid))
+    erased = max(old.erased_before or 0, target.erased_before or 0) or None
+    merge_into(target, old)
+    # both versions of each anonymous id: an erasure then clears the old alias items too
+    target.aliases = sorted({*target.aliases, *map(forward, target.aliases)} - {target.pid, old.pid})
+    target.erased_before = erased
+    stub = Profile(old.pid, version=old.version, alias_of=target.pid, erased_before=erased)
+    return target, stub
+
+
+def moved_alias(old: Profile, forward: Forward) -> Profile | None:
+    """The newest pid of an alias item, as an alias of the newest pid of what it points to; None
+    when there is nothing to write (an alias a rotation made: it points to its own newest pid)."""
+    assert old.alias_of is not None
+    own, target = forward(old.pid), forward(old.alias_of)
+    return None if own == target else Profile(own, alias_of=target, erased_before=old.erased_before)
+
+
+def forward_text(text: str, forward: Forward, version: int) -> str:
+    """`text` with every pid older than `version` replaced by its newest version."""
+    return ANY_PID.sub(lambda m: forward(m[0]) if is_older(m[0], version) else m[0], text)

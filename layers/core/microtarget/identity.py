@@ -99,6 +99,11 @@ class Pseudonymizer:
         else:
             self._use(keys)
 
+    def expire(self) -> None:
+        """Read the keys again before the next pid (after a SnapStart restore: the snapshot's keys
+        may predate a rotation)."""
+        self._next_read = float("-inf")
+
     def pid(self, customer_id: str) -> str:
         self._fresh()
         return self._cached(customer_id)

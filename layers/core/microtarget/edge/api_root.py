@@ -33,10 +33,11 @@ from microtarget.errors import NotFound
 class ApiRoot:
     def __init__(self, config: ApiSettings, aws: Aws, metrics: Any, report: Report) -> None:
         self.config, self._aws, self._metrics = config, aws, metrics
+        self.pseudonymizer = pseudonymizer_from_secret(config.pseudonym_secret_id)
         self.decisions = DecisionService(
             serving_state(config, aws, report),
             DynamoProfileStore(aws.table(config.profiles_table)),
-            pseudonymizer_from_secret(config.pseudonym_secret_id),
+            self.pseudonymizer,
             ledger=Ledger(aws.table(config.ledger_table), retention_days=config.ledger_retention_days)
             if config.ledger_table
             else None,
@@ -88,6 +89,7 @@ class ApiRoot:
 
     def expire(self) -> None:
         self.decisions.state.expire()
+        self.pseudonymizer.expire()  # a snapshot may be older than the last key rotation
 
     def _count(self, name: str, value: int) -> None:
         self._metrics.add_metric(name=name, unit="Count", value=value)

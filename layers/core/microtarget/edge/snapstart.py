@@ -4,8 +4,8 @@ new execution environment resumes from its memory snapshot instead of importing 
 So init must do the slow work while it is free (build the root, load the campaigns file and the
 ONNX sessions into the snapshot), and each restore must undo what a snapshot freezes: `random`
 would repeat the same sequence in every environment, and what was loaded may be days old (the
-TTL clock restarts, so the first request re-reads the promoted versions). The pseudonym key is
-not re-read: it must never change once profiles exist (see identity.py). boto3 clients made at
+TTL clock restarts, so the first request re-reads the promoted versions), and the pseudonym keys
+are read again (a key may have been added since the snapshot). boto3 clients made at
 init stay valid (SnapStart serves credentials through the container endpoint, refreshed).
 """
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from typing import Any
 
 import pytest
 from microtarget.aws.secrets import KEY_CACHE_S
@@ -56,13 +57,14 @@ def test_a_rotation_moves_every_store_without_splitting_the_customer(
     new = flow.pid(name)
     assert new.startswith("c2_") and new == flow.pseudonymizer.forward(old)
     flow.events(("product_view", name, 0, {"product_id": "P9"}))  # the functions use the new key now
-    assert flow.ingest.profiles()[new].orders == 0  # apart until the job has run
+    profiles = flow.ingest.profiles()  # ingest carried the customer's profile forward on their first event
+    assert profiles[new].orders == 1 and profiles[old].alias_of == new
 
     summary = rekey.invoke({})
-    assert summary["complete"] and summary["key_version"] == 2
+    assert summary["complete"] and summary["key_version"] == 2 and "resume" not in summary
     moved = summary["moved"]
-    assert moved["profiles"] == 2 and moved["contacts"] == 1 and moved["consent_changes"] == 1  # customer + visitor
-    assert moved["ledger_items"] >= 2 and moved["lake_objects"] >= 1
+    assert moved["profiles"] == 1 and moved["contacts"] == 1 and moved["consent"] == 1  # the visitor's link
+    assert moved["ledger"] >= 2 and moved["lake_objects"] >= 1
     profiles = flow.ingest.profiles()
     customer = profiles[new]
     assert customer.orders == 1 and {v[2] for v in customer.recent_views} >= {"P5", "P9"}
@@ -98,3 +100,80 @@ def test_a_wrong_request_is_refused_naming_the_field(rekey: LocalFunction) -> No
     }
     refused = rekey.invoke({"segments": 0, "extra": 1})["refused"]
     assert {p["field"] for p in refused} == {"segments", "extra"}
+
+
+def test_a_run_out_of_time_says_where_it_was_and_the_next_one_goes_on_from_there(
+    flow: Flow, local_aws: LocalAws, rekey: LocalFunction, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from local import lambda_runtime
+
+    flow.events(*[("product_view", f"big{i}", 0, {"product_id": "P1"}) for i in range(20)])
+    old = {flow.pid(f"big{i}") for i in range(20)}
+    rotate(local_aws)
+    flow.clock.advance(seconds=KEY_CACHE_S)
+    answers, request = [], {}
+    for _run in range(10):
+        ticks = iter(range(10**6))  # each item a run reads costs 2.5 s of a 60 s run (30 s kept in reserve)
+        monkeypatch.setattr(lambda_runtime.LambdaContext, "get_remaining_time_in_millis",
+                            lambda _self, t=ticks: 60_000 - 2_500 * next(t))  # fmt: skip
+        answer = rekey.invoke(request)
+        answers.append(answer)
+        if answer["complete"]:
+            break
+        request = {"resume": answer["resume"]}
+    assert answers[-1]["complete"] and len(answers) >= 2  # it took more than one run, and finished
+    assert sum(a["moved"].get("profiles", 0) for a in answers) == 20
+    profiles = flow.ingest.profiles()
+    assert all(profiles[pid].alias_of == flow.pseudonymizer.forward(pid) for pid in old)
+    assert {a["resume"]["stage"] for a in answers[:-1]} <= {"profiles", "lake"}
+
+
+def switch(flow: Flow, aws: LocalAws) -> None:
+    """A key added and the cache time passed: the functions make new pids, the job has not run."""
+    rotate(aws)
+    flow.clock.advance(seconds=KEY_CACHE_S)
+
+
+def test_what_happens_between_the_switch_and_the_job_is_joined_by_the_job(
+    flow: Flow, privacy: PrivacyCalls, local_aws: LocalAws, rekey: LocalFunction
+) -> None:
+    def visit(anonymous: str, customer: str | None, minutes: float, product: str) -> dict[str, Any]:
+        seen = event_dict("product_view", customer=anonymous, at=flow.now(), minutes=minutes, product_id=product)
+        return seen | ({"customer_id": customer, "anonymous_id": anonymous} if customer else {})
+
+    flow.ingest.send_events([visit("anon-andy", None, -30, "P5"), visit("anon-andy", "andy", -29, "P6"),  # logged in
+                             visit("anon-bea", None, -30, "P5")])  # fmt: skip  # bea only browsed, so far
+    flow.ingest.run()
+    assert privacy.consent("cora", {"push": False})[0] == 200  # consent only: no ledger item names cora
+    switch(flow, local_aws)
+    flow.ingest.send_events([visit("anon-andy", None, 0, "P7"),  # andy's device, not logged in
+                             visit("anon-bea", "bea", 0, "P8")])  # fmt: skip  # bea logs in now
+    flow.ingest.run()
+    assert rekey.invoke({})["complete"]
+    profiles, pid = flow.ingest.profiles(), flow.pid
+    views = lambda name: sorted(v[2] for v in profiles[pid(name)].recent_views)  # noqa: E731
+    assert views("andy") == ["P5", "P6", "P7"] and profiles[pid("anon-andy")].alias_of == pid("andy")
+    assert views("bea") == ["P5", "P8"] and profiles[pid("anon-bea")].alias_of == pid("bea")
+    assert [c["consents"] for c in privacy.access("cora")[1]["consent_history"]] == [{"push": False}]
+
+
+def test_across_the_switch_no_redelivered_record_counts_twice_and_no_erased_past_comes_back(
+    flow: Flow, privacy: PrivacyCalls, local_aws: LocalAws, rekey: LocalFunction
+) -> None:
+    order = event_dict("purchase", customer="olga", at=flow.now(), minutes=-1, event_id="order-9",
+                       items=[{"product_id": "A1", "price": 20.0}], revenue=20.0)  # fmt: skip
+    late = event_dict("purchase", customer="erin", at=flow.now(), minutes=-5, event_id="order-7",
+                      items=[{"product_id": "A1", "price": 50.0}], revenue=50.0)  # fmt: skip
+    flow.ingest.send_events([order, event_dict("page_view", customer="erin", at=flow.now(), minutes=-10)])
+    flow.ingest.run()
+    assert privacy.erase("erin")[0] == 202
+    switch(flow, local_aws)
+    flow.ingest.send_events(
+        [order, late]
+    )  # Kinesis redelivers olga's order; erin's, from before her erasure, arrives late
+    flow.ingest.run()
+    rekey.invoke({})
+    profiles = flow.ingest.profiles()
+    assert profiles[flow.pid("olga")].orders == 1
+    erin = profiles[flow.pid("erin")]
+    assert erin.orders == 0 and erin.last_seen is None and erin.erased_before

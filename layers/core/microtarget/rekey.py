@@ -4,7 +4,8 @@ version (microtarget.identity). Each item under an older pid moves to the pid's 
 
 - a profile is folded into the newest pid's profile (the customer may have come back since the
   rotation, under the new pid) the way a login folds an anonymous visit in, and the old item
-  becomes an alias of it, so a straggler writing under the old pid lands there too;
+  becomes an alias of it, so a straggler writing under the old pid lands there too (a
+  tombstone's moment moves, and the old one stays a tombstone, linked to nothing);
 - an alias (an anonymous id merged into a customer) gets its newest pid as an alias as well, so
   the visitor's next anonymous event finds the customer;
 - any text (a lake line, a ledger attribute, an output file) has each older pid replaced.
@@ -32,15 +33,20 @@ def is_older(pid: str, version: int) -> bool:
 
 
 def moved_profile(old: Profile, current: Profile | None, forward: Forward) -> tuple[Profile, Profile]:
-    """(the newest pid's profile with `old` folded in, the alias item that replaces `old`)."""
+    """(`current` with `old` folded in, the alias item that replaces `old`). `current`: the profile
+    under the newest pid (None: there is none yet), or the customer an anonymous id of `old`'s
+    has since been merged into."""
     target = current if current is not None else Profile(forward(old.pid))
     erased = max(old.erased_before or 0, target.erased_before or 0) or None
     merge_into(target, old)
+    own = {target.pid, old.pid} if forward(old.pid) == target.pid else {target.pid}
     # both versions of each anonymous id: an erasure then clears the old alias items too
-    target.aliases = sorted({*target.aliases, *map(forward, target.aliases)} - {target.pid, old.pid})
+    target.aliases = sorted({*target.aliases, *map(forward, target.aliases)} - own)
     target.erased_before = erased
-    stub = Profile(old.pid, version=old.version, alias_of=target.pid, erased_before=erased)
-    return target, stub
+    # a tombstone links to nothing: no event of the erased past may follow it, and no trace of
+    # the erased customer's pids stays linked
+    link = target.pid if old.last_seen is not None else None
+    return target, Profile(old.pid, version=old.version, alias_of=link, erased_before=erased)
 
 
 def moved_alias(old: Profile, forward: Forward) -> Profile | None:

@@ -34,21 +34,24 @@ class ContactBook:
 
     def move(self, old_pid: str, new_pid: str) -> int:
         """Re-seal the details under the new pid (a key rotation) and delete the old item; details
-        stored under the new pid since are newer and kept. 1 when an old item went."""
+        stored under the new pid later (since the rotation, or under a newer older key) are kept.
+        1 when an old item went."""
         item = call_aws("contacts", self._table.get_item, Key={"pid": old_pid}, ConsistentRead=True).get("Item")
         if item is None:
             return 0
         held = call_aws("contacts", self._table.get_item, Key={"pid": new_pid}, ConsistentRead=True).get("Item")
-        if held is None:
+        stored_at = int(item.get("updated_at", 0))
+        if held is None or int(held.get("updated_at", 0)) < stored_at:  # the later details win
             opened = call_aws("contacts", self._kms.decrypt, CiphertextBlob=bytes(item["sealed"]),
                               EncryptionContext={"pid": old_pid})  # fmt: skip
             sealed = call_aws("contacts", self._kms.encrypt, KeyId=self._key_id, Plaintext=opened["Plaintext"],
                               EncryptionContext={"pid": new_pid})  # fmt: skip
-            moved = {"pid": new_pid, "sealed": sealed["CiphertextBlob"], "updated_at": item.get("updated_at", 0)}
+            moved = {"pid": new_pid, "sealed": sealed["CiphertextBlob"], "updated_at": stored_at}
             try:
-                self._table.put_item(Item=moved, ConditionExpression="attribute_not_exists(pid)")
+                self._table.put_item(Item=moved, ConditionExpression="attribute_not_exists(pid) OR updated_at < :at",
+                                     ExpressionAttributeValues={":at": stored_at})  # fmt: skip
             except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":  # else: stored under the new pid meanwhile
+                if error_code(exc) != "ConditionalCheckFailedException":  # else: newer ones stored meanwhile
                     raise RetryableError(f"contacts unavailable: {exc}") from exc
         return self.erase(old_pid)
 

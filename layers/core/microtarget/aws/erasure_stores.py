@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from microtarget.aws.calls import call_aws
@@ -40,18 +41,20 @@ class CustomerStores:
         """Replace the profile by a tombstone: empty, erased_before the request (a conditional
         write: a concurrent ingest write re-reads and then finds the tombstone)."""
 
-        def tombstone(current: Profile | None) -> Profile:
-            pid = current.pid if current else erasure.pid
-            return Profile(pid, version=current.version if current else 0, erased_before=erasure.requested_at)
+        def tombstone(pid: str) -> Callable[[Profile | None], Profile]:
+            return lambda current: Profile(pid, version=current.version if current else 0,
+                                           erased_before=erasure.requested_at)  # fmt: skip
 
-        before = self._profiles.update(erasure.pid, tombstone)
+        before = self._profiles.update(erasure.pid, tombstone(erasure.pid))
         erasure.aliases = sorted({*erasure.aliases, *(before.aliases if before else [])} - set(erasure.earlier))
         held = 1 if before is not None and before.last_seen is not None else 0
         for earlier in erasure.earlier:  # its profile under an older key, if the rekey job has not moved it
-            old = self._profiles.update(earlier, tombstone)
+            old = self._profiles.update(earlier, tombstone(earlier))
             held += 1 if old is not None and old.last_seen is not None else 0
+            aliases = {*erasure.aliases, *(old.aliases if old else [])}
+            erasure.aliases = sorted(aliases - {erasure.pid, *erasure.earlier})
         for alias in erasure.aliases:  # the anonymous ids merged into the customer: their link goes too
-            self._profiles.update(alias, tombstone)
+            self._profiles.update(alias, tombstone(alias))
         return held + len(erasure.aliases)
 
     def _erase_consent_history(self, erasure: Erasure) -> int:

@@ -3,7 +3,7 @@ run moves what it can of every store to the newest pids (microtarget.aws.rekey_s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -11,12 +11,19 @@ from microtarget.aws.contacts import ContactBook
 from microtarget.aws.ledger import Ledger
 from microtarget.aws.privacy_table import PrivacyTable
 from microtarget.aws.profile_store import DynamoProfileStore
-from microtarget.aws.rekey_stores import OutOfTime, RekeyStores, TimeLeft
+from microtarget.aws.rekey_stores import STAGES, OutOfTime, RekeyStores, TimeLeft
 from microtarget.aws.secrets import pseudonymizer_from_secret
 from microtarget.edge.settings import RekeySettings
 from microtarget.edge.wiring import Aws
 
-LAKE_PREFIXES = ("events/", "scores/", "audiences/")  # the lake and the per-customer outputs beside it
+
+class Resume(BaseModel):
+    """Where a run that ran out of time was: its own answer, passed back as is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: Literal[STAGES]  # type: ignore[valid-type]
+    start: Any = None
 
 
 class RekeyRequest(BaseModel):
@@ -26,6 +33,7 @@ class RekeyRequest(BaseModel):
 
     segment: int = Field(0, ge=0)
     segments: int = Field(1, ge=1, le=1000)
+    resume: Resume | None = None
 
     @model_validator(mode="after")
     def _segment_in_range(self) -> RekeyRequest:
@@ -39,35 +47,25 @@ class RekeyJob:
         self._config, self._aws = config, aws
 
     def run(self, request: RekeyRequest, time_left: TimeLeft) -> dict[str, Any]:
-        """One pass; `complete` False when its time ran out first (run it again: it resumes)."""
+        """One pass; `complete` False when its time ran out first: invoke it again with the
+        answer's `resume`, and it goes on from there (without, it starts over, moving what is left)."""
         config, aws = self._config, self._aws
         pids = pseudonymizer_from_secret(config.pseudonym_secret_id)  # read now: the newest keys
-        tables = {
-            name: aws.table(getattr(config, name)) for name in ("profiles_table", "contacts_table", "ledger_table")
-        }
-        book = PrivacyTable(aws.table(config.privacy_table))
+        names = {"profiles": config.profiles_table, "contacts": config.contacts_table,
+                 "ledger": config.ledger_table, "privacy": config.privacy_table}  # fmt: skip
+        tables = {stage: aws.table(name) for stage, name in names.items()}
         stores = RekeyStores(
-            pids, DynamoProfileStore(tables["profiles_table"], retention_days=config.profile_retention_days),
-            tables["profiles_table"], ContactBook(tables["contacts_table"], aws.client("kms"), config.contacts_key_id),
-            tables["contacts_table"], Ledger(tables["ledger_table"], retention_days=config.ledger_retention_days),
-            tables["ledger_table"], book, aws.client("s3"), config.data_lake_bucket,
+            pids, DynamoProfileStore(tables["profiles"], retention_days=config.profile_retention_days), tables,
+            ContactBook(tables["contacts"], aws.client("kms"), config.contacts_key_id),
+            Ledger(tables["ledger"], retention_days=config.ledger_retention_days), PrivacyTable(tables["privacy"]),
+            aws.client("s3"), config.data_lake_bucket,
         )  # fmt: skip
-        slice_ = (request.segment, request.segments, time_left)
-        complete = True
+        answer: dict[str, Any] = {"key_version": pids.version, "segment": request.segment, "segments": request.segments}
         try:
             if pids.version > 1:
-                if request.segment == 0:
-                    stores.erasures()  # first: an open erasure must search what this run moves
-                stores.contacts(*slice_)  # before the profiles: a message that follows a moved
-                stores.ledger(*slice_)  # profile then finds the address and the sends of its customer
-                stores.profiles(*slice_)
-                if request.segment == 0:
-                    stores.lake(LAKE_PREFIXES, time_left)
+                resume = request.resume.model_dump() if request.resume else None
+                stores.run(request.segment, request.segments, time_left, resume)
+            answer["complete"] = True
         except OutOfTime:
-            complete = False
-        return {
-            "key_version": pids.version,
-            **request.model_dump(),
-            "complete": complete,
-            "moved": {store: count for store, count in stores.moved.items() if count},
-        }
+            answer |= {"complete": False, "resume": stores.resume}
+        return answer | {"moved": {store: count for store, count in stores.moved.items() if count}}

@@ -177,3 +177,26 @@ def test_across_the_switch_no_redelivered_record_counts_twice_and_no_erased_past
     assert profiles[flow.pid("olga")].orders == 1
     erin = profiles[flow.pid("erin")]
     assert erin.orders == 0 and erin.last_seen is None and erin.erased_before
+
+
+def test_an_erasure_between_the_switch_and_the_job_reaches_every_version_of_every_id(
+    flow: Flow, privacy: PrivacyCalls, local_aws: LocalAws, rekey: LocalFunction
+) -> None:
+    flow.customer("erik")
+    flow.ingest.send_events([
+        event_dict("product_view", customer="anon-erik", at=flow.now(), minutes=-30, product_id="P5"),
+        event_dict("page_view", customer="erik", at=flow.now(), minutes=-29) | {"anonymous_id": "anon-erik"},
+    ])  # fmt: skip
+    flow.ingest.run()
+    before = [flow.pid("erik"), flow.pid("anon-erik")]
+    switch(flow, local_aws)
+    status, receipt = privacy.erase("erik")
+    assert status == 202 and receipt["pids_under_older_keys"] == 1 and receipt["anonymous_ids_merged"] == 1
+    rekey.invoke({})
+    flow.dispatch.later(hours=25)
+    privacy.run_job()
+    assert privacy.receipt(receipt["erasure_id"])[1]["status"] == "complete"
+    ids = ["erik", "anon-erik", *before, flow.pid("erik"), flow.pid("anon-erik")]
+    assert traces(local_aws, ids, skip=["PrivacyTable", "ProfilesTable"]) == {}
+    left = [p for p in flow.ingest.profiles().values() if p.pid in ids]
+    assert left and all(p.last_seen is None and p.alias_of is None for p in left)  # tombstones: pid and moment

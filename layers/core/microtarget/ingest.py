@@ -18,7 +18,7 @@ from microtarget.merge import plan_merges, read_resolving
 from microtarget.ports import DeadLetterSink, ProfileStore, Rejection, VersionConflict
 from microtarget.profile import Profile
 from microtarget.reactions import Change, ReactionReport, Reactions
-from microtarget.rekey import moved_profile
+from microtarget.rekey import carry_forward
 
 __all__ = ["BatchReport", "CustomerResult", "Decoded", "Failure", "IngestService", "RawRecord"]
 
@@ -117,7 +117,11 @@ class IngestService:
                 failed |= dict.fromkeys(pending, str(error))
                 pending = set()
                 break
-            carried = self._carry_forward(groups, pending, stored)
+            carried = (
+                {}
+                if self._from_lake
+                else carry_forward(groups, pending, stored, self._store.get_many, self._pseudonymizer)
+            )
             merges = plan_merges(groups, pending, stored, self._tolerance_ms)
             for pid, stub in carried.items():  # the old item becomes an alias in the same transaction
                 merges.setdefault(pid, (stored[pid], []))[1].append(stub)
@@ -147,29 +151,6 @@ class IngestService:
             if not pending:
                 break
         return settled, failed | dict.fromkeys(pending, "version conflicts on every retry"), refused
-
-    def _carry_forward(
-        self, groups: dict[str, list[Decoded]], pending: set[str], stored: dict[str, Profile]
-    ) -> dict[str, Profile]:
-        """After a key rotation, a customer with no profile under the newest pid yet may have one
-        under an older key, which the rekey job has not moved: it becomes theirs now, before
-        this batch is folded (microtarget.rekey.moved_profile), so nothing is split, no event
-        from before an erasure comes back and no redelivered record counts twice. Returns the
-        alias items that replace the old ones."""
-        if self._pseudonymizer.version == 1 or self._from_lake:
-            return {}
-        older = {}
-        for pid in pending - stored.keys():
-            raw = next((item.event.customer_id for item in groups[pid] if item.event is not None), None)
-            if raw is not None:
-                older[pid] = self._pseudonymizer.pids(raw)[:-1]
-        found = self._store.get_many({p for candidates in older.values() for p in candidates}) if older else {}
-        stubs = {}
-        for pid, candidates in older.items():
-            old = next((found[p] for p in reversed(candidates) if p in found and found[p].alias_of is None), None)
-            if old is not None:
-                stored[pid], stubs[pid] = moved_profile(old, None, self._pseudonymizer.forward)
-        return stubs
 
     def _apply(
         self, profile: Profile, items: list[Decoded], fresh: Callable[[], Profile] | None = None

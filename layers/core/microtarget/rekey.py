@@ -17,9 +17,10 @@ moved, and a crash between two steps is finished by the next run.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
 
-from microtarget.identity import pid_version
+from microtarget.identity import Pseudonymizer, pid_version
 from microtarget.merge import merge_into
 from microtarget.profile import Profile
 
@@ -60,3 +61,29 @@ def moved_alias(old: Profile, forward: Forward) -> Profile | None:
 def forward_text(text: str, forward: Forward, version: int) -> str:
     """`text` with every pid older than `version` replaced by its newest version."""
     return ANY_PID.sub(lambda m: forward(m[0]) if is_older(m[0], version) else m[0], text)
+
+
+def carry_forward(
+    groups: Mapping[str, Sequence[Any]], pending: set[str], stored: dict[str, Profile],
+    read: Callable[[Collection[str]], dict[str, Profile]], pids: Pseudonymizer,
+) -> dict[str, Profile]:  # fmt: skip
+    """What ingest does for a customer of a batch with no profile under the newest pid yet: the
+    profile they had under an older key, which the rekey job has not moved, becomes theirs
+    (in `stored`) before the batch is folded, so nothing is split, no event from before an
+    erasure comes back and no redelivered record counts twice. Returns the alias items that
+    replace the old ones, by pid. `groups`: each pid's decoded records (their events hold the
+    raw id)."""
+    if pids.version == 1:
+        return {}
+    older = {}
+    for pid in pending - stored.keys():
+        raw = next((item.event.customer_id for item in groups[pid] if item.event is not None), None)
+        if raw is not None:
+            older[pid] = pids.pids(raw)[:-1]
+    found = read({p for candidates in older.values() for p in candidates}) if older else {}
+    stubs = {}
+    for pid, candidates in older.items():
+        old = next((found[p] for p in reversed(candidates) if p in found and found[p].alias_of is None), None)
+        if old is not None:
+            stored[pid], stubs[pid] = moved_profile(old, None, pids.forward)
+    return stubs

@@ -26,7 +26,9 @@ from microtarget.errors import ConfigurationError
 
 PID_PREFIX = "c_"
 MIN_KEY_BYTES = 16
-PID_PATTERN = re.compile(r"^c([2-9]|[1-9][0-9]+)?_[0-9a-f]{32}$")
+_PID = r"c([2-9]|[1-9][0-9]+)?_[0-9a-f]{32}"  # c_ is version 1, c<n>_ version n
+PID_PATTERN = re.compile(rf"^{_PID}$")
+ANY_PID = re.compile(rf"\b{_PID}\b")  # a pid anywhere in a text (a lake line, a ledger attribute)
 SEAL_LABEL = b"microtarget decision ids v1"
 RETRY_AFTER_FAILED_READ_S = 30.0
 

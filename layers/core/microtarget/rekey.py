@@ -16,16 +16,14 @@ moved, and a crash between two steps is finished by the next run.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from microtarget.identity import Pseudonymizer, pid_version
+from microtarget.identity import ANY_PID, Pseudonymizer, pid_version
 from microtarget.merge import merge_into
 from microtarget.profile import Profile
 
 Forward = Callable[[str], str]
-ANY_PID = re.compile(r"\bc(?:[2-9]|[1-9][0-9]+)?_[0-9a-f]{32}\b")
 
 
 def is_older(pid: str, version: int) -> bool:

@@ -45,14 +45,11 @@ class CustomerStores:
             return lambda current: Profile(pid, version=current.version if current else 0,
                                            erased_before=erasure.requested_at)  # fmt: skip
 
-        before = self._profiles.update(erasure.pid, tombstone(erasure.pid))
-        erasure.aliases = sorted({*erasure.aliases, *(before.aliases if before else [])} - set(erasure.earlier))
-        held = 1 if before is not None and before.last_seen is not None else 0
-        for earlier in erasure.earlier:  # its profile under an older key, if the rekey job has not moved it
-            old = self._profiles.update(earlier, tombstone(earlier))
-            held += 1 if old is not None and old.last_seen is not None else 0
-            aliases = {*erasure.aliases, *(old.aliases if old else [])}
-            erasure.aliases = sorted(aliases - {erasure.pid, *erasure.earlier})
+        # the profile, and under older keys the ones the rekey job has not moved yet
+        befores = [self._profiles.update(pid, tombstone(pid)) for pid in erasure.own_pids]
+        held = sum(1 for before in befores if before is not None and before.last_seen is not None)
+        merged = {alias for before in befores if before for alias in before.aliases}
+        erasure.aliases = sorted({*erasure.aliases, *merged} - set(erasure.own_pids))
         for alias in erasure.aliases:  # the anonymous ids merged into the customer: their link goes too
             self._profiles.update(alias, tombstone(alias))
         return held + len(erasure.aliases)

@@ -17,7 +17,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from microtarget.aws.calls import call_aws, error_code, every_item
@@ -74,12 +73,6 @@ class PrivacyTable:
         for key in keys:
             call_aws("privacy table", self._table.delete_item, Key={"id": key})
         return len(keys)
-
-    def consent_pids(self, segment: int = 0, segments: int = 1) -> set[str]:
-        """Every customer with consent changes in the table (one slice of a parallel scan)."""
-        items = every_item("privacy table", self._table.scan, ProjectionExpression="consent_pid",
-                           FilterExpression=Attr("consent_pid").exists(), Segment=segment, TotalSegments=segments)  # fmt: skip
-        return {item["consent_pid"] for item in items}
 
     def move_consent_history(self, old_pid: str, new_pid: str) -> int:
         """The customer's consent changes under the new pid (a key rotation); how many moved."""

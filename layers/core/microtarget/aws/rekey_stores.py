@@ -78,7 +78,8 @@ class RekeyStores:
             seen: set[str] = set()
             for item in page["Items"]:  # the scan is cheap; what costs is the work on an item
                 pid = item.get(field)
-                if pid and pid not in seen and self._older(pid) and item.get("alias_of") != self._pids.forward(pid):
+                alias = item.get("alias_of")
+                if pid and pid not in seen and self._older(pid) and (alias is None or alias != self._pids.forward(pid)):
                     seen.add(pid)  # a stub the rotation made (alias of its own newest pid) is done: no read
                     if time_left() < MARGIN_S:
                         raise OutOfTime  # resumed from this page: what it moved already is skipped then
@@ -124,7 +125,8 @@ class RekeyStores:
                     return self._move_alias(old, current)
                 if current is not None and current.alias_of is not None:  # merged into a customer since (a login)
                     current = self._profile(current.alias_of)
-                self._profiles.put_merged(*_as_merge(moved_profile(old, current, forward)))
+                target, stub = moved_profile(old, current, forward)
+                self._profiles.put_merged(target, [stub])
                 return 1
             except VersionConflict:
                 continue  # ingest wrote meanwhile: read both again
@@ -140,9 +142,8 @@ class RekeyStores:
             self._profiles.put(alias)
         else:
             assert alias.alias_of is not None
-            self._profiles.put_merged(
-                *_as_merge(moved_profile(current, self._profile(alias.alias_of), self._pids.forward))
-            )
+            target, stub = moved_profile(current, self._profile(alias.alias_of), self._pids.forward)
+            self._profiles.put_merged(target, [stub])
         return 1
 
     def _profile(self, pid: str) -> Profile:
@@ -191,8 +192,3 @@ def _moved_tombstone(old: Profile, current: Profile | None) -> bool:
     if old.alias_of is not None or old.last_seen is not None or current is None:
         return False
     return (current.erased_before or 0) >= (old.erased_before or 0)
-
-
-def _as_merge(moved: tuple[Profile, Profile]) -> tuple[Profile, list[Profile]]:
-    target, stub = moved
-    return target, [stub]

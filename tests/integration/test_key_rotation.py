@@ -200,3 +200,29 @@ def test_an_erasure_between_the_switch_and_the_job_reaches_every_version_of_ever
     assert traces(local_aws, ids, skip=["PrivacyTable", "ProfilesTable"]) == {}
     left = [p for p in flow.ingest.profiles().values() if p.pid in ids]
     assert left and all(p.last_seen is None and p.alias_of is None for p in left)  # tombstones: pid and moment
+
+
+def test_a_run_that_crashes_between_writing_the_new_item_and_deleting_the_old_is_finished_by_the_next(
+    flow: Flow, local_aws: LocalAws, rekey: LocalFunction, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from microtarget.aws.contacts import ContactBook
+    from microtarget.aws.ledger import Ledger
+
+    name = flow.customer("cruz")
+    flow.events(("add_to_cart", name, 0, {"product_id": "P1", "price": 30.0}))
+    flow.dispatch.later(minutes=16)  # a cart e-mail: ledger items
+    old = flow.pid(name)
+    switch(flow, local_aws)
+    for cls, method in ((ContactBook, "erase"), (Ledger, "_delete_batch")):
+        real = getattr(cls, method)
+        monkeypatch.setattr(cls, method, lambda *_a, **_k: (_ for _ in ()).throw(RuntimeError("crashed")))
+        with pytest.raises(RuntimeError, match="crashed"):
+            rekey.invoke({})  # the new item is written, the old one not yet deleted
+        monkeypatch.setattr(cls, method, real)
+    assert rekey.invoke({})["complete"]
+    new = flow.pid(name)
+    assert flow.contacts.get(new) is not None and flow.contacts.get(old) is None
+    ledger = flow.dispatch.ledger()
+    assert {i["pid"] for i in ledger if i["pid"] in (old, new)} == {new}
+    assert len([i for i in ledger if i["pid"] == new and i["sk"].startswith("d#")]) == 1  # moved once, not twice
+    assert rekey.invoke({})["moved"] == {}

@@ -50,6 +50,9 @@ def test_a_rotated_key_chains_from_the_old_pid_so_old_pids_are_carried_forward_w
     with pytest.raises(ConfigurationError, match="key version 3"):
         two.forward(v3)  # a function that has not read the newest key yet
     assert pid_version("c1_" + "0" * 32) is None and pid_version("c_" + "0" * 31) is None
+    assert pid_version("c10_" + "0" * 32) == 10 and pid_version("c01_" + "0" * 32) is None
+    ten = Pseudonymizer([f"key-number-{n}-0123456789" for n in range(10)])  # the tenth rotation
+    assert ten.pid("C-1").startswith("c10_") and ten.forward(ten.pids("C-1")[0]) == ten.pid("C-1")
 
 
 def test_a_running_function_takes_up_a_new_key_once_its_cache_time_has_passed() -> None:
